@@ -1,0 +1,45 @@
+# bnn-edge: the two commands are `make demo` and `make test`; both set everything up first.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+BNN := $(VENV)/bin/bnn-edge
+export TF_USE_LEGACY_KERAS := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+DEMO ?= demo-out
+
+.PHONY: setup system venv test test-python test-firmware demo bench fuzz-smoke clean help
+
+help:
+	@echo "make demo   - set up, then train -> cil -> export -> firmware on QEMU -> simulate (digits)"
+	@echo "make test   - set up, then run every test (Python + firmware host/ASan/UBSan + QEMU)"
+	@echo "make bench  - benchmarks -> benchmarks/results.json and benchmarks/README.md"
+
+setup: system venv
+
+system:
+	@bash scripts/setup-system.sh
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $@
+
+test: setup
+	$(MAKE) test-firmware
+	$(MAKE) test-python
+
+test-python:
+	$(PY) -m pytest -q tests
+
+test-firmware:
+	$(MAKE) -C firmware test qemu
+
+demo: setup
+	bash scripts/demo.sh $(DEMO)
+
+clean:
+	rm -rf $(DEMO) firmware/build .pytest_cache

@@ -1,0 +1,80 @@
+"""The ``bnn-edge`` command line: one module per sub-command, registered here.
+
+Every sub-command turns :class:`bnn_edge.errors.UserError` into one ``error:`` line and exit
+status 2, so a user mistake never prints a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Any, Callable
+
+import click
+
+from bnn_edge import __version__
+from bnn_edge.errors import UserError
+
+
+def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorator for command callbacks: a :class:`UserError` becomes ``error: ...`` on stderr, exit 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except UserError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="bnn-edge")
+def main() -> None:
+    """bnn-edge: fully-binary networks from training to Cortex-M, learning new classes on device.
+
+    \b
+    The chain, one command per step:
+      train     train a fully-binary network (larq)             -> RUN_DIR
+      summary   weight counts of a preset without training
+      cil       one class-incremental scenario (latent/native replay)
+      sweep     a grid of CIL scenarios, CSV + buffer-size figure
+      export    LCE flatbuffer -> firmware model pack            -> EXPORT_DIR
+      inspect   read a .bnnpack or .tflite
+      run       run an export on the host or an emulated Cortex-M
+      simulate  on-device incremental learning, integer sim vs float reference
+      flash     build the firmware image for a real board and flash it
+    """
+
+
+_COMMANDS = [
+    ("bnn_edge.cli.train_cmd", ["train", "summary"]),
+    ("bnn_edge.cli.cil_cmd", ["cil", "sweep"]),
+    ("bnn_edge.cli.export_cmd", ["export", "inspect"]),
+    ("bnn_edge.cli.run_cmd", ["run", "flash"]),
+    ("bnn_edge.cli.simulate_cmd", ["simulate"]),
+]
+
+
+def _register() -> None:
+    import importlib
+
+    for module_name, names in _COMMANDS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue  # that step of the chain is not built yet
+            raise
+        for name in names:
+            cmd = getattr(module, name.replace("-", "_"), None)
+            if cmd is not None:
+                main.add_command(cmd, name)
+
+
+_register()
