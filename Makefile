@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BNN := $(VENV)/bin/bnn-edge
 export TF_USE_LEGACY_KERAS := 1
-export TF_CPP_MIN_LOG_LEVEL := 2
+export TF_CPP_MIN_LOG_LEVEL := 3
 DEMO ?= demo-out
 
 .PHONY: setup system venv test test-python test-firmware demo bench fuzz-smoke clean help

@@ -7,6 +7,6 @@ Keras 2 API that larq 0.14 needs (``tf_keras``) is the one ``tf.keras`` resolves
 import os as _os
 
 _os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 __version__ = "0.1.0"

@@ -1,0 +1,79 @@
+"""``bnn-edge train`` and ``bnn-edge summary``."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from bnn_edge.cli import user_errors
+from bnn_edge.cli.options import schedule_options, schedule_from
+
+
+@click.command()
+@click.option("--dataset", default="digits", show_default=True,
+              help="'digits' (bundled, offline), a tensorflow-datasets name (cifar100, cifar10, mnist, ...) or a Keras-style .npz path.")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="tensorflow-datasets data directory (already prepared).")
+@click.option("--preset", default="tiny", show_default=True, help="Network preset: tiny, paper, tiny-fp, paper-fp.")
+@click.option("--epochs", type=int, default=200, show_default=True, help="Safety cap; the adaptive LR schedule normally stops first.")
+@click.option("--pretrain-classes", type=int, default=None,
+              help="Train only on the first K classes of the seeded class order (the pre-training phase of a CIL scenario).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the class order, the validation split and the weights.")
+@click.option("--batch-size", type=int, default=64, show_default=True)
+@schedule_options
+@click.option("--strategy", type=click.Choice(["none", "mirrored", "multiworker"]), default="none", show_default=True,
+              help="tf.distribute strategy (multiworker reads TF_CONFIG).")
+@click.option("--devices", type=int, default=None, help="Split the CPU into N logical devices (to test data parallelism on one host).")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Run directory: model.keras, run.json, metrics.json.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@user_errors
+def train(dataset, data_dir, preset, epochs, pretrain_classes, seed, batch_size, lr, lr_factor, lr_patience, lr_min,
+          strategy, devices, out, quiet):
+    """Train a fully-binary network (no float input/output layer, no batch norm) with larq.
+
+    Writes the model in Keras format plus metrics.json (test_accuracy, binary_weight_bits,
+    fully_binary, class_order, epochs_run, seconds, ...) to --out.
+    """
+    from bnn_edge.distribute import make_strategy
+    from bnn_edge.train import train_run
+
+    strat = make_strategy(strategy, devices)
+    metrics = train_run(dataset, preset, out, epochs=epochs, pretrain_classes=pretrain_classes, seed=seed,
+                        schedule=schedule_from(lr, lr_factor, lr_patience, lr_min), batch_size=batch_size,
+                        data_dir=data_dir, verbose=not quiet, strategy=strat)
+    click.echo(f"test_accuracy={metrics['test_accuracy']:.4f} fully_binary={str(metrics['fully_binary']).lower()} "
+               f"binary_weight_bits={metrics['binary_weight_bits']} epochs={metrics['epochs_run']} "
+               f"seconds={metrics['seconds']:.1f} -> {out}")
+
+
+@click.command()
+@click.option("--preset", default="tiny", show_default=True, help="Network preset.")
+@click.option("--input-shape", default=None, help="H,W,C (default: the preset's).")
+@click.option("--classes", type=int, default=None, help="Number of output classes (default 10; 100 for paper).")
+@click.option("--json", "as_json", is_flag=True, help="Print the weight counts as JSON (same keys as metrics.json).")
+@user_errors
+def summary(preset, input_shape, classes, as_json):
+    """Print the larq model summary of a preset (no training)."""
+    from bnn_edge.errors import UserError
+    from bnn_edge.models import build_model, get_preset, weight_counts, with_input_shape
+
+    p = get_preset(preset)
+    if input_shape:
+        try:
+            shape = tuple(int(v) for v in input_shape.split(","))
+            assert len(shape) == 3 and min(shape) > 0
+        except (ValueError, AssertionError):
+            raise UserError(f"--input-shape {input_shape!r}: expected H,W,C with three positive integers") from None
+        p = with_input_shape(p, shape)
+    n = classes if classes is not None else (100 if p.name.startswith("paper") else 10)
+    if n < 1:
+        raise UserError(f"--classes {n}: must be >= 1")
+    model = build_model(p, n)
+    counts = weight_counts(model).as_dict()
+    if as_json:
+        click.echo(json.dumps({"preset": p.name, "input_shape": list(p.input_shape), "classes": n, **counts}, indent=2))
+        return
+    import larq as lq
+
+    lq.models.summary(model, print_fn=click.echo)
+    click.echo(json.dumps(counts))

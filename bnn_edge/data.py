@@ -1,0 +1,179 @@
+"""Datasets as integer pixel arrays: scikit-learn digits (offline default), tfds, Keras-style .npz.
+
+Every loader returns a :class:`Dataset` with ``x_*`` of shape ``[N, H, W, C]`` holding integers in
+``[0, vmax]`` (uint8) and ``y_*`` integer labels ``0 .. num_classes-1``. The binary network's
+thermometer encodes those integers; nothing is normalised to floats.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bnn_edge.errors import UserError
+
+DIGITS = "digits"
+
+
+@dataclass
+class Dataset:
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    num_classes: int
+    vmax: int
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return tuple(int(d) for d in self.x_train.shape[1:])  # type: ignore[return-value]
+
+
+def class_order(num_classes: int, seed: int) -> list[int]:
+    """The seeded class order of a CIL scenario: a permutation of ``0..num_classes-1``.
+
+    Seed 0 keeps the natural order (so "the first 5 digits" are 0..4, as in the paper's
+    protocol on CIFAR-100); any other seed permutes with ``numpy.random.default_rng(seed)``.
+    """
+    if seed == 0:
+        return list(range(num_classes))
+    return [int(c) for c in np.random.default_rng(seed).permutation(num_classes)]
+
+
+def load_digits(seed: int = 0, test_fraction: float = 0.2) -> Dataset:
+    """scikit-learn's bundled 8x8 digits (1797 images, values 0..16): a stratified split fixed by ``seed``."""
+    from sklearn.datasets import load_digits as _load
+    from sklearn.model_selection import train_test_split
+
+    d = _load()
+    x = d.images.astype(np.uint8)[..., None]
+    y = d.target.astype(np.int64)
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=test_fraction, random_state=seed, stratify=y)
+    return Dataset(DIGITS, x_tr, y_tr, x_te, y_te, 10, 16)
+
+
+def _check_images(path: str, key: str, arr: np.ndarray) -> np.ndarray:
+    if arr.ndim == 3:
+        arr = arr[..., None]
+    if arr.ndim != 4:
+        raise UserError(f"{path}: '{key}' has shape {arr.shape}, expected [N, H, W] or [N, H, W, C] images")
+    if arr.shape[0] == 0:
+        raise UserError(f"{path}: '{key}' is empty")
+    if np.issubdtype(arr.dtype, np.floating):
+        if np.nanmin(arr) >= 0 and np.nanmax(arr) <= 1.0:
+            arr = np.round(arr * 255.0)
+        if np.isnan(arr).any() or arr.min() < 0 or arr.max() > 255:
+            raise UserError(f"{path}: '{key}' must hold pixel values in 0..255 (or floats in 0..1)")
+    elif not np.issubdtype(arr.dtype, np.integer):
+        raise UserError(f"{path}: '{key}' has dtype {arr.dtype}, expected integer or float pixels")
+    elif arr.min() < 0 or arr.max() > 255:
+        raise UserError(f"{path}: '{key}' must hold pixel values in 0..255, found {arr.min()}..{arr.max()}")
+    return arr.astype(np.uint8)
+
+
+def _check_labels(path: str, key: str, arr: np.ndarray, n: int) -> np.ndarray:
+    arr = np.asarray(arr)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer):
+        raise UserError(f"{path}: '{key}' must be a 1-D integer label array, got shape {arr.shape} dtype {arr.dtype}")
+    if arr.shape[0] != n:
+        raise UserError(f"{path}: '{key}' has {arr.shape[0]} labels but the images have {n}")
+    if arr.min() < 0:
+        raise UserError(f"{path}: '{key}' has negative labels")
+    return arr.astype(np.int64)
+
+
+def load_npz(path: str | os.PathLike) -> Dataset:
+    """A Keras-style ``.npz`` with ``x_train, y_train, x_test, y_test`` (images uint8 NHW[C])."""
+    path = str(path)
+    if not os.path.isfile(path):
+        raise UserError(f"{path}: no such file")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except Exception as exc:  # zipfile/pickle/format errors: not a usable npz
+        raise UserError(f"{path}: not a readable .npz file ({exc.__class__.__name__}: {exc})") from None
+    missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in arrays]
+    if missing:
+        raise UserError(f"{path}: missing array(s) {', '.join(missing)} (found: {', '.join(sorted(arrays)) or 'none'})")
+    x_tr = _check_images(path, "x_train", arrays["x_train"])
+    x_te = _check_images(path, "x_test", arrays["x_test"])
+    if x_tr.shape[1:] != x_te.shape[1:]:
+        raise UserError(f"{path}: x_train images are {x_tr.shape[1:]} but x_test images are {x_te.shape[1:]}")
+    y_tr = _check_labels(path, "y_train", arrays["y_train"], len(x_tr))
+    y_te = _check_labels(path, "y_test", arrays["y_test"], len(x_te))
+    num_classes = int(max(y_tr.max(), y_te.max())) + 1
+    vmax = 255 if max(x_tr.max(), x_te.max()) > 16 else 16
+    return Dataset(Path(path).stem, x_tr, y_tr, x_te, y_te, num_classes, vmax)
+
+
+def load_tfds(name: str, data_dir: str | None = None) -> Dataset:
+    """A tensorflow-datasets image classification set that is already prepared in ``data_dir``.
+
+    Nothing is downloaded here: without network access an unprepared set is a :class:`UserError`
+    that says how to supply the data.
+    """
+    import absl.logging
+    import tensorflow_datasets as tfds
+
+    absl.logging.set_verbosity(absl.logging.ERROR)
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+    except Exception as exc:  # DatasetNotFoundError and friends
+        raise UserError(
+            f"unknown dataset '{name}': not 'digits', not an existing .npz file, and not a tensorflow-datasets name ({exc.__class__.__name__})"
+        ) from None
+    if not builder.is_prepared() if hasattr(builder, "is_prepared") else not os.path.isdir(builder.data_dir):
+        where = data_dir or "~/tensorflow_datasets"
+        raise UserError(
+            f"dataset '{name}' is not prepared in {where} and this machine cannot download it: "
+            f"run `tfds build {name} --data_dir DIR` where there is network and pass --data-dir DIR, "
+            f"or pass a Keras-style .npz (x_train, y_train, x_test, y_test) as --dataset"
+        )
+    info = builder.info
+    keys = set(info.features.keys())
+    if "image" not in keys or "label" not in keys:
+        raise UserError(f"dataset '{name}' is not an image classification set (features: {sorted(keys)})")
+    splits = set(info.splits.keys())
+    if "train" not in splits or "test" not in splits:
+        raise UserError(f"dataset '{name}' needs 'train' and 'test' splits (has: {sorted(splits)})")
+    arrays = {}
+    for split in ("train", "test"):
+        ds = builder.as_dataset(split=split, batch_size=-1, as_supervised=True)
+        x, y = tfds.as_numpy(ds)
+        arrays[split] = (_check_images(name, f"{split} images", x), _check_labels(name, f"{split} labels", y, len(x)))
+    num_classes = int(info.features["label"].num_classes)
+    return Dataset(name, *arrays["train"], *arrays["test"], num_classes, 255)
+
+
+def load_dataset(name: str, data_dir: str | None = None, seed: int = 0) -> Dataset:
+    """``digits`` | path to ``.npz`` | tensorflow-datasets name."""
+    if name == DIGITS:
+        return load_digits(seed=0)
+    if name.endswith(".npz") or os.path.sep in name:
+        return load_npz(name)
+    return load_tfds(name, data_dir)
+
+
+def select_classes(x: np.ndarray, y: np.ndarray, classes: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Samples whose label is in ``classes``, labels unchanged."""
+    mask = np.isin(y, classes)
+    return x[mask], y[mask]
+
+
+def validation_split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int):
+    """A seeded stratified hold-out of ``fraction`` of the training set (for the LR schedule)."""
+    rng = np.random.default_rng(seed + 1)
+    val_idx = []
+    for c in np.unique(y):
+        idx = np.flatnonzero(y == c)
+        rng.shuffle(idx)
+        val_idx.extend(idx[: max(1, int(round(len(idx) * fraction)))])
+    val = np.zeros(len(y), bool)
+    val[val_idx] = True
+    return x[~val], y[~val], x[val], y[val]

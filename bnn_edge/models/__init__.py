@@ -1,0 +1,25 @@
+"""Network definitions: presets, the thermometer input, the BN-free gain, the ternarized head."""
+
+from bnn_edge.models.build import (
+    LATENT_LAYER,
+    LOGITS_LAYER,
+    WeightCounts,
+    apply_head,
+    build_head_model,
+    build_model,
+    classifier_gain,
+    extractor_of,
+    weight_counts,
+)
+from bnn_edge.models.gain import Gain, fan_in_gain, unit_gains
+from bnn_edge.models.presets import PRESETS, Block, Preset, get_preset, with_input_shape
+from bnn_edge.models.thermometer import Thermometer, thermometer_encode, thermometer_thresholds
+
+CUSTOM_OBJECTS = {"Gain": Gain, "Thermometer": Thermometer}
+
+__all__ = [
+    "LATENT_LAYER", "LOGITS_LAYER", "WeightCounts", "apply_head", "build_head_model", "build_model",
+    "classifier_gain", "extractor_of", "weight_counts", "Gain", "fan_in_gain", "unit_gains", "PRESETS",
+    "Block", "Preset", "get_preset", "with_input_shape", "Thermometer", "thermometer_encode",
+    "thermometer_thresholds", "CUSTOM_OBJECTS",
+]

@@ -1,0 +1,201 @@
+"""Build fully-binary (or float twin) Keras models from a :class:`Preset` with larq layers.
+
+Binary graph (every weight layer binary, no batch norm, no float input or output layer)::
+
+    pixels -> [augment] -> Thermometer -> { QuantConv2D 3x3 (one-padding) -> Gain }* -> MaxPool 2x2  (per block)
+           -> QuantDepthwiseConv2D (VALID) -> Gain -> Flatten -> QuantDense(latent) -> Gain
+           -> SteSign = latent z in {-1,+1}^N                                     (the extractor F)
+    z -> QuantDense(n) -> Gain -> SteSign = h                                     (non-linear path)
+      -> c = [z, h] -> d = [c, c] -> QuantDense(classes) -> Gain(1/sqrt(5 fan_in N_c)) = logits   (G)
+
+Every QuantConv2D/QuantDense binarizes its input and kernel with ``ste_sign`` (sign(0) = +1; the
+gradient passes where |x| <= 1) and clips latent weights to [-1, 1]. The duplication ``d = [c, c]``
+gives each classifier input two binary weights, so ``w_a x + w_b x = (w_a + w_b) x`` with
+``w_a + w_b in {-2, 0, +2}``: a ternary classifier built from binary arithmetic only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from bnn_edge.models.augment import RandomCropFlip
+from bnn_edge.models.gain import Gain, fan_in_gain
+from bnn_edge.models.presets import Preset, check_fits
+from bnn_edge.models.thermometer import Thermometer
+from bnn_edge.tfcompat import keras, lq
+
+LATENT_LAYER = "latent"
+LOGITS_LAYER = "logits"
+
+_BIN = dict(
+    input_quantizer="ste_sign",
+    kernel_quantizer="ste_sign",
+    kernel_constraint="weight_clip",
+    use_bias=False,
+)
+
+
+def classifier_gain(fan_in: int, num_classes: int) -> float:
+    """Output scale of the ternarized classifier: ``1 / sqrt(5 * fan_in * N_c)``."""
+    return 1.0 / math.sqrt(5.0 * fan_in * num_classes)
+
+
+def _conv(p: Preset, filters: int, groups: int, name: str):
+    if p.binary:
+        return lq.layers.QuantConv2D(
+            filters, 3, padding="same", pad_values=1.0, groups=groups, name=name, **_BIN
+        )
+    return keras.layers.Conv2D(filters, 3, padding="same", groups=groups, name=name)
+
+
+def _act(p: Preset, x, name: str):
+    """Binary nets binarize in the next layer's input quantizer; float nets use ReLU."""
+    return x if p.binary else keras.layers.ReLU(name=name)(x)
+
+
+def build_extractor_layers(p: Preset, inputs):
+    """Apply the feature extractor F to ``inputs`` (pixels); returns the latent tensor."""
+    check_fits(p)
+    x = inputs
+    if p.augment_pad or p.augment_flip:
+        x = RandomCropFlip(p.augment_pad, p.vmax, p.augment_flip, name="augment")(x)
+    if p.binary:
+        x = Thermometer(p.levels, p.vmax, name="thermometer")(x)
+        cin = p.encoded_channels
+    else:  # the float baseline reads pixels scaled to [0, 1]: a float input layer
+        x = keras.layers.Rescaling(1.0 / p.vmax, name="rescale")(x)
+        cin = p.input_shape[2]
+    for b, block in enumerate(p.blocks, start=1):
+        for i, filters in enumerate(block.filters, start=1):
+            groups = block.groups if (cin % block.groups == 0 and (cin // block.groups) % (32 if p.binary else 1) == 0) else 1
+            x = _conv(p, filters, groups, f"conv{b}_{i}")(x)
+            x = Gain(fan_in_gain(9 * cin // groups), name=f"conv{b}_{i}_gain")(x)
+            x = _act(p, x, f"conv{b}_{i}_relu")
+            cin = filters
+        x = keras.layers.MaxPool2D(2, name=f"pool{b}")(x)
+    k = p.depthwise_kernel
+    if p.binary:
+        x = lq.layers.QuantDepthwiseConv2D(
+            k,
+            padding="valid",
+            input_quantizer="ste_sign",
+            depthwise_quantizer="ste_sign",
+            depthwise_constraint="weight_clip",
+            use_bias=False,
+            name="depthwise",
+        )(x)
+    else:
+        x = keras.layers.DepthwiseConv2D(k, padding="valid", name="depthwise")(x)
+    x = Gain(fan_in_gain(k * k), name="depthwise_gain")(x)
+    x = _act(p, x, "depthwise_relu")
+    x = keras.layers.Flatten(name="flatten")(x)
+    fan_in = int(x.shape[-1])
+    if p.binary:
+        x = lq.layers.QuantDense(p.latent, name="bottleneck", **_BIN)(x)
+    else:
+        x = keras.layers.Dense(p.latent, name="bottleneck")(x)
+    x = Gain(fan_in_gain(fan_in), name="bottleneck_gain")(x)
+    if p.binary:
+        return keras.layers.Activation(lq.quantizers.SteSign(), name=LATENT_LAYER)(x)
+    return keras.layers.ReLU(name=LATENT_LAYER)(x)
+
+
+def apply_head(p: Preset, latent, num_classes: int, prefix: str = "head"):
+    """Apply a fresh non-linear ternarized classifier G to ``latent``; returns the logits tensor."""
+    n_latent = int(latent.shape[-1])
+    if p.binary:
+        h = lq.layers.QuantDense(p.hidden, name=f"{prefix}_dense1", **_BIN)(latent)
+    else:
+        h = keras.layers.Dense(p.hidden, name=f"{prefix}_dense1")(latent)
+    h = Gain(fan_in_gain(n_latent), name=f"{prefix}_dense1_gain")(h)
+    if p.binary:
+        h = keras.layers.Activation(lq.quantizers.SteSign(), name=f"{prefix}_sign")(h)
+    else:
+        h = keras.layers.ReLU(name=f"{prefix}_relu")(h)
+    c = keras.layers.Concatenate(name=f"{prefix}_concat")([latent, h])
+    d = keras.layers.Concatenate(name=f"{prefix}_duplicate")([c, c])
+    fan_in = int(d.shape[-1])
+    if p.binary:
+        y = lq.layers.QuantDense(num_classes, name=f"{prefix}_dense2", **_BIN)(d)
+    else:
+        y = keras.layers.Dense(num_classes, name=f"{prefix}_dense2")(d)
+    return Gain(classifier_gain(fan_in, num_classes), name=LOGITS_LAYER if prefix == "head" else f"{prefix}_logits")(y)
+
+
+def build_model(p: Preset, num_classes: int) -> keras.Model:
+    """The whole network: pixels ``[N,H,W,C]`` (float32 holding integers 0..vmax) -> logits."""
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be >= 1, got {num_classes}")
+    inputs = keras.Input(p.input_shape, name="pixels")
+    latent = build_extractor_layers(p, inputs)
+    logits = apply_head(p, latent, num_classes)
+    return keras.Model(inputs, logits, name=f"bnn_{p.name}".replace("-", "_"))
+
+
+def extractor_of(model: keras.Model) -> keras.Model:
+    """The feature extractor F of a built model: pixels -> latent."""
+    return keras.Model(model.input, model.get_layer(LATENT_LAYER).output, name="extractor")
+
+
+def build_head_model(p: Preset, latent_dim: int, num_classes: int) -> keras.Model:
+    """A stand-alone classifier G on latent vectors (for latent replay)."""
+    z = keras.Input((latent_dim,), name="latent_in")
+    return keras.Model(z, apply_head(p, z, num_classes), name="head")
+
+
+@dataclass
+class WeightCounts:
+    """What a model stores: ``binary_weight_bits`` (1 bit each), float weights, float I/O layers."""
+
+    binary_weight_bits: int
+    float_weight_count: int
+    float_io_layers: int
+    fully_binary: bool
+    weight_layers: int
+    memory_bits: int
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _is_binary(layer) -> bool:
+    q = getattr(layer, "kernel_quantizer", None) or getattr(layer, "depthwise_quantizer", None)
+    return q is not None
+
+
+def weight_counts(model: keras.Model) -> WeightCounts:
+    """Count weights per kind. A weight layer is binary when its kernel is quantized (larq)."""
+    binary_bits = 0
+    float_count = 0
+    weight_layers = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            sub = weight_counts(layer)
+            binary_bits += sub.binary_weight_bits
+            float_count += sub.float_weight_count
+            continue
+        ws = layer.trainable_weights
+        if not ws:
+            continue
+        weight_layers.append(layer)
+        for w in ws:
+            n = int(np.prod(w.shape))
+            is_kernel = w.name.split("/")[-1].split(":")[0] in ("kernel", "depthwise_kernel")
+            if _is_binary(layer) and is_kernel:
+                binary_bits += n
+            else:
+                float_count += n
+    io = [weight_layers[0], weight_layers[-1]] if weight_layers else []
+    float_io = sum(1 for layer in io if not _is_binary(layer))
+    fully = bool(weight_layers) and all(_is_binary(layer) and not layer.trainable_weights[1:] for layer in weight_layers)
+    return WeightCounts(
+        binary_weight_bits=binary_bits,
+        float_weight_count=float_count,
+        float_io_layers=float_io,
+        fully_binary=fully,
+        weight_layers=len(weight_layers),
+        memory_bits=binary_bits + 32 * float_count,
+    )

@@ -1,0 +1,172 @@
+"""Named network presets: the paper's 4 Mb net, a tiny net for 8x8 digits, and their float twins.
+
+A preset fixes the input encoding, the VGG-like trunk (blocks of 3x3 convolutions, each block
+ending in a 2x2 max-pool), the depthwise "learnable pooling", the dense bottleneck that produces the
+binary latent vector, and the width of the classifier's non-linear path.
+
+``<name>-fp`` is the full-precision baseline of *equal memory footprint*: the same topology in
+float32 with every width scaled by ``1/sqrt(32)`` so that it holds about 32x fewer weights
+(32-bit floats instead of 1-bit weights).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+from bnn_edge.errors import UserError
+
+
+@dataclass(frozen=True)
+class Block:
+    """Convolutions of one block (3x3, SAME one-padding), then a 2x2 max-pool."""
+
+    filters: tuple[int, ...]
+    groups: int = 1
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    description: str
+    input_shape: tuple[int, int, int]
+    levels: int  # thermometer levels per input channel
+    vmax: int  # largest pixel value
+    blocks: tuple[Block, ...]
+    depthwise_kernel: int  # VALID depthwise conv after the last block
+    latent: int  # bits of the binary latent vector (bottleneck width)
+    hidden: int  # width n of the classifier's non-linear path
+    binary: bool = True
+    augment_pad: int = 0  # random-crop padding in pixels (0 = no crop)
+    augment_flip: bool = False
+
+    @property
+    def encoded_channels(self) -> int:
+        return self.input_shape[2] * self.levels
+
+
+TINY = Preset(
+    name="tiny",
+    description="8x8x1 digits (0..16): 16-level thermometer, 2 blocks, 256-bit latent; trains in ~1 min",
+    input_shape=(8, 8, 1),
+    levels=16,
+    vmax=16,
+    blocks=(Block((64, 64)), Block((128,))),
+    depthwise_kernel=2,
+    latent=256,
+    hidden=128,
+)
+
+PAPER = Preset(
+    name="paper",
+    description="32x32x3 8-bit images: 85-level thermometer (255 bits/pixel), blocks 128/256(g2)/512(g4), 1024-bit latent: the paper's ~4 Mb net",
+    input_shape=(32, 32, 3),
+    levels=85,
+    vmax=255,
+    blocks=(Block((128, 128)), Block((256, 256), groups=2), Block((512, 512), groups=4)),
+    depthwise_kernel=3,
+    latent=1024,
+    hidden=128,
+    augment_pad=4,
+    augment_flip=True,
+)
+
+FP_WIDTH_SCALE = 1.0 / math.sqrt(32.0)
+
+
+def _scaled(width: int, multiple: int, scale: float) -> int:
+    return max(multiple, int(round(width * scale / multiple)) * multiple)
+
+
+def memory_bits(p: Preset, num_classes: int) -> int:
+    """Weight memory of the network in bits, counted from the preset (no model built).
+
+    Binary presets: 1 bit per conv/depthwise/dense weight (no biases). Float presets: 32 bits per
+    weight and per bias. Equals :func:`bnn_edge.models.weight_counts` ``memory_bits`` (tested).
+    """
+    bits = 1 if p.binary else 32
+    cin = p.encoded_channels if p.binary else p.input_shape[2]
+    total = 0
+    for block in p.blocks:
+        for f in block.filters:
+            g = block.groups if cin % block.groups == 0 and (cin // block.groups) % (32 if p.binary else 1) == 0 else 1
+            total += 9 * (cin // g) * f + (0 if p.binary else f)
+            cin = f
+    k = p.depthwise_kernel
+    total += k * k * cin + (0 if p.binary else cin)
+    ho, wo = trunk_output_hw(p)
+    flat = ho * wo * cin
+    total += flat * p.latent + (0 if p.binary else p.latent)
+    total += p.latent * p.hidden + (0 if p.binary else p.hidden)
+    total += 2 * (p.latent + p.hidden) * num_classes + (0 if p.binary else num_classes)
+    return total * bits
+
+
+def float_variant(p: Preset, num_classes: int = 10) -> Preset:
+    """The float32 twin of ``p`` with the same memory footprint.
+
+    Same topology (blocks, groups, depthwise pooling, bottleneck, duplicated classifier), float
+    pixels in instead of the thermometer, ReLU instead of sign, and every width scaled by one
+    factor ``s`` (about ``1/sqrt(32)``: 32-bit weights instead of 1-bit ones) chosen on a fine grid
+    so that :func:`memory_bits` is closest to the binary net's.
+    """
+
+    def make(scale: float) -> Preset:
+        blocks = tuple(
+            Block(tuple(_scaled(f, 4 * b.groups, scale) for f in b.filters), groups=b.groups) for b in p.blocks
+        )
+        return dataclasses.replace(
+            p,
+            name=p.name + "-fp",
+            description=f"float32 baseline of '{p.name}' with the same weight memory (~32x fewer weights)",
+            blocks=blocks,
+            latent=_scaled(p.latent, 4, scale),
+            hidden=_scaled(p.hidden, 4, scale),
+            binary=False,
+        )
+
+    target = memory_bits(p, num_classes)
+    candidates = [make(FP_WIDTH_SCALE * (0.6 + 0.005 * i)) for i in range(121)]
+    return min(candidates, key=lambda q: abs(memory_bits(q, num_classes) - target))
+
+
+def get_preset(name: str) -> Preset:
+    """Look a preset up by name; unknown names are a :class:`UserError` listing the known ones."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise UserError(f"unknown preset '{name}' (known: {', '.join(sorted(PRESETS))})") from None
+
+
+def with_input_shape(p: Preset, shape: tuple[int, int, int], vmax: int | None = None) -> Preset:
+    """``p`` adapted to another input shape (the trunk must still reduce it to >= the depthwise kernel)."""
+    q = dataclasses.replace(p, input_shape=tuple(shape), vmax=p.vmax if vmax is None else vmax)
+    check_fits(q)
+    return q
+
+
+def trunk_output_hw(p: Preset) -> tuple[int, int]:
+    """Spatial size after the conv blocks (each halves it) and the VALID depthwise conv."""
+    h, w = p.input_shape[:2]
+    for _ in p.blocks:
+        h, w = h // 2, w // 2
+    k = p.depthwise_kernel
+    return h - k + 1, w - k + 1
+
+
+def check_fits(p: Preset) -> None:
+    """Raise :class:`UserError` when the input is too small for the trunk."""
+    ho, wo = trunk_output_hw(p)
+    if ho < 1 or wo < 1:
+        raise UserError(
+            f"preset '{p.name}' does not fit input shape {'x'.join(map(str, p.input_shape))}: "
+            f"{len(p.blocks)} pooling blocks and a {p.depthwise_kernel}x{p.depthwise_kernel} depthwise conv "
+            f"need at least {(p.depthwise_kernel) * 2 ** len(p.blocks)} pixels per side"
+        )
+
+
+PRESETS: dict[str, Preset] = {}
+for _p in (TINY, PAPER):
+    PRESETS[_p.name] = _p
+    PRESETS[_p.name + "-fp"] = float_variant(_p, 100 if _p is PAPER else 10)

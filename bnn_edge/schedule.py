@@ -1,0 +1,85 @@
+"""Adaptive learning-rate schedule "for autonomous and terminal convergence" (the paper's).
+
+Per task the LR starts at ``start_lr``. After every epoch the monitored validation loss is compared
+with the best so far: an improvement larger than ``min_delta`` resets the wait counter; otherwise,
+after ``patience`` epochs without improvement, ``lr <- lr * factor``. When the LR would drop below
+``min_lr`` training of the task stops: the schedule, not an epoch count, decides when it converged
+(``--epochs`` stays as a safety cap).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from bnn_edge.tfcompat import keras
+
+
+@dataclass(frozen=True)
+class LRSchedule:
+    """Parameters of :class:`AdaptiveLR` (all exposed on the command line)."""
+
+    start_lr: float = 1e-3
+    factor: float = 0.3
+    patience: int = 6
+    min_lr: float = 1e-5
+    min_delta: float = 1e-4
+
+    def __post_init__(self) -> None:
+        if not (self.start_lr > 0 and self.min_lr > 0):
+            raise ValueError("learning rates must be positive")
+        if not 0 < self.factor < 1:
+            raise ValueError(f"factor must be in (0, 1), got {self.factor}")
+        if self.patience < 1:
+            raise ValueError(f"patience must be >= 1, got {self.patience}")
+
+    def max_steps_down(self) -> int:
+        """How many times the LR can be stepped down before it falls below ``min_lr``."""
+        return max(0, math.floor(math.log(self.min_lr / self.start_lr) / math.log(self.factor) + 1e-9)) + 1
+
+
+class AdaptiveLR(keras.callbacks.Callback):
+    """Step the optimizer's LR down on a plateau of ``monitor``; stop when it falls below ``min_lr``."""
+
+    def __init__(self, schedule: LRSchedule, monitor: str = "val_loss"):
+        super().__init__()
+        self.schedule = schedule
+        self.monitor = monitor
+        self.history: list[float] = []  # LR used in each epoch
+        self.stopped_by_floor = False
+
+    def on_train_begin(self, logs=None):
+        self.best = math.inf
+        self.wait = 0
+        self.lr = self.schedule.start_lr
+        self.stopped_by_floor = False
+        self._set(self.lr)
+
+    def _set(self, lr: float) -> None:
+        opt = self.model.optimizer
+        opt.learning_rate.assign(lr) if hasattr(opt.learning_rate, "assign") else setattr(opt, "learning_rate", lr)
+
+    def step(self, value: float) -> bool:
+        """Feed one epoch's monitored value; returns True when training must stop."""
+        self.history.append(self.lr)
+        if value < self.best - self.schedule.min_delta:
+            self.best = value
+            self.wait = 0
+            return False
+        self.wait += 1
+        if self.wait >= self.schedule.patience:
+            self.wait = 0
+            self.lr *= self.schedule.factor
+            if self.lr < self.schedule.min_lr * (1 - 1e-9):
+                self.stopped_by_floor = True
+                return True
+        return False
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            value = (logs or {}).get("loss", math.inf)
+        if self.step(float(value)):
+            self.model.stop_training = True
+        else:
+            self._set(self.lr)

@@ -1,0 +1,219 @@
+"""Training of a preset on a dataset (the pre-training phase of a CIL scenario when asked).
+
+Loss: softmax cross-entropy on the logits; optimizer Adam on larq's latent (real-valued, clipped)
+weights; the :class:`bnn_edge.schedule.AdaptiveLR` schedule decides when training has converged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bnn_edge.data import Dataset, class_order, load_dataset, validation_split
+from bnn_edge.errors import UserError
+from bnn_edge.models import build_model, get_preset, weight_counts, with_input_shape
+from bnn_edge.models.presets import Preset
+from bnn_edge.progress import EpochBar
+from bnn_edge.schedule import AdaptiveLR, LRSchedule
+from bnn_edge.tfcompat import keras, tf
+
+MODEL_FILE = "model.keras"
+RUN_FILE = "run.json"
+METRICS_FILE = "metrics.json"
+
+
+def prepare_out_dir(out: str | os.PathLike) -> Path:
+    """Create ``out`` (parents too) and check that it is writable: a :class:`UserError` otherwise."""
+    path = Path(out)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+    return path
+
+
+def preset_for(dataset: Dataset, preset_name: str) -> Preset:
+    """The preset adapted to the dataset's input shape and pixel range; a clear error if it can't be."""
+    p = get_preset(preset_name)
+    if tuple(dataset.input_shape) != tuple(p.input_shape) or dataset.vmax != p.vmax:
+        p = with_input_shape(p, dataset.input_shape, vmax=dataset.vmax)
+    return p
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and TensorFlow (op-level determinism is not forced: it is slow on CPU)."""
+    keras.utils.set_random_seed(seed)
+
+
+def to_positions(y: np.ndarray, order: list[int]) -> np.ndarray:
+    """Map dataset labels to output rows: row ``i`` is class ``order[i]``."""
+    lut = np.full(max(max(order), int(y.max(initial=0))) + 1, -1, np.int64)
+    lut[order] = np.arange(len(order))
+    return lut[y]
+
+
+def compile_model(model: keras.Model, lr: float) -> None:
+    model.compile(
+        optimizer=keras.optimizers.Adam(lr),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+
+
+def fit(
+    model: keras.Model,
+    x: np.ndarray,
+    y: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    schedule: LRSchedule,
+    epochs: int,
+    batch_size: int,
+    desc: str = "train",
+    verbose: bool = True,
+) -> dict[str, Any]:
+    """Train until the adaptive LR schedule falls below its floor (or ``epochs``); returns a summary."""
+    lr_cb = AdaptiveLR(schedule)
+    callbacks: list[keras.callbacks.Callback] = [lr_cb]
+    bar = EpochBar(epochs, desc) if verbose else None
+    if bar is not None:
+        callbacks.append(bar)
+    compile_model(model, schedule.start_lr)
+    t0 = time.time()
+    hist = model.fit(
+        x.astype(np.float32),
+        y,
+        validation_data=(x_val.astype(np.float32), y_val),
+        epochs=epochs,
+        batch_size=batch_size,
+        shuffle=True,
+        callbacks=callbacks,
+        verbose=0,
+    )
+    if bar is not None:
+        bar.close()
+    return {
+        "epochs_run": len(hist.history.get("loss", [])),
+        "stopped_by_lr_floor": lr_cb.stopped_by_floor,
+        "final_lr": lr_cb.lr,
+        "seconds": time.time() - t0,
+    }
+
+
+def evaluate_accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int = 256) -> float:
+    """Top-1 accuracy of ``argmax(logits)`` against output rows ``y``."""
+    if len(x) == 0:
+        return float("nan")
+    logits = model.predict(x.astype(np.float32), batch_size=batch_size, verbose=0)
+    return float(np.mean(np.argmax(logits, axis=-1) == y))
+
+
+def train_run(
+    dataset: str,
+    preset: str,
+    out: str | os.PathLike,
+    epochs: int = 200,
+    pretrain_classes: int | None = None,
+    seed: int = 0,
+    schedule: LRSchedule | None = None,
+    batch_size: int = 64,
+    data_dir: str | None = None,
+    val_fraction: float = 0.1,
+    verbose: bool = True,
+    strategy: Any = None,
+) -> dict[str, Any]:
+    """``bnn-edge train``: train, save ``model.keras``, ``run.json`` and ``metrics.json`` in ``out``."""
+    schedule = schedule or LRSchedule()
+    if epochs < 1:
+        raise UserError(f"--epochs must be >= 1, got {epochs}")
+    out_dir = prepare_out_dir(out)
+    data = load_dataset(dataset, data_dir=data_dir, seed=seed)
+    p = preset_for(data, preset)
+    order = class_order(data.num_classes, seed)
+    k = data.num_classes if pretrain_classes is None else pretrain_classes
+    if not 1 <= k <= data.num_classes:
+        raise UserError(f"--pretrain-classes {k}: must be between 1 and the dataset's {data.num_classes} classes")
+    classes = order[:k]
+    tr = np.isin(data.y_train, classes)
+    te = np.isin(data.y_test, classes)
+    x_tr, y_tr = data.x_train[tr], to_positions(data.y_train[tr], classes)
+    x_te, y_te = data.x_test[te], to_positions(data.y_test[te], classes)
+    x_fit, y_fit, x_val, y_val = validation_split(x_tr, y_tr, val_fraction, seed)
+
+    set_seed(seed)
+    scope = strategy.scope() if strategy is not None else _nullcontext()
+    with scope:
+        model = build_model(p, len(classes))
+    summary = fit(model, x_fit, y_fit, x_val, y_val, schedule, epochs, batch_size, desc=f"train {p.name}", verbose=verbose)
+    acc = evaluate_accuracy(model, x_te, y_te)
+    counts = weight_counts(model)
+    model.save(out_dir / MODEL_FILE)
+    run = {
+        "dataset": dataset,
+        "data_dir": data_dir,
+        "preset": asdict(p),
+        "preset_name": preset,
+        "seed": seed,
+        "class_order": order,
+        "classes": classes,
+        "pretrain_classes": k if pretrain_classes is not None else None,
+        "num_classes_total": data.num_classes,
+        "input_shape": list(data.input_shape),
+        "vmax": data.vmax,
+    }
+    (out_dir / RUN_FILE).write_text(json.dumps(run, indent=2))
+    metrics = {
+        "test_accuracy": acc,
+        "test_samples": int(len(x_te)),
+        **counts.as_dict(),
+        "classes": classes,
+        "class_order": order,
+        "epochs_run": summary["epochs_run"],
+        "stopped_by_lr_floor": summary["stopped_by_lr_floor"],
+        "seconds": round(summary["seconds"], 2),
+        "replicas": int(strategy.num_replicas_in_sync) if strategy is not None else 1,
+        "schedule": asdict(schedule),
+        "preset": p.name,
+        "dataset": dataset,
+    }
+    (out_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2))
+    return metrics
+
+
+class _nullcontext:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *a):
+        return False
+
+
+def load_run(run_dir: str | os.PathLike) -> tuple[keras.Model, dict[str, Any]]:
+    """Load ``model.keras`` and ``run.json`` from a training run directory (clear errors if absent)."""
+    run_dir = Path(run_dir)
+    model_path, run_path = run_dir / MODEL_FILE, run_dir / RUN_FILE
+    if not run_dir.is_dir():
+        raise UserError(f"{run_dir}: not a directory (expected the --out of `bnn-edge train`)")
+    for path in (model_path, run_path):
+        if not path.is_file():
+            raise UserError(f"{run_dir}: no {path.name} (expected the --out of `bnn-edge train`)")
+    try:
+        run = json.loads(run_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{run_path}: not valid JSON ({exc})") from None
+    from bnn_edge.models import CUSTOM_OBJECTS
+
+    try:
+        model = keras.models.load_model(model_path, custom_objects=CUSTOM_OBJECTS, compile=False)
+    except Exception as exc:
+        raise UserError(f"{model_path}: cannot load the Keras model ({exc.__class__.__name__}: {str(exc)[:200]})") from None
+    return model, run
