@@ -1,0 +1,105 @@
+"""Helpers shared by the op models: argument normalisation, padding, the output modes."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from converters.bnnpack import PADDING_SAME, PADDING_VALID, conv_output_size, same_padding
+
+from .bitpack import pack_bits
+
+IntPair = int | Sequence[int]
+Padding = str | int
+
+
+def pair(v: IntPair, name: str) -> tuple[int, int]:
+    """``3 -> (3, 3)``, ``(2, 1) -> (2, 1)``; every entry must be >= 1."""
+    if isinstance(v, (int, np.integer)):
+        out = (int(v), int(v))
+    else:
+        a, b = v
+        out = (int(a), int(b))
+    if min(out) < 1:
+        raise ValueError(f"{name} must be >= 1, got {v}")
+    return out
+
+
+def padding_code(p: Padding) -> int:
+    """``"SAME"``/0 -> :data:`PADDING_SAME`, ``"VALID"``/1 -> :data:`PADDING_VALID`."""
+    if isinstance(p, str):
+        up = p.upper()
+        if up == "SAME":
+            return PADDING_SAME
+        if up == "VALID":
+            return PADDING_VALID
+    elif p in (PADDING_SAME, PADDING_VALID):
+        return int(p)
+    raise ValueError(f"padding must be 'SAME'/0 or 'VALID'/1, got {p!r}")
+
+
+def as_batch(x: np.ndarray, ndim: int) -> tuple[np.ndarray, bool]:
+    """Add a leading batch axis when ``x`` has ``ndim`` dims; return it and whether it was added."""
+    x = np.asarray(x)
+    if x.ndim == ndim:
+        return x[None], True
+    if x.ndim != ndim + 1:
+        raise ValueError(f"expected a [{ndim}-D] sample or a batch of them, got shape {x.shape}")
+    return x, False
+
+
+def unbatch(y: np.ndarray, added: bool) -> np.ndarray:
+    return y[0] if added else y
+
+
+def pad_pm1(xp: np.ndarray, k: tuple[int, int], s: tuple[int, int], d: tuple[int, int], padding: int
+            ) -> tuple[np.ndarray, int, int]:
+    """Pad a ±1 batch ``[N, H, W, C]`` for a window op; return ``(padded, ho, wo)``.
+
+    SAME pads with +1 (one-padding: out-of-bounds taps read bit 0), amounts as TensorFlow's
+    SAME (:func:`converters.bnnpack.same_padding`); VALID does not pad.
+    """
+    _, h, w, _ = xp.shape
+    ho = conv_output_size(h, k[0], s[0], d[0], padding)
+    wo = conv_output_size(w, k[1], s[1], d[1], padding)
+    if ho < 1 or wo < 1:
+        raise ValueError(f"window {k} (dilation {d}) does not fit the {h}x{w} input with VALID padding")
+    if padding == PADDING_SAME:
+        pt, pb = same_padding(h, k[0], s[0], d[0])
+        pl, pr = same_padding(w, k[1], s[1], d[1])
+        if pt or pb or pl or pr:
+            xp = np.pad(xp, ((0, 0), (pt, pb), (pl, pr), (0, 0)), constant_values=1)
+    return xp, ho, wo
+
+
+def tap(xp: np.ndarray, i: int, j: int, ho: int, wo: int, s: tuple[int, int], d: tuple[int, int]) -> np.ndarray:
+    """The ``[N, ho, wo, C]`` view of the padded input read by kernel tap ``(i, j)``:
+    ``x[n, oy*s_h + i*d_h, ox*s_w + j*d_w, :]``."""
+    y0, x0 = i * d[0], j * d[1]
+    return xp[:, y0 : y0 + (ho - 1) * s[0] + 1 : s[0], x0 : x0 + (wo - 1) * s[1] + 1 : s[1], :]
+
+
+def finish(accum: np.ndarray, k: int, thresholds: np.ndarray | None, out_bits: bool) -> np.ndarray:
+    """Apply the output mode to ``accum[..., c_out]`` (the popcount of disagreements).
+
+    BITS: ``bit = accum > thresholds[c]`` packed into words (INT32_MIN -> always 1, INT32_MAX ->
+    always 0). INT32: ``y = K - 2*accum``.
+    """
+    accum = np.asarray(accum)
+    if out_bits:
+        if thresholds is None:
+            raise ValueError("bit output needs thresholds")
+        thr = np.asarray(thresholds, dtype=np.int64).reshape(-1)
+        if thr.size != accum.shape[-1]:
+            raise ValueError(f"{thr.size} thresholds for {accum.shape[-1]} output channels")
+        return pack_bits(accum.astype(np.int64) > thr)
+    if thresholds is not None and np.asarray(thresholds).size:
+        raise ValueError("INT32 output takes no thresholds")
+    return (k - 2 * accum.astype(np.int64)).astype(np.int32)
+
+
+def accum_from_dot(dot: np.ndarray, k: int) -> np.ndarray:
+    """``accum = (K - dot) / 2`` from the ±1 dot product ``dot = K - 2*accum`` (exact integers)."""
+    acc = (k - np.rint(dot).astype(np.int64)) // 2
+    return acc.astype(np.int32)
