@@ -12,5 +12,7 @@ import tensorflow as tf  # noqa: E402
 import larq as lq  # noqa: E402
 
 keras = tf.keras
+tf.get_logger().setLevel("ERROR")
+tf.autograph.set_verbosity(0)
 
 __all__ = ["tf", "lq", "keras"]

@@ -189,6 +189,31 @@ def train_run(
     return metrics
 
 
+def init_run(preset: str, out: str | os.PathLike, num_classes: int | None = None, seed: int = 0,
+             dataset: str = "random") -> Path:
+    """Save an *untrained* model of ``preset`` as a run directory (for export/firmware sizing).
+
+    ``dataset`` is recorded as given; ``"random"`` makes the exporter check the pack on random
+    pixels. Returns the run directory.
+    """
+    p = get_preset(preset)
+    n = num_classes if num_classes is not None else (100 if p.name.startswith("paper") else 10)
+    out_dir = prepare_out_dir(out)
+    set_seed(seed)
+    model = build_model(p, n)
+    model.save(out_dir / MODEL_FILE)
+    order = list(range(n))
+    run = {
+        "dataset": dataset, "data_dir": None, "preset": asdict(p), "preset_name": preset, "seed": seed,
+        "class_order": order, "classes": order, "pretrain_classes": None, "num_classes_total": n,
+        "input_shape": list(p.input_shape), "vmax": p.vmax, "untrained": True,
+    }
+    (out_dir / RUN_FILE).write_text(json.dumps(run, indent=2))
+    (out_dir / METRICS_FILE).write_text(json.dumps({**weight_counts(model).as_dict(), "classes": order,
+                                                    "class_order": order, "test_accuracy": None, "epochs_run": 0}, indent=2))
+    return out_dir
+
+
 class _nullcontext:
     def __enter__(self):
         return None

@@ -1,0 +1,97 @@
+"""``bnn-edge export`` and ``bnn-edge inspect``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from bnn_edge.cli import user_errors
+
+_CPU_HELP = (
+    "Target core; sets the default budget: cortex-m0plus 256 KB flash/32 KB RAM, cortex-m4 1 MB/256 KB, "
+    "cortex-m7 2 MB/512 KB, cortex-m33 1 MB/256 KB, cortex-m55 2 MB/1 MB."
+)
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path())
+@click.option("--target", type=click.Choice(["cortex-m"]), default="cortex-m", show_default=True)
+@click.option("--cpu", type=click.Choice(["cortex-m0plus", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55"]),
+              default="cortex-m4", show_default=True, help=_CPU_HELP)
+@click.option("--flash-kb", type=int, default=None, help="Flash budget in KB (default: the CPU preset's).")
+@click.option("--ram-kb", type=int, default=None, help="RAM budget in KB (default: the CPU preset's).")
+@click.option("--buffer-kb", type=float, default=4.0, show_default=True, help="RAM reserved for the on-device latent replay buffer.")
+@click.option("--samples", type=int, default=500, show_default=True, help="Test images for the reference check.")
+@click.option("--allow-oversize", is_flag=True, help="Write the export even when it does not fit the budget.")
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="Export directory: model.tflite, model.bnnpack, model_data.c/.h, export.json.")
+@user_errors
+def export(run_dir, target, cpu, flash_kb, ram_kb, buffer_kb, samples, allow_oversize, out):
+    """Export a training run (RUN_DIR from `bnn-edge train`) for a Cortex-M microcontroller.
+
+    LCE converts the network to a bit-packed TFLite flatbuffer; converters/ lowers it to the
+    firmware model pack (converters/FORMAT.md); the pack is checked against LCE's interpreter (or
+    Keras) and its flash/RAM against the budget.
+    """
+    from bnn_edge.errors import UserError
+    from bnn_edge.export import export_run
+
+    if samples < 1:
+        raise UserError(f"--samples {samples}: must be >= 1")
+    r = export_run(run_dir, out, cpu=cpu, flash_kb=flash_kb, ram_kb=ram_kb, samples=samples,
+                   allow_oversize=allow_oversize, buffer_kb=buffer_kb)
+    rc = r["reference_check"]
+    click.echo(f"{len(r['ops'])} ops, {r['binary_weight_bits']} binary weights, flash {r['flash_bytes']} B, "
+               f"RAM {r['ram_bytes']} B, fits={str(r['fits']).lower()}; vs {rc['reference']}: "
+               f"argmax {rc['argmax_agreement']:.4f}, latent bits {rc['latent_bit_agreement']} -> {out}")
+
+
+@click.command()
+@click.argument("file", type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@user_errors
+def inspect(file, as_json):
+    """Show a .bnnpack (header, ops, sizes, CRC check) or a .tflite (ops, custom options).
+
+    Exits non-zero with one clear line when the file is corrupted.
+    """
+    from bnn_edge.errors import UserError
+    from converters import bnnpack as bp
+    from converters.tflite_reader import describe_tflite
+
+    path = Path(file)
+    if not path.is_file():
+        raise UserError(f"{file}: no such file")
+    data = path.read_bytes()
+    if data[:4] == bp.MAGIC or path.suffix == ".bnnpack":
+        info = {"format": "bnnpack", **bp.describe(data)}
+        detail = info.get("crc_ok") or {}
+        info["crc_detail"] = detail
+        info["crc_ok"] = bool(detail.get("header") and detail.get("payload"))
+        if not info["valid"]:
+            raise UserError(f"{file}: {info['error']}")
+    elif data[4:8] == b"TFL3" or path.suffix == ".tflite":
+        info = describe_tflite(data)
+    else:
+        raise UserError(f"{file}: neither a .bnnpack (magic {bp.MAGIC!r}) nor a TFLite flatbuffer (identifier b'TFL3')")
+    if as_json:
+        click.echo(json.dumps(info, indent=2, default=str))
+        return
+    _print_human(info, click.echo)
+
+
+def _print_human(info: dict, echo) -> None:
+    if info["format"] == "tflite":
+        echo(f"TFLite flatbuffer, {info['size_bytes']} bytes; input {info['inputs'][0]['shape']}, output {info['outputs'][0]['shape']}")
+        for op in info["ops"]:
+            extra = f"  {op['custom_options']}" if "custom_options" in op else ""
+            echo(f"  {op['index']:3d} {op['op']:<20} {op['inputs'][0]} -> {op['outputs'][0]}{extra}")
+        return
+    skip = {"ops", "tensors", "format"}
+    for k, v in info.items():
+        if k not in skip and not isinstance(v, (list, dict)):
+            echo(f"{k}: {v}")
+    for i, op in enumerate(info.get("ops", [])):
+        echo(f"  op {i:2d} {json.dumps(op, default=str)}")

@@ -1,0 +1,209 @@
+"""Read a TFLite flatbuffer (as written by Larq Compute Engine) into plain Python objects.
+
+Parsing goes through TensorFlow's generated TFLite schema bindings and the ``flatbuffers``
+package (``flexbuffers`` for LCE's custom options): nothing here decodes bytes by hand. Any
+malformed input becomes :class:`TFLiteError` naming what is wrong.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from flatbuffers import flexbuffers
+
+from bnn_edge.errors import UserError
+
+_schema = None
+
+
+def schema():
+    """TensorFlow's generated TFLite schema module (``tensorflow/lite/python/schema_py_generated``)."""
+    global _schema
+    if _schema is None:
+        import bnn_edge  # noqa: F401  (environment before TensorFlow)
+
+        _schema = importlib.import_module("tensorflow.lite.python.schema_py_generated")
+    return _schema
+
+
+class TFLiteError(UserError):
+    """The file is not a TFLite flatbuffer this tool can read."""
+
+
+_NP_TYPES = {
+    0: np.float32,  # FLOAT32
+    1: np.float16,
+    2: np.int32,
+    3: np.uint8,
+    4: np.int64,
+    6: np.bool_,
+    7: np.int16,
+    9: np.int8,
+}
+
+
+@dataclass
+class TFLTensor:
+    index: int
+    name: str
+    shape: tuple[int, ...]
+    type: int
+    data: np.ndarray | None  # constant buffer, or None for activations
+
+    @property
+    def type_name(self) -> str:
+        names = {v: k for k, v in vars(schema().TensorType).items() if not k.startswith("_")}
+        return names.get(self.type, str(self.type))
+
+
+@dataclass
+class TFLOp:
+    index: int
+    name: str  # builtin operator name (e.g. FULLY_CONNECTED) or custom code (e.g. LceBconv2d)
+    inputs: list[int]  # tensor indices, -1 = optional input absent
+    outputs: list[int]
+    custom: dict[str, Any] = field(default_factory=dict)  # flexbuffer map of a custom op
+    options: dict[str, Any] = field(default_factory=dict)  # builtin options of interest
+
+
+@dataclass
+class TFLGraph:
+    tensors: list[TFLTensor]
+    ops: list[TFLOp]
+    inputs: list[int]
+    outputs: list[int]
+
+    def op_names(self) -> list[str]:
+        return [op.name for op in self.ops]
+
+    def consumers(self, tensor: int) -> list[TFLOp]:
+        return [op for op in self.ops if tensor in op.inputs]
+
+    def producer(self, tensor: int) -> TFLOp | None:
+        for op in self.ops:
+            if tensor in op.outputs:
+                return op
+        return None
+
+
+def _builtin_names() -> dict[int, str]:
+    return {v: k for k, v in vars(schema().BuiltinOperator).items() if not k.startswith("_")}
+
+
+def _builtin_options(op, name: str) -> dict[str, Any]:
+    S = schema()
+    table = op.BuiltinOptions()
+    if table is None:
+        return {}
+    if name == "DEPTHWISE_CONV_2D":
+        o = S.DepthwiseConv2DOptions()
+        o.Init(table.Bytes, table.Pos)
+        return {
+            "padding": o.Padding(),  # 0 SAME, 1 VALID
+            "stride_w": o.StrideW(),
+            "stride_h": o.StrideH(),
+            "depth_multiplier": o.DepthMultiplier(),
+            "fused_activation_function": o.FusedActivationFunction(),
+            "dilation_w": o.DilationWFactor(),
+            "dilation_h": o.DilationHFactor(),
+        }
+    if name == "FULLY_CONNECTED":
+        o = S.FullyConnectedOptions()
+        o.Init(table.Bytes, table.Pos)
+        return {"fused_activation_function": o.FusedActivationFunction(), "keep_num_dims": bool(o.KeepNumDims())}
+    if name == "CONCATENATION":
+        o = S.ConcatenationOptions()
+        o.Init(table.Bytes, table.Pos)
+        return {"axis": o.Axis(), "fused_activation_function": o.FusedActivationFunction()}
+    return {}
+
+
+def read_tflite(data: bytes) -> TFLGraph:
+    """Parse the first subgraph of a TFLite model: tensors (with constant data), ops, I/O."""
+    data = bytes(data)
+    if len(data) < 16:
+        raise TFLiteError(f"not a TFLite flatbuffer: only {len(data)} bytes")
+    if data[4:8] != b"TFL3":
+        raise TFLiteError(f"not a TFLite flatbuffer: file identifier {data[4:8]!r} (expected b'TFL3')")
+    S = schema()
+    try:
+        model = S.Model.GetRootAsModel(data, 0)
+        if model.SubgraphsLength() < 1:
+            raise TFLiteError("TFLite model has no subgraph")
+        sg = model.Subgraphs(0)
+        names = _builtin_names()
+        tensors = []
+        for i in range(sg.TensorsLength()):
+            t = sg.Tensors(i)
+            shape = tuple(int(v) for v in t.ShapeAsNumpy()) if t.ShapeLength() else ()
+            arr = None
+            buf = model.Buffers(t.Buffer()) if t.Buffer() < model.BuffersLength() else None
+            if buf is not None and buf.DataLength() > 0:
+                raw = buf.DataAsNumpy().tobytes()
+                dt = _NP_TYPES.get(t.Type())
+                if dt is None:
+                    raise TFLiteError(f"tensor {i}: unsupported constant type {t.Type()}")
+                arr = np.frombuffer(raw, dtype=np.dtype(dt).newbyteorder("<"))
+                if int(np.prod(shape)) != arr.size:
+                    raise TFLiteError(f"tensor {i} ({t.Name()!r}): buffer holds {arr.size} values, shape {shape} needs {int(np.prod(shape))}")
+                arr = arr.reshape(shape).astype(dt)
+            tensors.append(TFLTensor(i, (t.Name() or b"").decode("utf-8", "replace"), shape, t.Type(), arr))
+        ops = []
+        for k in range(sg.OperatorsLength()):
+            op = sg.Operators(k)
+            idx = op.OpcodeIndex()
+            if idx >= model.OperatorCodesLength():
+                raise TFLiteError(f"op {k}: opcode index {idx} out of range")
+            oc = model.OperatorCodes(idx)
+            code = max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode())
+            custom_code = oc.CustomCode()
+            name = custom_code.decode("utf-8", "replace") if custom_code else names.get(code, f"BUILTIN_{code}")
+            ins = [int(v) for v in op.InputsAsNumpy()] if op.InputsLength() else []
+            outs = [int(v) for v in op.OutputsAsNumpy()] if op.OutputsLength() else []
+            for j in ins + outs:
+                if j >= len(tensors) or j < -1:
+                    raise TFLiteError(f"op {k} ({name}): tensor index {j} out of range")
+            custom: dict[str, Any] = {}
+            if custom_code and op.CustomOptionsLength() > 0:
+                raw = op.CustomOptionsAsNumpy().tobytes()
+                try:
+                    custom = dict(flexbuffers.Loads(raw))
+                except Exception as exc:
+                    raise TFLiteError(f"op {k} ({name}): unreadable custom options ({exc.__class__.__name__})") from None
+            ops.append(TFLOp(k, name, ins, outs, custom, _builtin_options(op, name)))
+        g_in = [int(v) for v in sg.InputsAsNumpy()]
+        g_out = [int(v) for v in sg.OutputsAsNumpy()]
+    except TFLiteError:
+        raise
+    except Exception as exc:  # flatbuffers raises IndexError/struct.error/... on corrupt input
+        raise TFLiteError(f"corrupted TFLite flatbuffer ({exc.__class__.__name__}: {str(exc)[:120]})") from None
+    for j in g_in + g_out:
+        if not 0 <= j < len(tensors):
+            raise TFLiteError(f"graph input/output tensor index {j} out of range")
+    return TFLGraph(tensors, ops, g_in, g_out)
+
+
+def describe_tflite(data: bytes) -> dict[str, Any]:
+    """A JSON-able summary for ``bnn-edge inspect``: ops with their custom options, I/O shapes."""
+    g = read_tflite(data)
+    return {
+        "format": "tflite",
+        "size_bytes": len(data),
+        "inputs": [{"name": g.tensors[i].name, "shape": list(g.tensors[i].shape), "type": g.tensors[i].type_name} for i in g.inputs],
+        "outputs": [{"name": g.tensors[i].name, "shape": list(g.tensors[i].shape), "type": g.tensors[i].type_name} for i in g.outputs],
+        "ops": [
+            {
+                "index": op.index,
+                "op": op.name,
+                "inputs": [list(g.tensors[i].shape) if i >= 0 else None for i in op.inputs],
+                "outputs": [list(g.tensors[i].shape) for i in op.outputs],
+                **({"custom_options": {k: v for k, v in op.custom.items()}} if op.custom else {}),
+                **({"options": op.options} if op.options else {}),
+            }
+            for op in g.ops
+        ],
+        "op_counts": {name: g.op_names().count(name) for name in sorted(set(g.op_names()))},
+    }
