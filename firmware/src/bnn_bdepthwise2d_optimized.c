@@ -1,0 +1,123 @@
+/* bnn-edge: BDEPTHWISE2D (depth multiplier 1), optimized with bit-sliced counters.
+ *
+ * 32 channels are processed at once: the per-channel tap counts live in "planes" (plane b holds
+ * bit b of the 32 counters), and each tap is added with a ripple-carry over the planes
+ * (a few word operations instead of 32 bit extractions). Bits output: the thresholds are
+ * pre-sliced once per call into the same plane form (plus "always 1" / "always 0" masks for
+ * thresholds outside [0, K)), and the comparison accum > t is done bit-sliced from the most
+ * significant plane down: 32 channels compared in ~4 operations per plane. INT32 output: the
+ * counters are read back per channel. Bounds checks are hoisted out for interior pixels. */
+#include "bnn/bnn_ops.h"
+#include "bnn_internal.h"
+
+static int32_t count_planes(int32_t k_total) { /* bits needed to hold 0..K */
+    int32_t b = 0;
+    while (b < 31 && ((uint32_t)k_total >> b) != 0u) b++;
+    return b;
+}
+
+size_t bnn_bdepthwise2d_get_buffer_size(const bnn_bdepthwise2d_args_t *a) {
+    if (!a->out_bits) return 0;
+    const int32_t planes = count_planes(a->kh * a->kw);
+    return (size_t)bnn_words(a->c) * (size_t)(planes + 2) * sizeof(uint32_t);
+}
+
+/* Slices thresholds: per word j, planes[0..P) then always1, always0. */
+static void slice_thresholds(const bnn_bdepthwise2d_args_t *a, uint32_t *t, int32_t planes,
+                             int32_t words, int32_t k_total) {
+    for (int32_t j = 0; j < words; j++) {
+        uint32_t *tj = t + (size_t)j * (size_t)(planes + 2);
+        for (int32_t b = 0; b < planes + 2; b++) tj[b] = 0u;
+        for (int32_t bit = 0; bit < 32; bit++) {
+            const int32_t ch = j * 32 + bit;
+            const uint32_t m = 1u << bit;
+            if (ch >= a->c) {
+                tj[planes + 1] |= m; /* tail channel: always 0 */
+                continue;
+            }
+            const int32_t th = a->thresholds[ch];
+            if (th < 0) {
+                tj[planes] |= m; /* accum >= 0 > th */
+            } else if (th >= k_total) {
+                tj[planes + 1] |= m; /* accum <= K <= th */
+            } else {
+                for (int32_t b = 0; b < planes; b++)
+                    if (((uint32_t)th >> b) & 1u) tj[b] |= m;
+            }
+        }
+    }
+}
+
+static inline void add_to_planes(uint32_t *p, int32_t planes, uint32_t v) {
+    for (int32_t b = 0; b < planes && v; b++) {
+        const uint32_t carry = p[b] & v;
+        p[b] ^= v;
+        v = carry;
+    }
+}
+
+void bnn_bdepthwise2d_optimized(const bnn_bdepthwise2d_args_t *a, void *scratch) {
+    const int32_t words = bnn_words(a->c);
+    const int32_t kh = a->kh, kw = a->kw;
+    const int32_t k_total = kh * kw;
+    const int32_t planes = count_planes(k_total);
+    const size_t row_stride = (size_t)a->in_w * (size_t)words;
+    uint32_t *tplanes = (uint32_t *)scratch;
+    if (a->out_bits) slice_thresholds(a, tplanes, planes, words, k_total);
+
+    uint32_t p[32];
+    for (int32_t oy = 0; oy < a->out_h; oy++) {
+        const int32_t iy0 = oy * a->stride_h - a->pad_top;
+        const int y_inside = iy0 >= 0 && iy0 + kh - 1 < a->in_h;
+        for (int32_t ox = 0; ox < a->out_w; ox++) {
+            const int32_t ix0 = ox * a->stride_w - a->pad_left;
+            const int inside = y_inside && ix0 >= 0 && ix0 + kw - 1 < a->in_w;
+            const size_t opix = (size_t)oy * (size_t)a->out_w + (size_t)ox;
+            for (int32_t j = 0; j < words; j++) {
+                for (int32_t b = 0; b < planes; b++) p[b] = 0u;
+                const uint32_t *wj = a->weights + j; /* weight of tap t: wj[t * words] */
+                size_t wt = 0;
+                if (inside) {
+                    const uint32_t *base = a->input + (size_t)iy0 * row_stride +
+                                           (size_t)ix0 * (size_t)words + (size_t)j;
+                    for (int32_t ky = 0; ky < kh; ky++) {
+                        const uint32_t *x = base + (size_t)ky * row_stride;
+                        for (int32_t kx = 0; kx < kw; kx++, wt += (size_t)words)
+                            add_to_planes(p, planes, x[(size_t)kx * (size_t)words] ^ wj[wt]);
+                    }
+                } else {
+                    for (int32_t ky = 0; ky < kh; ky++) {
+                        const int32_t iy = iy0 + ky;
+                        const int y_ok = iy >= 0 && iy < a->in_h;
+                        for (int32_t kx = 0; kx < kw; kx++, wt += (size_t)words) {
+                            const int32_t ix = ix0 + kx;
+                            uint32_t x = 0u;
+                            if (y_ok && ix >= 0 && ix < a->in_w)
+                                x = a->input[(size_t)iy * row_stride + (size_t)ix * (size_t)words +
+                                             (size_t)j];
+                            add_to_planes(p, planes, x ^ wj[wt]);
+                        }
+                    }
+                }
+                if (a->out_bits) {
+                    const uint32_t *tj = tplanes + (size_t)j * (size_t)(planes + 2);
+                    uint32_t gt = 0u, eq = 0xFFFFFFFFu;
+                    for (int32_t b = planes - 1; b >= 0; b--) {
+                        gt |= eq & p[b] & ~tj[b];
+                        eq &= ~(p[b] ^ tj[b]);
+                    }
+                    a->out_bits[opix * (size_t)words + (size_t)j] =
+                        (gt | tj[planes]) & ~tj[planes + 1];
+                } else {
+                    int32_t *oi = a->out_int32 + opix * (size_t)a->c + (size_t)j * 32u;
+                    const int32_t nch = (j == words - 1) ? a->c - j * 32 : 32;
+                    for (int32_t bit = 0; bit < nch; bit++) {
+                        uint32_t count = 0u;
+                        for (int32_t b = 0; b < planes; b++) count |= ((p[b] >> bit) & 1u) << b;
+                        oi[bit] = (int32_t)((uint32_t)k_total - 2u * count);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+/* bnn-edge firmware runtime: internal helpers shared by the kernels and the loader. */
+#ifndef BNN_INTERNAL_H
+#define BNN_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__BYTE_ORDER__) && (__BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__)
+#error "bnn-edge reads weights in place and needs a little-endian target"
+#endif
+
+/* bnn_model_t.loaded value after a successful bnn_model_load() */
+#define BNN_MODEL_LOADED_MARK 0x4C4E4E42u
+
+/* ---- little-endian reads from a byte buffer (no alignment requirement) */
+static inline uint16_t bnn_rd_u16(const uint8_t *p) {
+    return (uint16_t)((uint16_t)p[0] | (uint16_t)((uint16_t)p[1] << 8));
+}
+static inline uint32_t bnn_rd_u32(const uint8_t *p) {
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+           ((uint32_t)p[3] << 24);
+}
+static inline int32_t bnn_rd_i32(const uint8_t *p) { return (int32_t)bnn_rd_u32(p); }
+
+/* ---- bits */
+/* Mask of the valid bits of the last word of a c-channel BITS pixel (all ones if c%32 == 0). */
+static inline uint32_t bnn_tail_mask(int32_t c) {
+    uint32_t r = (uint32_t)c & 31u;
+    return r ? ((1u << r) - 1u) : 0xFFFFFFFFu;
+}
+
+/* Obviously-correct popcount (one iteration per set bit): for the reference kernels. */
+static inline int32_t bnn_popcount_ref(uint32_t x) {
+    int32_t n = 0;
+    while (x) {
+        x &= x - 1u;
+        n++;
+    }
+    return n;
+}
+
+/* Branch-free SWAR popcount (Armv7-M has no popcount instruction). */
+static inline uint32_t bnn_popcount32(uint32_t x) {
+    x = x - ((x >> 1) & 0x55555555u);
+    x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+    x = (x + (x >> 4)) & 0x0F0F0F0Fu;
+    return (x * 0x01010101u) >> 24;
+}
+
+/* Carry-save adder: (h, l) = a + b + c bitwise, h weight 2, l weight 1. */
+#define BNN_CSA(h, l, a, b, c)                   \
+    do {                                         \
+        uint32_t bnn_u_ = (a) ^ (b);             \
+        (h) = ((a) & (b)) | (bnn_u_ & (c));      \
+        (l) = bnn_u_ ^ (c);                      \
+    } while (0)
+
+/* popcount(a[i] ^ b[i]) summed over n words, Harley-Seal over blocks of 8 words. */
+static inline uint32_t bnn_xor_popcount(const uint32_t *a, const uint32_t *b, int32_t n) {
+    uint32_t ones = 0, twos = 0, fours = 0, eights_total = 0;
+    int32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint32_t twos_a, twos_b, fours_a, fours_b, eights;
+        BNN_CSA(twos_a, ones, ones, a[i + 0] ^ b[i + 0], a[i + 1] ^ b[i + 1]);
+        BNN_CSA(twos_b, ones, ones, a[i + 2] ^ b[i + 2], a[i + 3] ^ b[i + 3]);
+        BNN_CSA(fours_a, twos, twos, twos_a, twos_b);
+        BNN_CSA(twos_a, ones, ones, a[i + 4] ^ b[i + 4], a[i + 5] ^ b[i + 5]);
+        BNN_CSA(twos_b, ones, ones, a[i + 6] ^ b[i + 6], a[i + 7] ^ b[i + 7]);
+        BNN_CSA(fours_b, twos, twos, twos_a, twos_b);
+        BNN_CSA(eights, fours, fours, fours_a, fours_b);
+        eights_total += bnn_popcount32(eights);
+    }
+    if (i + 4 <= n) {
+        uint32_t twos_a, twos_b, fours_a;
+        BNN_CSA(twos_a, ones, ones, a[i + 0] ^ b[i + 0], a[i + 1] ^ b[i + 1]);
+        BNN_CSA(twos_b, ones, ones, a[i + 2] ^ b[i + 2], a[i + 3] ^ b[i + 3]);
+        BNN_CSA(fours_a, twos, twos, twos_a, twos_b);
+        eights_total += bnn_popcount32(fours & fours_a);
+        fours ^= fours_a;
+        i += 4;
+    }
+    uint32_t total = 8u * eights_total + 4u * bnn_popcount32(fours) + 2u * bnn_popcount32(twos) +
+                     bnn_popcount32(ones);
+    for (; i < n; i++) total += bnn_popcount32(a[i] ^ b[i]);
+    return total;
+}
+
+/* Sets bits [lo, hi) of a word array (lo <= hi). */
+static inline void bnn_set_bit_range(uint32_t *words, uint32_t lo, uint32_t hi) {
+    if (lo >= hi) return;
+    uint32_t wlo = lo >> 5, whi = (hi - 1u) >> 5;
+    uint32_t mlo = 0xFFFFFFFFu << (lo & 31u);
+    uint32_t mhi = 0xFFFFFFFFu >> (31u - ((hi - 1u) & 31u));
+    if (wlo == whi) {
+        words[wlo] |= mlo & mhi;
+        return;
+    }
+    words[wlo] |= mlo;
+    for (uint32_t k = wlo + 1u; k < whi; k++) words[k] = 0xFFFFFFFFu;
+    words[whi] |= mhi;
+}
+
+#endif /* BNN_INTERNAL_H */

@@ -1,0 +1,203 @@
+/* bnn-edge firmware runtime: the interpreter (runs the ops of a validated pack in table order). */
+#include <string.h>
+
+#include "bnn/bnn_interpreter.h"
+#include "bnn/bnn_ops.h"
+#include "bnn_internal.h"
+
+#ifndef BNN_KERNELS
+#define BNN_KERNELS 0
+#endif
+#if BNN_KERNELS != 0 && BNN_KERNELS != 1 && BNN_KERNELS != 2
+#error "BNN_KERNELS must be 0 (both), 1 (optimized only) or 2 (reference only)"
+#endif
+
+#if BNN_KERNELS == 0
+#define BNN_USE_REFERENCE(it) ((it)->kernels == BNN_KERNELS_REFERENCE)
+#elif BNN_KERNELS == 1
+#define BNN_USE_REFERENCE(it) ((void)(it), 0)
+#else
+#define BNN_USE_REFERENCE(it) ((void)(it), 1)
+#endif
+
+static int loaded(const bnn_model_t *m) { return m && m->loaded == BNN_MODEL_LOADED_MARK; }
+
+bnn_status_t bnn_interpreter_init(bnn_interpreter_t *it, const bnn_model_t *model, void *arena,
+                                  size_t arena_size) {
+    if (!it) return BNN_ERR_NULL_ARG;
+    memset(it, 0, sizeof(*it));
+    if (!model || !arena) return BNN_ERR_NULL_ARG;
+    if (!loaded(model)) return BNN_ERR_NOT_LOADED;
+    if ((uintptr_t)arena % 4u) return BNN_ERR_ARENA_ALIGN;
+    const uint32_t need = bnn_model_arena_size(model);
+    if (arena_size < (size_t)need) return BNN_ERR_ARENA_TOO_SMALL;
+    const uint32_t arena4 = (model->arena_bytes + 3u) & ~3u;
+    it->model = model;
+    it->arena = (uint8_t *)arena;
+    it->scratch = it->arena + arena4;
+    it->scratch_size = (uint32_t)(need - arena4);
+    it->kernels = (BNN_KERNELS == 2) ? BNN_KERNELS_REFERENCE : BNN_KERNELS_OPTIMIZED;
+    return BNN_OK;
+}
+
+void bnn_interpreter_set_kernels(bnn_interpreter_t *it, bnn_kernels_t kernels) {
+    if (it && BNN_KERNELS == 0) it->kernels = kernels;
+}
+
+void *bnn_tensor_ptr(const bnn_interpreter_t *it, uint32_t id, bnn_tensor_info_t *info) {
+    bnn_tensor_info_t t;
+    if (!it || !it->model || bnn_model_tensor(it->model, id, &t) != BNN_OK) return 0;
+    if (info) *info = t;
+    return it->arena + t.arena_offset;
+}
+
+void *bnn_input_ptr(bnn_interpreter_t *it, bnn_tensor_info_t *info) {
+    if (!it || !it->model) return 0;
+    return bnn_tensor_ptr(it, it->model->input_tensor, info);
+}
+
+bnn_status_t bnn_set_input(bnn_interpreter_t *it, const void *data, size_t len) {
+    if (!it || !data) return BNN_ERR_NULL_ARG;
+    if (!it->model) return BNN_ERR_NOT_LOADED;
+    bnn_tensor_info_t t;
+    uint8_t *dst = (uint8_t *)bnn_input_ptr(it, &t);
+    if (!dst) return BNN_ERR_NOT_LOADED;
+    size_t logical = t.size_bytes;
+    if (t.dtype == BNN_DTYPE_UINT8) logical = (size_t)t.h * t.w * t.c;
+    if (len != t.size_bytes && len != logical) return BNN_ERR_INPUT_SIZE;
+    memcpy(dst, data, len);
+    if (len < t.size_bytes) memset(dst + len, 0, t.size_bytes - len);
+    return BNN_OK;
+}
+
+const void *bnn_output_ptr(const bnn_interpreter_t *it, bnn_tensor_info_t *info) {
+    if (!it || !it->model) return 0;
+    return bnn_tensor_ptr(it, it->model->output_tensor, info);
+}
+
+const uint32_t *bnn_latent_ptr(const bnn_interpreter_t *it, bnn_tensor_info_t *info) {
+    if (!it || !it->model || it->model->latent_tensor == BNN_TENSOR_NONE) return 0;
+    return (const uint32_t *)bnn_tensor_ptr(it, it->model->latent_tensor, info);
+}
+
+/* Clears the tail bits past c of every pixel of a BITS tensor. */
+static void clear_tails(uint32_t *words, const bnn_tensor_info_t *t) {
+    const uint32_t mask = bnn_tail_mask((int32_t)t->c);
+    if (mask == 0xFFFFFFFFu) return;
+    const size_t wpp = (t->c + 31u) / 32u, pixels = (size_t)t->h * t->w;
+    for (size_t p = 0; p < pixels; p++) words[p * wpp + wpp - 1u] &= mask;
+}
+
+static const void *payload_at(const bnn_model_t *m, uint32_t off, uint32_t len) {
+    return len ? (const void *)(m->payload + off) : 0;
+}
+
+static void run_op(bnn_interpreter_t *it, const bnn_op_info_t *op) {
+    const bnn_model_t *m = it->model;
+    bnn_tensor_info_t in0 = {0}, in1 = {0}, out = {0};
+    uint8_t *x0 = (uint8_t *)bnn_tensor_ptr(it, op->in0, &in0);
+    uint8_t *y = (uint8_t *)bnn_tensor_ptr(it, op->out, &out);
+    const int32_t *p = op->params;
+    const uint32_t *weights = (const uint32_t *)payload_at(m, op->weights_off, op->weights_len);
+    const int32_t *thresh = (const int32_t *)payload_at(m, op->thresh_off, op->thresh_len);
+    const int use_ref = BNN_USE_REFERENCE(it);
+    void *scratch = it->scratch;
+    uint32_t *out_bits = out.dtype == BNN_DTYPE_BITS ? (uint32_t *)(void *)y : 0;
+    int32_t *out_i32 = out.dtype == BNN_DTYPE_INT32 ? (int32_t *)(void *)y : 0;
+
+    switch ((bnn_op_type_t)op->type) {
+        case BNN_OP_THERMO_ENCODE: {
+            bnn_thermo_encode_args_t a = {x0, (int32_t)in0.h, (int32_t)in0.w, (int32_t)in0.c,
+                                          thresh, p[0], out_bits};
+            if (use_ref) bnn_thermo_encode_reference(&a);
+            else bnn_thermo_encode_optimized(&a, scratch);
+            break;
+        }
+        case BNN_OP_BCONV2D: {
+            bnn_bconv2d_args_t a;
+            a.input = (const uint32_t *)(const void *)x0;
+            a.in_h = (int32_t)in0.h;
+            a.in_w = (int32_t)in0.w;
+            a.in_c = (int32_t)in0.c;
+            a.weights = weights;
+            a.thresholds = out_bits ? thresh : 0;
+            a.out_bits = out_bits;
+            a.out_int32 = out_i32;
+            a.out_h = (int32_t)out.h;
+            a.out_w = (int32_t)out.w;
+            a.out_c = (int32_t)out.c;
+            a.kh = p[0];
+            a.kw = p[1];
+            a.stride_h = p[2];
+            a.stride_w = p[3];
+            a.dilation_h = p[4];
+            a.dilation_w = p[5];
+            a.groups = p[7];
+            (void)bnn_conv_geometry(in0.h, p[0], p[2], p[4], p[6], 0, &a.pad_top);
+            (void)bnn_conv_geometry(in0.w, p[1], p[3], p[5], p[6], 0, &a.pad_left);
+            if (use_ref) bnn_bconv2d_reference(&a);
+            else bnn_bconv2d_optimized(&a, scratch);
+            break;
+        }
+        case BNN_OP_BMAXPOOL2D: {
+            bnn_bmaxpool2d_args_t a = {(const uint32_t *)(const void *)x0,
+                                       (int32_t)in0.h, (int32_t)in0.w, (int32_t)in0.c, out_bits,
+                                       (int32_t)out.h, (int32_t)out.w, p[0], p[1], p[2], p[3]};
+            if (use_ref) bnn_bmaxpool2d_reference(&a);
+            else bnn_bmaxpool2d_optimized(&a, scratch);
+            break;
+        }
+        case BNN_OP_BDEPTHWISE2D: {
+            bnn_bdepthwise2d_args_t a;
+            a.input = (const uint32_t *)(const void *)x0;
+            a.in_h = (int32_t)in0.h;
+            a.in_w = (int32_t)in0.w;
+            a.c = (int32_t)in0.c;
+            a.weights = weights;
+            a.thresholds = out_bits ? thresh : 0;
+            a.out_bits = out_bits;
+            a.out_int32 = out_i32;
+            a.out_h = (int32_t)out.h;
+            a.out_w = (int32_t)out.w;
+            a.kh = p[0];
+            a.kw = p[1];
+            a.stride_h = p[2];
+            a.stride_w = p[3];
+            (void)bnn_conv_geometry(in0.h, p[0], p[2], 1, p[4], 0, &a.pad_top);
+            (void)bnn_conv_geometry(in0.w, p[1], p[3], 1, p[4], 0, &a.pad_left);
+            if (use_ref) bnn_bdepthwise2d_reference(&a);
+            else bnn_bdepthwise2d_optimized(&a, scratch);
+            break;
+        }
+        case BNN_OP_BDENSE: {
+            bnn_bdense_args_t a = {(const uint32_t *)(const void *)x0, p[0], weights,
+                                   out_bits ? thresh : 0, out_bits, out_i32, p[1]};
+            if (use_ref) bnn_bdense_reference(&a);
+            else bnn_bdense_optimized(&a, scratch);
+            break;
+        }
+        case BNN_OP_CONCAT: {
+            const uint8_t *x1 = (const uint8_t *)bnn_tensor_ptr(it, op->in1, &in1);
+            bnn_concat_args_t a = {(const uint32_t *)(const void *)x0,
+                                   (const uint32_t *)(const void *)x1, (int32_t)in0.h,
+                                   (int32_t)in0.w, (int32_t)in0.c, (int32_t)in1.c, out_bits};
+            if (use_ref) bnn_concat_reference(&a);
+            else bnn_concat_optimized(&a, scratch);
+            break;
+        }
+    }
+}
+
+bnn_status_t bnn_invoke(bnn_interpreter_t *it) {
+    if (!it) return BNN_ERR_NULL_ARG;
+    if (!it->model || !loaded(it->model)) return BNN_ERR_NOT_LOADED;
+    bnn_tensor_info_t in = {0};
+    void *x = bnn_input_ptr(it, &in);
+    if (in.dtype == BNN_DTYPE_BITS) clear_tails((uint32_t *)x, &in);
+    for (uint32_t i = 0; i < it->model->n_ops; i++) {
+        bnn_op_info_t op;
+        (void)bnn_model_op(it->model, i, &op);
+        run_op(it, &op);
+    }
+    return BNN_OK;
+}
