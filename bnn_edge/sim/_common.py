@@ -53,14 +53,15 @@ def unbatch(y: np.ndarray, added: bool) -> np.ndarray:
     return y[0] if added else y
 
 
-def pad_pm1(xp: np.ndarray, k: tuple[int, int], s: tuple[int, int], d: tuple[int, int], padding: int
-            ) -> tuple[np.ndarray, int, int]:
-    """Pad a ±1 batch ``[N, H, W, C]`` for a window op; return ``(padded, ho, wo)``.
+def pad_input(x: np.ndarray, k: tuple[int, int], s: tuple[int, int], d: tuple[int, int], padding: int,
+              fill: float | bool) -> tuple[np.ndarray, int, int]:
+    """Pad a batch ``[N, H, W, C]`` for a window op; return ``(padded, ho, wo)``.
 
-    SAME pads with +1 (one-padding: out-of-bounds taps read bit 0), amounts as TensorFlow's
-    SAME (:func:`converters.bnnpack.same_padding`); VALID does not pad.
+    SAME pads with ``fill`` by TensorFlow's SAME amounts (:func:`converters.bnnpack.same_padding`);
+    the binary ops use one-padding: ``+1.0`` on ±1 values, ``False`` (bit 0) on bits. VALID
+    does not pad.
     """
-    _, h, w, _ = xp.shape
+    _, h, w, _ = x.shape
     ho = conv_output_size(h, k[0], s[0], d[0], padding)
     wo = conv_output_size(w, k[1], s[1], d[1], padding)
     if ho < 1 or wo < 1:
@@ -69,8 +70,8 @@ def pad_pm1(xp: np.ndarray, k: tuple[int, int], s: tuple[int, int], d: tuple[int
         pt, pb = same_padding(h, k[0], s[0], d[0])
         pl, pr = same_padding(w, k[1], s[1], d[1])
         if pt or pb or pl or pr:
-            xp = np.pad(xp, ((0, 0), (pt, pb), (pl, pr), (0, 0)), constant_values=1)
-    return xp, ho, wo
+            x = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)), constant_values=fill)
+    return x, ho, wo
 
 
 def tap(xp: np.ndarray, i: int, j: int, ho: int, wo: int, s: tuple[int, int], d: tuple[int, int]) -> np.ndarray:

@@ -6,7 +6,7 @@ import numpy as np
 
 from converters.bnnpack import conv_output_size
 
-from ._common import IntPair, Padding, accum_from_dot, as_batch, finish, pad_pm1, pair, padding_code, tap, unbatch
+from ._common import IntPair, Padding, accum_from_dot, as_batch, finish, pad_input, pair, padding_code, tap, unbatch
 from .bitpack import to_pm1, words
 
 __all__ = ["bconv2d"]
@@ -70,7 +70,7 @@ def bconv2d(
     chunk = max(1, _CHUNK_BYTES // max(1, ho * wo * K * 4))
     dots = []
     for start in range(0, n, chunk):
-        xp, ho, wo = pad_pm1(to_pm1(xb[start : start + chunk], cin, np.float32), k, s, d, pad)
+        xp, ho, wo = pad_input(to_pm1(xb[start : start + chunk], cin, np.float32), k, s, d, pad, 1.0)
         dots.append(_conv_dot(xp, wmat, k, s, d, ho, wo, groups, cin_g, cout_g))
     dot = np.concatenate(dots, axis=0)
     y = finish(accum_from_dot(dot, K), K, thresholds, out_bits)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import IntPair, Padding, as_batch, finish, pad_pm1, pair, padding_code, tap, unbatch
+from ._common import IntPair, Padding, as_batch, finish, pad_input, pair, padding_code, tap, unbatch
 from .bitpack import unpack_bits, words
 
 __all__ = ["bdepthwise2d"]
@@ -39,10 +39,7 @@ def bdepthwise2d(
     if xb.shape[-1] != words(c):
         raise ValueError(f"input has {xb.shape[-1]} words per pixel, expected words({c}) = {words(c)}")
     wbits = unpack_bits(np.asarray(weights).reshape(kh, kw, words(c)), c)  # [kh, kw, c] bool
-    # Pad with bit 0 (= +1): use the ±1 padder on a {0,1} int8 image with "1 - 2*bit" undone.
-    xpm = 1 - 2 * unpack_bits(xb, c).astype(np.int8)
-    xpm, ho, wo = pad_pm1(xpm, k, s, (1, 1), padding_code(padding))
-    xbits = xpm < 0
+    xbits, ho, wo = pad_input(unpack_bits(xb, c), k, s, (1, 1), padding_code(padding), False)  # pad with bit 0 = +1
     accum = np.zeros((xb.shape[0], ho, wo, c), dtype=np.int32)
     for i in range(kh):
         for j in range(kw):

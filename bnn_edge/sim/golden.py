@@ -45,7 +45,7 @@ from converters.bnnpack import (
     write_pack,
 )
 
-from .bitpack import from_pm1, pack_bits, words
+from .bitpack import from_pm1, pack_bits
 from .interpreter import run_pack
 
 __all__ = ["GoldenCase", "build_cases", "render_header", "main", "DEFAULT_SEED", "DEFAULT_OUT"]
