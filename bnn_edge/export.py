@@ -10,9 +10,11 @@ bit-exact simulator, against the LCE interpreter (or Keras where LCE cannot run 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -145,9 +147,10 @@ def reference_check(model: keras.Model, tflite: bytes, pack: bp.Pack, x: np.ndar
     try:
         from larq_compute_engine.tflite.python.interpreter import Interpreter
 
-        interp = Interpreter(tflite, num_threads=1)
         enc = thermometer_encode(x, levels, vmax).astype(np.float32)
-        lce_logits = np.concatenate([np.asarray(interp.predict(enc[i : i + 64])).reshape(-1, sim_logits.shape[1]) for i in range(0, len(x), 64)])
+        with _quiet_stderr():  # LCE's C++ prints its own refusal before raising
+            interp = Interpreter(tflite, num_threads=1)
+            lce_logits = np.concatenate([np.asarray(interp.predict(enc[i : i + 64])).reshape(-1, sim_logits.shape[1]) for i in range(0, len(x), 64)])
         result["reference"] = "lce"
         result["argmax_agreement"] = float(np.mean(np.argmax(lce_logits, 1) == np.argmax(sim_logits, 1)))
         result["max_abs_logit_diff"] = float(np.max(np.abs(lce_logits - sim_logits * scale)))
@@ -165,6 +168,21 @@ def reference_check(model: keras.Model, tflite: bytes, pack: bp.Pack, x: np.ndar
     if "max_abs_logit_diff" not in result:
         result["max_abs_logit_diff"] = None
     return result
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Silence file descriptor 2 (C/C++ libraries write there directly)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def budget_report(pack_bytes: int, pack: bp.Pack, cpu: CpuBudget, flash_kb: int, ram_kb: int,
@@ -194,8 +212,8 @@ def head_reserve_bytes(latent: int, hidden: int, max_classes: int) -> int:
 
 
 def export_run(run_dir: str | os.PathLike, out: str | os.PathLike, cpu: str = "cortex-m4", flash_kb: int | None = None,
-               ram_kb: int | None = None, samples: int = 500, allow_oversize: bool = False, buffer_kb: float = 4.0,
-               max_classes: int | None = None) -> dict[str, Any]:
+               ram_kb: int | None = None, samples: int = 500, allow_oversize: bool = False, buffer_kb: float = 0.0,
+               head_classes: int = 0) -> dict[str, Any]:
     """Export a training run for Cortex-M; writes the five files and returns ``export.json``'s content."""
     from bnn_edge.train import load_run, prepare_out_dir
 
@@ -208,6 +226,8 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike, cpu: str = "c
         raise UserError("--flash-kb and --ram-kb must be positive")
     if buffer_kb < 0:
         raise UserError(f"--buffer-kb {buffer_kb}: must be >= 0")
+    if head_classes < 0:
+        raise UserError(f"--head-classes {head_classes}: must be >= 0")
     model, run = load_run(run_dir)
     preset = run["preset"]
     if not preset.get("binary", True):
@@ -236,10 +256,8 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike, cpu: str = "c
     x, source = _reference_images(run, samples)
     check = reference_check(model, tflite, pack, x, levels, vmax)
     check["inputs"] = source
-    max_classes = max_classes or int(run.get("num_classes_total", len(run["classes"])))
-    acct = budget_report(len(pack_bytes), pack, budget, flash_kb, ram_kb,
-                         head_reserve_bytes(int(preset["latent"]), int(preset["hidden"]), max_classes),
-                         int(buffer_kb * 1024))
+    head = head_reserve_bytes(int(preset["latent"]), int(preset["hidden"]), head_classes) if head_classes else 0
+    acct = budget_report(len(pack_bytes), pack, budget, flash_kb, ram_kb, head, int(buffer_kb * 1024))
     (out_dir / "model.tflite").write_bytes(tflite)
     (out_dir / "model.bnnpack").write_bytes(pack_bytes)
     c_src, h_src = c_array_files(pack_bytes)

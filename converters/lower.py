@@ -48,10 +48,9 @@ class LoweringError(UserError):
 
 
 def layer_of(tensor_name: str) -> str:
-    """Best guess of the Keras layer a TFLite tensor came from (``model/<layer>/...``)."""
-    first = tensor_name.split(";")[0]
-    parts = first.split("/")
-    return parts[1] if len(parts) > 1 and parts[0] in ("model", "functional", "sequential") else parts[0]
+    """Best guess of the Keras layer a TFLite tensor came from (``<model name>/<layer>/...``)."""
+    parts = tensor_name.split(";")[0].split("/")
+    return parts[1] if len(parts) > 1 else parts[0]
 
 
 @dataclass
@@ -364,7 +363,8 @@ def lower(g: TFLGraph, thermo: Thermo, latent_hint: str = "latent", meta: dict[s
         raise LoweringError("the graph output is not produced by a supported op")
     if out_v.kind == "int":
         if out_v.bias is not None:
-            raise LoweringError("the output layer has a bias; the integer logits cannot carry it (use_bias=False)")
+            raise _err(g.producer(g.outputs[0]) or g.ops[-1], g, "the output layer has a bias, which integer logits cannot carry",
+                       "use use_bias=False")
         c = b.shape(out_v.tid)[2]
         logit_scale = [float(v) for v in np.broadcast_to(out_v.scale, (c,))]
     else:

@@ -22,13 +22,15 @@ _CPU_HELP = (
               default="cortex-m4", show_default=True, help=_CPU_HELP)
 @click.option("--flash-kb", type=int, default=None, help="Flash budget in KB (default: the CPU preset's).")
 @click.option("--ram-kb", type=int, default=None, help="RAM budget in KB (default: the CPU preset's).")
-@click.option("--buffer-kb", type=float, default=4.0, show_default=True, help="RAM reserved for the on-device latent replay buffer.")
+@click.option("--buffer-kb", type=float, default=0.0, show_default=True, help="RAM to reserve for an on-device latent replay buffer.")
+@click.option("--head-classes", type=int, default=0, show_default=True,
+              help="Reserve RAM for an on-device incremental head with this many classes (0: inference only).")
 @click.option("--samples", type=int, default=500, show_default=True, help="Test images for the reference check.")
 @click.option("--allow-oversize", is_flag=True, help="Write the export even when it does not fit the budget.")
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="Export directory: model.tflite, model.bnnpack, model_data.c/.h, export.json.")
 @user_errors
-def export(run_dir, target, cpu, flash_kb, ram_kb, buffer_kb, samples, allow_oversize, out):
+def export(run_dir, target, cpu, flash_kb, ram_kb, buffer_kb, head_classes, samples, allow_oversize, out):
     """Export a training run (RUN_DIR from `bnn-edge train`) for a Cortex-M microcontroller.
 
     LCE converts the network to a bit-packed TFLite flatbuffer; converters/ lowers it to the
@@ -41,7 +43,7 @@ def export(run_dir, target, cpu, flash_kb, ram_kb, buffer_kb, samples, allow_ove
     if samples < 1:
         raise UserError(f"--samples {samples}: must be >= 1")
     r = export_run(run_dir, out, cpu=cpu, flash_kb=flash_kb, ram_kb=ram_kb, samples=samples,
-                   allow_oversize=allow_oversize, buffer_kb=buffer_kb)
+                   allow_oversize=allow_oversize, buffer_kb=buffer_kb, head_classes=head_classes)
     rc = r["reference_check"]
     click.echo(f"{len(r['ops'])} ops, {r['binary_weight_bits']} binary weights, flash {r['flash_bytes']} B, "
                f"RAM {r['ram_bytes']} B, fits={str(r['fits']).lower()}; vs {rc['reference']}: "

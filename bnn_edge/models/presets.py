@@ -114,15 +114,15 @@ def float_variant(p: Preset, num_classes: int = 10) -> Preset:
 
     def make(scale: float) -> Preset:
         blocks = tuple(
-            Block(tuple(_scaled(f, 4 * b.groups, scale) for f in b.filters), groups=b.groups) for b in p.blocks
+            Block(tuple(_scaled(f, b.groups, scale) for f in b.filters), groups=b.groups) for b in p.blocks
         )
         return dataclasses.replace(
             p,
             name=p.name + "-fp",
             description=f"float32 baseline of '{p.name}' with the same weight memory (~32x fewer weights)",
             blocks=blocks,
-            latent=_scaled(p.latent, 4, scale),
-            hidden=_scaled(p.hidden, 4, scale),
+            latent=_scaled(p.latent, 1, scale),
+            hidden=_scaled(p.hidden, 1, scale),
             binary=False,
         )
 

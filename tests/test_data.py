@@ -1,0 +1,83 @@
+import numpy as np
+import pytest
+
+from bnn_edge.data import class_order, load_dataset, load_digits, load_npz, validation_split
+from bnn_edge.errors import UserError
+
+
+def test_digits_split_is_fixed_and_stratified():
+    a, b = load_digits(), load_digits()
+    np.testing.assert_array_equal(a.y_test, b.y_test)
+    assert a.x_train.shape[1:] == (8, 8, 1) and a.x_train.dtype == np.uint8
+    assert a.x_train.max() == 16 and a.num_classes == 10 and a.vmax == 16
+    assert len(a.x_train) + len(a.x_test) == 1797
+    counts = np.bincount(a.y_test, minlength=10)
+    assert counts.min() >= 35
+
+
+def test_class_order_seeded():
+    assert class_order(10, 0) == list(range(10))
+    o1, o2 = class_order(10, 3), class_order(10, 3)
+    assert o1 == o2 and sorted(o1) == list(range(10)) and o1 != list(range(10))
+
+
+def test_validation_split_holds_out_every_class():
+    d = load_digits()
+    xf, yf, xv, yv = validation_split(d.x_train, d.y_train, 0.1, 0)
+    assert len(xf) + len(xv) == len(d.x_train)
+    assert set(np.unique(yv)) == set(range(10))
+
+
+def _npz(tmp_path, **arrays):
+    path = tmp_path / "d.npz"
+    np.savez(path, **arrays)
+    return str(path)
+
+
+def test_npz_loader_accepts_keras_layout(tmp_path):
+    rng = np.random.default_rng(0)
+    p = _npz(tmp_path, x_train=rng.integers(0, 256, (20, 32, 32, 3), dtype=np.uint8), y_train=rng.integers(0, 5, (20, 1)),
+             x_test=rng.integers(0, 256, (6, 32, 32, 3), dtype=np.uint8), y_test=rng.integers(0, 5, (6, 1)))
+    d = load_dataset(p)
+    assert d.x_train.shape == (20, 32, 32, 3) and d.y_train.shape == (20,) and d.vmax == 255
+
+
+def test_npz_grayscale_gets_channel_axis(tmp_path):
+    p = _npz(tmp_path, x_train=np.zeros((4, 28, 28), np.uint8), y_train=np.arange(4), x_test=np.zeros((2, 28, 28), np.uint8),
+             y_test=np.arange(2))
+    assert load_npz(p).x_test.shape == (2, 28, 28, 1)
+
+
+@pytest.mark.parametrize("arrays,msg", [
+    (dict(x_train=np.zeros((4, 8, 8)), y_train=np.zeros(4, int)), "missing array(s) x_test, y_test"),
+    (dict(x_train=np.zeros((4, 8)), y_train=np.zeros(4, int), x_test=np.zeros((2, 8, 8)), y_test=np.zeros(2, int)), "expected [N, H, W]"),
+    (dict(x_train=np.zeros((4, 8, 8)), y_train=np.zeros(3, int), x_test=np.zeros((2, 8, 8)), y_test=np.zeros(2, int)), "3 labels but the images have 4"),
+    (dict(x_train=np.zeros((4, 8, 8)), y_train=np.zeros(4, int), x_test=np.zeros((2, 9, 9)), y_test=np.zeros(2, int)), "x_test images are"),
+    (dict(x_train=np.full((4, 8, 8), 300), y_train=np.zeros(4, int), x_test=np.zeros((2, 8, 8)), y_test=np.zeros(2, int)), "0..255"),
+    (dict(x_train=np.zeros((4, 8, 8)), y_train=np.zeros(4), x_test=np.zeros((2, 8, 8)), y_test=np.zeros(2, int)), "integer label"),
+])
+def test_npz_errors_name_the_problem(tmp_path, arrays, msg):
+    p = _npz(tmp_path, **arrays)
+    with pytest.raises(UserError) as e:
+        load_npz(p)
+    assert msg in str(e.value) and p in str(e.value)
+
+
+def test_npz_not_a_zip(tmp_path):
+    p = tmp_path / "junk.npz"
+    p.write_bytes(b"not a zip file at all")
+    with pytest.raises(UserError, match="not a readable .npz"):
+        load_npz(str(p))
+
+
+def test_missing_file_and_unknown_name():
+    with pytest.raises(UserError, match="no such file"):
+        load_dataset("/nonexistent/data.npz")
+    with pytest.raises(UserError, match="unknown dataset 'no_such_dataset_xyz'"):
+        load_dataset("no_such_dataset_xyz")
+
+
+def test_unprepared_tfds_set_says_how_to_supply_data(tmp_path):
+    with pytest.raises(UserError) as e:
+        load_dataset("cifar10", data_dir=str(tmp_path))
+    assert "not prepared" in str(e.value) and "--data-dir" in str(e.value) and ".npz" in str(e.value)

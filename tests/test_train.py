@@ -1,0 +1,54 @@
+import json
+
+import numpy as np
+import pytest
+
+from bnn_edge.data import load_digits
+from bnn_edge.train import evaluate_accuracy, load_run, to_positions, train_run
+from conftest import run_cli
+
+
+def test_tiny_digits_run_is_accurate_and_fully_binary(tiny_run):
+    m = json.loads((tiny_run / "metrics.json").read_text())
+    assert m["test_accuracy"] >= 0.93
+    assert m["fully_binary"] is True and m["float_io_layers"] == 0 and m["float_weight_count"] == 0
+    for key in ("binary_weight_bits", "classes", "class_order", "epochs_run", "seconds"):
+        assert key in m
+    assert m["stopped_by_lr_floor"] is True  # the schedule, not the epoch cap, ended training
+
+
+def test_saved_model_reloads_with_same_accuracy(tiny_run):
+    model, run = load_run(tiny_run)
+    d = load_digits()
+    acc = evaluate_accuracy(model, d.x_test, to_positions(d.y_test, run["classes"]))
+    assert acc == pytest.approx(json.loads((tiny_run / "metrics.json").read_text())["test_accuracy"])
+
+
+def test_pretrain_classes_trains_on_first_k_of_class_order(tmp_path):
+    m = train_run("digits", "tiny", tmp_path, epochs=2, pretrain_classes=5, seed=3, verbose=False)
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["classes"] == run["class_order"][:5] and m["classes"] == run["classes"]
+    model, _ = load_run(tmp_path)
+    assert model.output_shape[-1] == 5
+    assert m["epochs_run"] == 2
+
+
+def test_cli_bad_inputs_are_one_line_errors(tmp_path):
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, x_train=np.zeros((2, 8, 8)))
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    cases = [
+        (["--preset", "nope"], "unknown preset"),
+        (["--dataset", "nonexistent_set_zz"], "unknown dataset"),
+        (["--dataset", str(bad)], "missing array"),
+        (["--out", str(blocker / "sub")], "cannot write"),
+        (["--pretrain-classes", "11"], "between 1 and"),
+    ]
+    for args, msg in cases:
+        out = args[args.index("--out") + 1] if "--out" in args else str(tmp_path / "o")
+        argv = ["train", *[a for a in args if a != "--out" and a != out], "--out", out, "--epochs", "1", "--quiet"]
+        proc = run_cli(*argv)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert msg in proc.stderr and "Traceback" not in proc.stderr, (args, proc.stderr)
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
