@@ -1,0 +1,519 @@
+"""Class-incremental streams for the on-device head: define, embed in C, run (Python and C), and
+simulate whole scenarios (integer head vs float reference).
+
+A :class:`CilStream` is a head configuration, a table of bit-packed latents and a list of ops:
+
+=========  =====  ===========================================================================
+op         code   meaning
+=========  =====  ===========================================================================
+ADD        1      ``bnn_head_buffer_add(latent, label)`` (pre-training latents, no training)
+LEARN      2      ``bnn_head_learn(latent, label)``
+END_TASK   3      ``bnn_head_end_task()``
+PREDICT    4      ``bnn_head_predict(latent)`` -> one query result
+COMMIT     5      ``bnn_store_commit`` to a RAM flash, reload into a second head, compare
+=========  =====  ===========================================================================
+
+:func:`write_stream_c` writes it as ``stream_data.c`` (data embedded, no file I/O), which
+``firmware/app/cil_main.c`` consumes; :func:`run_c_stream` builds and runs that program on the
+host (gcc) or on QEMU (arm-none-eabi-gcc, mps2-an386 Cortex-M4 / mps2-an500 Cortex-M7) and parses
+its output; :func:`run_sim_stream` runs the same stream through the Python twin. Their
+:class:`StreamResult` s must be equal (predictions and every byte of the final state).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from bnn_edge.sim.head import FloatHead, HeadConfig, IntHead, head_memory, pack_pm1
+
+OP_ADD = 1
+OP_LEARN = 2
+OP_END_TASK = 3
+OP_PREDICT = 4
+OP_COMMIT = 5
+
+#: ``sizeof(bnn_head_t)`` on 32-bit Cortex-M (arm-none-eabi-gcc); checked by the QEMU test.
+CONTROL_BYTES_CORTEX_M = 228
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FIRMWARE = REPO_ROOT / "firmware"
+HEAD_SOURCES = ("src/bnn_head.c", "src/bnn_replay.c", "src/bnn_store.c", "src/bnn_prng.c")
+TARGETS = {
+    "qemu-m4": ("cortex-m4", "mps2-an386", "mps2_an386.ld"),
+    "qemu-m7": ("cortex-m7", "mps2-an500", "mps2_an500.ld"),
+}
+
+
+@dataclass
+class CilStream:
+    """A head configuration, latents ``(n, N/32)`` uint32 and ops ``(op, sample, label)``."""
+
+    config: HeadConfig
+    latents: np.ndarray
+    ops: list[tuple[int, int, int]] = field(default_factory=list)
+    flash_page: int = 1024
+    flash_prog_unit: int = 8
+
+    def add_sample(self, latent_words: np.ndarray) -> int:
+        """Append one latent to the table; returns its index."""
+        w = np.asarray(latent_words, dtype=np.uint32).reshape(1, -1)
+        self.latents = np.concatenate([self.latents, w]) if self.latents.size else w
+        return len(self.latents) - 1
+
+    @property
+    def n_queries(self) -> int:
+        return sum(1 for op, _, _ in self.ops if op == OP_PREDICT)
+
+    def flash_pages(self) -> int:
+        """Pages of the simulated flash: two slots, each big enough for header + state blob."""
+        state = state_size(self.config)
+        per_slot = -(-(32 + state + self.flash_prog_unit) // self.flash_page)
+        return 2 * per_slot
+
+
+def state_size(cfg: HeadConfig) -> int:
+    """Bytes of the state blob (``bnn_head_state_size``)."""
+    k = cfg.max_classes
+    slots = cfg.n_slots
+    a4 = lambda x: (x + 3) & ~3  # noqa: E731
+    return 48 + 4 * k + a4(2 * k) + 4 * k * cfg.n_channels + 4 * slots * (cfg.n_latent // 32) + a4(slots)
+
+
+def make_stream(
+    cfg: HeadConfig,
+    tasks: Sequence[tuple[np.ndarray, np.ndarray]],
+    queries: Optional[np.ndarray] = None,
+    *,
+    pretrain_in_buffer: bool = True,
+    commit_after_task: bool = False,
+) -> CilStream:
+    """The standard scenario as a stream. Task 0 (pre-training classes): every latent is
+    ``ADD``-ed to the buffer then ``END_TASK`` trains the head from the buffer (or, with
+    ``pretrain_in_buffer=False``, task 0 is learned like the others). Tasks 1..: ``LEARN`` each
+    sample, ``END_TASK``. After every task: ``PREDICT`` every query (and ``COMMIT`` if asked).
+    Latents are packed words ``(n, N/32)``."""
+    lat: list[np.ndarray] = []
+    ops: list[tuple[int, int, int]] = []
+    n = 0
+    q_idx: list[int] = []
+    if queries is not None:
+        qs = np.asarray(queries, dtype=np.uint32)
+        lat.append(qs)
+        q_idx = list(range(len(qs)))
+        n = len(qs)
+    for t, (x, y) in enumerate(tasks):
+        x = np.asarray(x, dtype=np.uint32)
+        lat.append(x)
+        op = OP_ADD if (t == 0 and pretrain_in_buffer) else OP_LEARN
+        for i, label in enumerate(np.asarray(y)):
+            ops.append((op, n + i, int(label)))
+        n += len(x)
+        ops.append((OP_END_TASK, 0, 0))
+        ops.extend((OP_PREDICT, q, 0) for q in q_idx)
+        if commit_after_task:
+            ops.append((OP_COMMIT, 0, 0))
+    words = cfg.n_latent // 32
+    latents = np.concatenate(lat) if lat else np.zeros((0, words), np.uint32)
+    return CilStream(cfg, latents.reshape(-1, words), ops)
+
+
+def write_stream_c(stream: CilStream, path: str | os.PathLike[str]) -> Path:
+    """Writes ``stream_data.c``: ``cil_config[16]``, ``cil_latents``, ``cil_ops`` (two u32 per op:
+    ``op << 16 | label``, sample index), the arenas and the flash array ``cil_main.c`` uses."""
+    cfg = stream.config
+    mem = head_memory(cfg)
+    n_ops = len(stream.ops)
+    lat = np.asarray(stream.latents, dtype=np.uint32).reshape(-1)
+    if lat.size == 0:
+        lat = np.zeros(1, np.uint32)
+    ops = []
+    for op, sample, label in stream.ops:
+        if not 0 <= label <= 0xFFFF or not 0 <= sample < max(len(stream.latents), 1):
+            raise ValueError(f"bad op {(op, sample, label)}")
+        ops += [(op << 16) | label, sample]
+    if not ops:
+        ops = [0, 0]
+    pages = stream.flash_pages()
+    conf = [
+        1, cfg.n_latent, cfg.n_hidden, cfg.max_classes, cfg.buffer_bytes, cfg.replay_k, cfg.epochs,
+        cfg.lr_mul, cfg.lr_shift, cfg.temp_shift, cfg.latent_clip, cfg.init_range, cfg.seed & 0xFFFFFFFF,
+        len(stream.latents), n_ops, 0,
+    ]  # fmt: skip
+
+    def arr(vals: Sequence[int] | np.ndarray, per_line: int = 8) -> str:
+        v = [f"0x{int(x):08x}u" for x in vals]
+        return ",\n".join("    " + ", ".join(v[i : i + per_line]) for i in range(0, len(v), per_line))
+
+    arena_words = (mem["arena"] + 3) // 4
+    text = f"""/* Generated by bnn_edge.sim.cil_stream.write_stream_c: do not edit. */
+#include <stdint.h>
+
+const uint32_t cil_config[16] = {{
+{arr(conf)}}};
+
+const uint32_t cil_latents[{lat.size}] = {{
+{arr(lat)}}};
+
+const uint32_t cil_ops[{len(ops)}] = {{
+{arr(ops)}}};
+
+uint32_t cil_arena[{arena_words}];
+uint32_t cil_arena2[{arena_words}];
+const uint32_t cil_arena_bytes = {arena_words * 4}u;
+uint8_t cil_flash[{pages * stream.flash_page}];
+const uint32_t cil_flash_geom[3] = {{{stream.flash_page}u, {pages}u, {stream.flash_prog_unit}u}};
+"""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(text)
+    return p
+
+
+@dataclass
+class StreamResult:
+    """What a run of a stream produced (C program or Python twin)."""
+
+    predictions: np.ndarray
+    state: bytes
+    state_crc: int
+    mem: dict[str, int]
+    errors: list[tuple[int, int]] = field(default_factory=list)
+    commits: list[dict[str, int]] = field(default_factory=list)
+    ticks: dict[str, int] = field(default_factory=dict)
+    stdout: str = ""
+
+
+def run_sim_stream(stream: CilStream, head: Optional[IntHead] = None) -> StreamResult:
+    """Runs a stream through the Python integer twin (``COMMIT`` records a successful roundtrip)."""
+    h = head if head is not None else IntHead(stream.config)
+    preds: list[int] = []
+    errors: list[tuple[int, int]] = []
+    commits: list[dict[str, int]] = []
+    for i, (op, sample, label) in enumerate(stream.ops):
+        z = stream.latents[sample] if len(stream.latents) else None
+        try:
+            if op == OP_ADD:
+                h.buffer_add(z, label)
+            elif op == OP_LEARN:
+                h.learn(z, label)
+            elif op == OP_END_TASK:
+                h.end_task()
+            elif op == OP_PREDICT:
+                preds.append(int(h.predict(z)) if h.n_classes else -1)
+                if not h.n_classes:
+                    errors.append((i, -6))
+            elif op == OP_COMMIT:
+                commits.append({"op": i, "status": 0, "roundtrip": 1})
+            else:
+                errors.append((i, -1))
+        except ValueError:
+            errors.append((i, -3))
+    state = h.state_bytes()
+    return StreamResult(
+        predictions=np.array(preds, dtype=np.int64),
+        state=state,
+        state_crc=zlib.crc32(state) & 0xFFFFFFFF,
+        mem=head_memory(stream.config, w1_in_ram=h.w1_in_ram),
+        errors=errors,
+        commits=commits,
+    )
+
+
+def parse_output(text: str) -> StreamResult:
+    """Parses ``cil_main``'s output (format in its header comment)."""
+    preds: dict[int, int] = {}
+    errors: list[tuple[int, int]] = []
+    commits: list[dict[str, int]] = []
+    mem: dict[str, int] = {}
+    ticks: dict[str, int] = {}
+    hexparts: list[tuple[int, str]] = []
+    size = crc = -1
+    ended = False
+    for line in text.splitlines():
+        parts = line.split()
+        if not parts:
+            continue
+        tag = parts[0]
+        if tag == "P":
+            preds[int(parts[1])] = int(parts[2])
+        elif tag == "E":
+            errors.append((int(parts[1]), int(parts[2])))
+        elif tag == "C":
+            op, st, slot, seq, rt = (int(x) for x in parts[1:6])
+            commits.append({"op": op, "status": st, "slot": slot, "seq": seq, "roundtrip": rt})
+        elif tag in ("MEM", "TICKS"):
+            d = mem if tag == "MEM" else ticks
+            for kv in parts[1:]:
+                k, v = kv.split("=")
+                d[k] = int(v)
+        elif tag == "STATE":
+            size, crc = int(parts[1]), int(parts[2], 16)
+        elif tag == "S":
+            hexparts.append((int(parts[1]), parts[2]))
+        elif tag == "END":
+            ended = True
+    if not ended or size < 0:
+        raise RuntimeError(f"cil_main output is incomplete:\n{text[-2000:]}")
+    hexparts.sort()
+    state = bytes.fromhex("".join(h for _, h in hexparts))
+    if len(state) != size or zlib.crc32(state) & 0xFFFFFFFF != crc:
+        raise RuntimeError("cil_main state dump does not match its size/CRC line")
+    n = max(preds) + 1 if preds else 0
+    return StreamResult(
+        predictions=np.array([preds[i] for i in range(n)], dtype=np.int64),
+        state=state,
+        state_crc=crc,
+        mem=mem,
+        errors=errors,
+        commits=commits,
+        ticks=ticks,
+        stdout=text,
+    )
+
+
+def _run(cmd: list[str], timeout: float, cwd: Optional[Path] = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+
+
+def build_cil(
+    stream: CilStream,
+    target: str = "host",
+    build_dir: str | os.PathLike[str] = "firmware/build/cil",
+    *,
+    sanitize: bool = False,
+    cc: Optional[str] = None,
+) -> Path:
+    """Writes ``stream_data.c`` into ``build_dir`` and builds ``cil_main`` for ``target``
+    (``host`` with gcc, or ``qemu-m4`` / ``qemu-m7`` with arm-none-eabi-gcc and the runtime's
+    Cortex-M port: startup, linker script, semihosting). Returns the executable's path."""
+    bdir = Path(build_dir)
+    bdir.mkdir(parents=True, exist_ok=True)
+    data_c = write_stream_c(stream, bdir / "stream_data.c")
+    srcs = [str(FIRMWARE / s) for s in HEAD_SOURCES] + [str(FIRMWARE / "app" / "cil_main.c"), str(data_c)]
+    maxc = max(100, stream.config.max_classes)
+    flags = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", f"-DBNN_HEAD_MAX_CLASSES={maxc}",
+             f"-I{FIRMWARE / 'include'}", f"-I{FIRMWARE / 'ports'}"]  # fmt: skip
+    if target == "host":
+        out = bdir / "cil_host"
+        compiler = cc or os.environ.get("CC", "gcc")
+        extra = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-g"] if sanitize else []
+        cmd = [compiler, *flags, *extra, *srcs, str(FIRMWARE / "ports" / "host" / "bnn_port_host.c"), "-o", str(out)]
+    elif target in TARGETS:
+        cpu, _, ld = TARGETS[target]
+        out = bdir / f"cil_{target}.elf"
+        port = FIRMWARE / "ports" / "cortex-m"
+        compiler = cc or "arm-none-eabi-gcc"
+        if shutil.which(compiler) is None:
+            raise RuntimeError(f"{compiler} not found (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)")
+        cmd = [
+            compiler, *flags, f"-mcpu={cpu}", "-mthumb", "-mfloat-abi=soft",
+            "-ffunction-sections", "-fdata-sections", f'-DBNN_PORT_NAME="{cpu}"',
+            *srcs, str(port / "startup_cortex_m.c"), str(port / "bnn_port_cortex_m.c"),
+            "--specs=rdimon.specs", "-nostartfiles", f"-L{port}", f"-T{port / ld}",
+            "-Wl,--gc-sections", "-o", str(out),
+        ]  # fmt: skip
+    else:
+        raise ValueError(f"unknown target {target!r} (host, qemu-m4, qemu-m7)")
+    r = _run(cmd, timeout=300)
+    if r.returncode != 0:
+        raise RuntimeError(f"build of cil_main for {target} failed:\n{' '.join(cmd)}\n{r.stderr}")
+    return out
+
+
+def run_c_stream(
+    stream: CilStream,
+    target: str = "host",
+    build_dir: str | os.PathLike[str] = "firmware/build/cil",
+    *,
+    sanitize: bool = False,
+    timeout: float = 600.0,
+) -> StreamResult:
+    """Builds ``cil_main`` with ``stream`` embedded (:func:`build_cil`), runs it on the host or
+    under ``qemu-system-arm`` (semihosting), and parses its output (:func:`parse_output`)."""
+    exe = build_cil(stream, target, build_dir, sanitize=sanitize)
+    if target == "host":
+        cmd = [str(exe)]
+    else:
+        machine = TARGETS[target][1]
+        if shutil.which("qemu-system-arm") is None:
+            raise RuntimeError("qemu-system-arm not found (apt-get install qemu-system-arm)")
+        cmd = ["qemu-system-arm", "-M", machine, "-nographic", "-monitor", "none", "-serial", "none",
+               "-semihosting-config", "enable=on,target=native", "-kernel", str(exe)]  # fmt: skip
+    r = _run(cmd, timeout=timeout)
+    res = parse_output(r.stdout)
+    if r.returncode != 0 and not res.errors and all(c["roundtrip"] for c in res.commits):
+        raise RuntimeError(f"cil_main exited {r.returncode}:\n{r.stderr[-2000:]}")
+    return res
+
+
+# ---------------------------------------------------------------------------------------------
+# scenarios
+
+
+def as_packed(latents: np.ndarray, n_latent: Optional[int] = None) -> np.ndarray:
+    """Latents as packed words ``(n, N/32)`` uint32. Accepts packed uint32 words as they are, or
+    real/+-1 values ``(n, N)`` (negative -> bit 1), or bits ``{0, 1}`` of dtype bool/uint8."""
+    x = np.asarray(latents)
+    if x.dtype == np.uint32 and (n_latent is None or x.shape[-1] == n_latent // 32):
+        return x.reshape(len(x), -1)
+    if x.dtype in (np.bool_, np.uint8):
+        return pack_pm1(np.where(x.astype(bool), -1, 1))
+    return pack_pm1(np.where(x < 0, -1, 1))
+
+
+def _acc(pred: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean(pred == y)) if len(y) else float("nan")
+
+
+def simulate_cil(
+    latents_by_task: Sequence[np.ndarray],
+    labels_by_task: Sequence[np.ndarray],
+    test_latents_by_task: Optional[Sequence[np.ndarray]] = None,
+    test_labels_by_task: Optional[Sequence[np.ndarray]] = None,
+    *,
+    config: Optional[HeadConfig] = None,
+    buffer_bytes: int = 4096,
+    ram_bytes: int = 65536,
+    shots: Optional[int] = None,
+    seed: int = 0,
+    n_hidden: int = 128,
+    w1: Optional[np.ndarray] = None,
+    control_bytes: int = CONTROL_BYTES_CORTEX_M,
+) -> dict[str, Any]:
+    """On-device class-incremental learning, integer head (bit-exact with the firmware) and its
+    float32 reference on the same replay stream.
+
+    Protocol: task 0 holds the pre-training classes; the head is reset, their latents are offered
+    to the buffer (``buffer_add``, CBRS keeps a class-balanced subset) and ``end_task`` trains
+    the head on the buffer. Each later task: ``learn`` on every sample (at most ``shots`` per
+    class when given), then ``end_task``. Sample order within a task is a permutation drawn from
+    ``numpy.random.default_rng(seed)``; the head's PRNG seed is ``config.seed`` (default: seed).
+
+    Accuracy matrix ``a[i][j]``: accuracy on task j's test samples after task i (NaN for j > i).
+    ``final_acc``: accuracy over the test samples of every task after the last one (i.e. over all
+    classes, sample-weighted); ``final_acc_deploy``: the same over tasks 1.. only.
+    ``ram``: every byte the head uses on a 32-bit Cortex-M; ``fits``: ``ram['total'] <= ram_bytes``.
+    Without test sets, the training sets are used for evaluation (said in ``eval_on``).
+    """
+    if len(latents_by_task) != len(labels_by_task) or not latents_by_task:
+        raise ValueError("need one labels array per latents array, and at least one task")
+    train_x = [as_packed(x) for x in latents_by_task]
+    words = train_x[0].shape[1]
+    train_y = [np.asarray(y, dtype=np.int64) for y in labels_by_task]
+    eval_on = "test"
+    if test_latents_by_task is None or test_labels_by_task is None:
+        test_x, test_y, eval_on = train_x, train_y, "train"
+    else:
+        test_x = [as_packed(x) for x in test_latents_by_task]
+        test_y = [np.asarray(y, dtype=np.int64) for y in test_labels_by_task]
+    n_classes = int(max(int(y.max()) for y in train_y if len(y))) + 1
+    if config is None:
+        config = HeadConfig(
+            n_latent=32 * words, n_hidden=n_hidden, max_classes=n_classes,
+            buffer_bytes=buffer_bytes, seed=seed,
+        )  # fmt: skip
+    rng = np.random.default_rng(seed)
+    heads: dict[str, Any] = {"int": IntHead(config, w1), "float": FloatHead(config, w1)}
+    t_n = len(train_x)
+    acc = {k: np.full((t_n, t_n), np.nan) for k in heads}
+    trained = []
+    for t in range(t_n):
+        x, y = train_x[t], train_y[t]
+        order = rng.permutation(len(y))
+        if t > 0 and shots is not None:
+            keep, per = [], {}
+            for i in order:
+                c = int(y[i])
+                if per.get(c, 0) < shots:
+                    keep.append(i)
+                    per[c] = per.get(c, 0) + 1
+            order = np.array(keep, dtype=np.int64)
+        trained.append(len(order))
+        for h in heads.values():
+            for i in order:
+                (h.buffer_add if t == 0 else h.learn)(x[i], int(y[i]))
+            h.end_task()
+        for name, h in heads.items():
+            for j in range(t + 1):
+                acc[name][t, j] = _acc(h.predict(test_x[j]), test_y[j]) if len(test_y[j]) else np.nan
+    out: dict[str, Any] = {"config": config, "eval_on": eval_on, "trained_per_task": trained}
+    all_x = np.concatenate(test_x)
+    all_y = np.concatenate(test_y)
+    dep_x = np.concatenate(test_x[1:]) if t_n > 1 else all_x[:0]
+    dep_y = np.concatenate(test_y[1:]) if t_n > 1 else all_y[:0]
+    for name, h in heads.items():
+        out[f"acc_{name}"] = acc[name]
+        out[f"final_acc_{name}"] = _acc(h.predict(all_x), all_y)
+        out[f"final_acc_deploy_{name}"] = _acc(h.predict(dep_x), dep_y) if len(dep_y) else float("nan")
+        diag = np.array([np.nanmean(acc[name][i, : i + 1]) for i in range(t_n)])
+        out[f"avg_incremental_acc_{name}"] = float(diag.mean())
+        if t_n > 1:
+            forg = [np.nanmax(acc[name][j:-1, j]) - acc[name][-1, j] for j in range(t_n - 1)]
+            out[f"forgetting_{name}"] = float(np.mean(forg))
+            out[f"bwt_{name}"] = float(np.mean([acc[name][-1, j] - acc[name][j, j] for j in range(t_n - 1)]))
+    out["gap"] = out["final_acc_float"] - out["final_acc_int"]
+    ram = head_memory(config, w1_in_ram=w1 is None, control_bytes=control_bytes)
+    out["ram"] = ram
+    out["fits"] = ram["total"] <= ram_bytes
+    out["ram_bytes"] = ram_bytes
+    out["int_head"] = heads["int"]
+    out["float_head"] = heads["float"]
+    return out
+
+
+def synthetic_latents(
+    n_latent: int = 256,
+    n_classes: int = 10,
+    *,
+    seed: int = 0,
+    flip: tuple[float, float] = (0.15, 0.25),
+    correlated: Sequence[tuple[int, int]] = ((0, 5), (1, 6), (2, 7), (3, 8), (5, 9)),
+    corr_flip: float = 0.08,
+    train_per_class: tuple[int, int] = (100, 180),
+    test_per_class: int = 100,
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """Synthetic binary latents: a random +-1 prototype per class; for each pair ``(a, b)`` in
+    ``correlated``, prototype b = prototype a with a fraction ``corr_flip`` of its bits flipped
+    (applied in order, so chains are possible); each sample = its prototype with every bit flipped
+    with a per-sample probability drawn uniformly from ``flip``. Train counts per class are drawn
+    from ``train_per_class`` (inclusive low, exclusive high). Returns packed ``(train_x_by_class,
+    train_y_by_class, test_x_by_class, test_y_by_class)``, one entry per class."""
+    rng = np.random.default_rng(seed)
+    protos = rng.choice(np.array([-1, 1], dtype=np.int8), size=(n_classes, n_latent))
+    for a, b in correlated:
+        if a < n_classes and b < n_classes:
+            m = rng.random(n_latent) < corr_flip
+            protos[b] = np.where(m, -protos[a], protos[a])
+
+    def gen(c: int, n: int) -> np.ndarray:
+        p = rng.uniform(flip[0], flip[1], size=(n, 1))
+        f = rng.random((n, n_latent)) < p
+        return pack_pm1(np.where(f, -protos[c], protos[c]))
+
+    tr_x, tr_y, te_x, te_y = [], [], [], []
+    for c in range(n_classes):
+        n = int(rng.integers(train_per_class[0], train_per_class[1]))
+        tr_x.append(gen(c, n))
+        tr_y.append(np.full(n, c, dtype=np.int64))
+        te_x.append(gen(c, test_per_class))
+        te_y.append(np.full(test_per_class, c, dtype=np.int64))
+    return tr_x, tr_y, te_x, te_y
+
+
+def group_tasks(
+    per_class: Sequence[np.ndarray], tasks: Sequence[Sequence[int]]
+) -> list[np.ndarray]:
+    """Concatenates per-class arrays into per-task arrays (``tasks`` lists class ids per task)."""
+    return [np.concatenate([per_class[c] for c in t]) for t in tasks]
+
+
+DIGITS_TASKS: tuple[tuple[int, ...], ...] = ((0, 1, 2, 3, 4), (5,), (6,), (7,), (8,), (9,))

@@ -1,0 +1,552 @@
+/* bnn-edge on-device head: non-linear ternarized classifier, integer SGD, latent replay.
+ * The math is in bnn_head.h / HEAD.md; bnn_edge/sim/head.py is the bit-exact Python twin. */
+#include "bnn_head.h"
+
+#include <stddef.h>
+
+#include "bnn_head_prng.h"
+#include "bnn_head_store.h"
+
+/* EXP_LUT[j] = round(32768 * exp(-j/16)), j = 0..177; 0 beyond (exp(-178/16) * 32768 < 0.5). */
+#define EXP_LUT_LEN 178u
+static const uint16_t EXP_LUT[EXP_LUT_LEN] = {
+    32768, 30783, 28918, 27166, 25520, 23974, 22521, 21157, 19875, 18671, 17539, 16477,
+    15479, 14541, 13660, 12832, 12055, 11324, 10638, 9994, 9388, 8819, 8285, 7783,
+    7312, 6869, 6452, 6061, 5694, 5349, 5025, 4721, 4435, 4166, 3914, 3676,
+    3454, 3244, 3048, 2863, 2690, 2527, 2374, 2230, 2095, 1968, 1849, 1737,
+    1631, 1533, 1440, 1352, 1271, 1194, 1121, 1053, 990, 930, 873, 820,
+    771, 724, 680, 639, 600, 564, 530, 498, 467, 439, 412, 387,
+    364, 342, 321, 302, 283, 266, 250, 235, 221, 207, 195, 183,
+    172, 162, 152, 143, 134, 126, 118, 111, 104, 98, 92, 86,
+    81, 76, 72, 67, 63, 59, 56, 52, 49, 46, 43, 41,
+    38, 36, 34, 32, 30, 28, 26, 25, 23, 22, 21, 19,
+    18, 17, 16, 15, 14, 13, 12, 12, 11, 10, 10, 9,
+    9, 8, 8, 7, 7, 6, 6, 6, 5, 5, 5, 4,
+    4, 4, 4, 3, 3, 3, 3, 3, 2, 2, 2, 2,
+    2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+
+#define Q15_ONE 32768
+
+static uint32_t a4(uint32_t x) { return (x + 3u) & ~3u; }
+
+static uint32_t popcount32(uint32_t x) {
+    x = x - ((x >> 1) & 0x55555555u);
+    x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+    x = (x + (x >> 4)) & 0x0F0F0F0Fu;
+    return (x * 0x01010101u) >> 24;
+}
+
+void bnn_head_config_default(bnn_head_config_t *cfg) {
+    if (cfg == NULL) return;
+    cfg->n_latent = 256u;
+    cfg->n_hidden = 128u;
+    cfg->max_classes = 10u;
+    cfg->replay_k = 4u;
+    cfg->epochs = 8u;
+    cfg->buffer_bytes = 4096u;
+    cfg->lr_mul = 1u;
+    cfg->lr_shift = 8u;
+    cfg->temp_shift = 7u;
+    cfg->latent_clip = 2048;
+    cfg->init_range = 512;
+    cfg->seed = 1u;
+    cfg->w1 = NULL;
+}
+
+int bnn_head_memory_required(const bnn_head_config_t *cfg, bnn_head_mem_t *mem) {
+    if (cfg == NULL || mem == NULL) return BNN_HEAD_ERR_ARG;
+    uint32_t n = cfg->n_latent, hid = cfg->n_hidden, k = cfg->max_classes;
+    if (n == 0u || n % 32u != 0u || hid % 32u != 0u || n + hid > 32768u) return BNN_HEAD_ERR_CONFIG;
+    if (k < 1u || k > BNN_HEAD_MAX_CLASSES) return BNN_HEAD_ERR_CONFIG;
+    if (cfg->lr_mul < 1u || cfg->lr_mul > 32768u || cfg->lr_shift > 30u || cfg->temp_shift > 16u)
+        return BNN_HEAD_ERR_CONFIG;
+    if (cfg->latent_clip < 1 || cfg->init_range < 1 || cfg->init_range > cfg->latent_clip)
+        return BNN_HEAD_ERR_CONFIG;
+    uint32_t slots = bnn_replay_slots(n, cfg->buffer_bytes);
+    if (slots < 1u) return BNN_HEAD_ERR_BUDGET;
+    if (slots > 0xFFFFu) return BNN_HEAD_ERR_CONFIG;
+    uint32_t wn = n / 32u, c = n + hid, wc = c / 32u;
+    mem->w1_bits = cfg->w1 != NULL ? 0u : hid * wn * 4u;
+    mem->w2_bits = k * 2u * wc * 4u;
+    mem->w2_latent = k * 2u * c * 2u;
+    mem->buffer = slots * wn * 4u + a4(slots);
+    mem->buffer_meta = k * 4u + a4(2u * k);
+    mem->scratch = wc * 4u + 2u * k * 4u + a4(2u * slots) + a4(2u * cfg->replay_k);
+    mem->arena = mem->w1_bits + mem->w2_bits + mem->w2_latent + mem->buffer + mem->buffer_meta +
+                 mem->scratch;
+    mem->control = (uint32_t)sizeof(bnn_head_t);
+    mem->total = mem->arena + mem->control;
+    return BNN_HEAD_OK;
+}
+
+static int head_ok(const bnn_head_t *h) { return h != NULL && h->magic == BNN_HEAD_MAGIC; }
+
+int bnn_head_memory(const bnn_head_t *h, bnn_head_mem_t *mem) {
+    if (!head_ok(h) || mem == NULL) return BNN_HEAD_ERR_ARG;
+    *mem = h->mem;
+    return BNN_HEAD_OK;
+}
+
+/* Recomputes the packed W2 row k from its latents (bit 1 where the latent is negative). */
+static void sync_row(bnn_head_t *h, uint32_t k) {
+    const uint32_t two_wc = 2u * h->words_c;
+    const int16_t *lat = h->lat + (size_t)k * 2u * h->n_channels;
+    uint32_t *row = h->w2 + (size_t)k * two_wc;
+    for (uint32_t w = 0; w < two_wc; w++) {
+        uint32_t bits = 0u;
+        for (uint32_t b = 0; b < 32u; b++)
+            if (lat[w * 32u + b] < 0) bits |= 1u << b;
+        row[w] = bits;
+    }
+}
+
+static uint32_t w1_crc(const bnn_head_t *h) {
+    uint32_t crc = 0u;
+    uint32_t n = (uint32_t)h->cfg.n_hidden * h->words_n;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t v = h->w1[i];
+        uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+        crc = bnn_store_crc32(crc, b, 4u);
+    }
+    return crc;
+}
+
+int bnn_head_reset(bnn_head_t *h) {
+    if (!head_ok(h)) return BNN_HEAD_ERR_ARG;
+    const bnn_head_config_t *cfg = &h->cfg;
+    if (cfg->w1 == NULL) {
+        uint32_t *w1 = (uint32_t *)(uintptr_t)h->w1; /* owned: it lives in the arena */
+        uint32_t rng = bnn_prng_seed(cfg->seed, BNN_PRNG_STREAM_W1);
+        uint32_t n = (uint32_t)cfg->n_hidden * h->words_n;
+        for (uint32_t i = 0; i < n; i++) w1[i] = bnn_prng_next(&rng);
+    }
+    h->w1_crc = w1_crc(h);
+    uint32_t rng = bnn_prng_seed(cfg->seed, BNN_PRNG_STREAM_INIT);
+    uint32_t r = (uint32_t)cfg->init_range;
+    uint32_t n_lat = (uint32_t)cfg->max_classes * 2u * h->n_channels;
+    for (uint32_t i = 0; i < n_lat; i++) {
+        int32_t v = (int32_t)bnn_prng_below(&rng, 2u * r) - (int32_t)r;
+        h->lat[i] = (int16_t)(v < 0 ? v : v + 1);
+    }
+    for (uint32_t k = 0; k < cfg->max_classes; k++) sync_row(h, k);
+    bnn_replay_t *rb = &h->buf;
+    for (uint32_t i = 0; i < (uint32_t)rb->n_slots * rb->words; i++) rb->data[i] = 0u;
+    for (uint32_t i = 0; i < rb->n_slots; i++) rb->labels[i] = 0u;
+    for (uint32_t i = 0; i < rb->max_classes; i++) {
+        rb->seen[i] = 0u;
+        rb->count[i] = 0u;
+    }
+    rb->fill = 0u;
+    rb->rng = bnn_prng_seed(cfg->seed, BNN_PRNG_STREAM_BUFFER);
+    h->n_classes = 0u;
+    h->tasks = 0u;
+    h->steps = 0u;
+    h->learned = 0u;
+    return BNN_HEAD_OK;
+}
+
+int bnn_head_init(bnn_head_t *h, const bnn_head_config_t *cfg, void *arena, uint32_t arena_bytes) {
+    if (h == NULL || cfg == NULL || arena == NULL) return BNN_HEAD_ERR_ARG;
+    if (((uintptr_t)arena & 3u) != 0u) return BNN_HEAD_ERR_ARG;
+    h->magic = 0u;
+    bnn_head_mem_t mem;
+    int st = bnn_head_memory_required(cfg, &mem);
+    if (st != BNN_HEAD_OK) return st;
+    if (arena_bytes < mem.arena) return BNN_HEAD_ERR_NOMEM;
+    uint8_t *p = (uint8_t *)arena;
+    uint32_t k = cfg->max_classes;
+    uint32_t slots = bnn_replay_slots(cfg->n_latent, cfg->buffer_bytes);
+    h->cfg = *cfg;
+    h->mem = mem;
+    h->words_n = (uint16_t)(cfg->n_latent / 32u);
+    h->n_channels = (uint16_t)(cfg->n_latent + cfg->n_hidden);
+    h->words_c = (uint16_t)(h->n_channels / 32u);
+    h->reserved = 0u;
+    /* carve, in the order of bnn_head_mem_t; every block is a multiple of 4 bytes */
+    if (cfg->w1 == NULL) {
+        h->w1 = (const uint32_t *)(void *)p;
+        p += mem.w1_bits;
+    } else {
+        h->w1 = cfg->w1;
+    }
+    h->w2 = (uint32_t *)(void *)p;
+    p += mem.w2_bits;
+    h->lat = (int16_t *)(void *)p;
+    p += mem.w2_latent;
+    h->buf.data = (uint32_t *)(void *)p;
+    p += slots * h->words_n * 4u;
+    h->buf.labels = p;
+    p += a4(slots);
+    h->buf.seen = (uint32_t *)(void *)p;
+    p += k * 4u;
+    h->buf.count = (uint16_t *)(void *)p;
+    p += a4(2u * k);
+    h->sc_c = (uint32_t *)(void *)p;
+    p += h->words_c * 4u;
+    h->sc_logit = (int32_t *)(void *)p;
+    p += k * 4u;
+    h->sc_step = (int32_t *)(void *)p;
+    p += k * 4u;
+    h->sc_perm = (uint16_t *)(void *)p;
+    p += a4(2u * slots);
+    h->sc_draw = (uint16_t *)(void *)p;
+    h->buf.n_slots = (uint16_t)slots;
+    h->buf.words = h->words_n;
+    h->buf.max_classes = (uint16_t)k;
+    h->magic = BNN_HEAD_MAGIC;
+    return bnn_head_reset(h);
+}
+
+/* sc_c = [z; sign(W1 z)] (bit 1 where W1_i . z < 0, i.e. popcount(w1_i ^ z) > N/2). */
+static void compute_c(bnn_head_t *h, const uint32_t *z) {
+    const uint32_t wn = h->words_n;
+    uint32_t *c = h->sc_c;
+    for (uint32_t w = 0; w < wn; w++) c[w] = z[w];
+    for (uint32_t w = wn; w < h->words_c; w++) c[w] = 0u;
+    const uint32_t half = h->cfg.n_latent / 2u;
+    for (uint32_t i = 0; i < h->cfg.n_hidden; i++) {
+        const uint32_t *row = h->w1 + (size_t)i * wn;
+        uint32_t pc = 0u;
+        for (uint32_t w = 0; w < wn; w++) pc += popcount32(row[w] ^ z[w]);
+        if (pc > half) c[wn + i / 32u] |= 1u << (i % 32u);
+    }
+}
+
+/* logit_k = 2C - 2 * (popcount(c ^ a_k) + popcount(c ^ b_k)) over the active classes. */
+static int32_t compute_logits(bnn_head_t *h, uint32_t *argmax) {
+    const uint32_t wc = h->words_c;
+    const int32_t two_c = 2 * (int32_t)h->n_channels;
+    int32_t best = INT32_MIN;
+    uint32_t best_k = 0u;
+    for (uint32_t k = 0; k < h->n_classes; k++) {
+        const uint32_t *a = h->w2 + (size_t)k * 2u * wc;
+        const uint32_t *b = a + wc;
+        uint32_t pc = 0u;
+        for (uint32_t w = 0; w < wc; w++) pc += popcount32(h->sc_c[w] ^ a[w]) + popcount32(h->sc_c[w] ^ b[w]);
+        int32_t l = two_c - 2 * (int32_t)pc;
+        h->sc_logit[k] = l;
+        if (l > best) {
+            best = l;
+            best_k = k;
+        }
+    }
+    if (argmax != NULL) *argmax = best_k;
+    return best;
+}
+
+/* x / 2^s rounded to nearest, ties away from zero. */
+static int32_t rshift_round(int32_t x, uint32_t s) {
+    if (s == 0u) return x;
+    uint32_t a = x < 0 ? (uint32_t)(-(int64_t)x) : (uint32_t)x;
+    a = (a + (1u << (s - 1u))) >> s;
+    return x < 0 ? -(int32_t)a : (int32_t)a;
+}
+
+/* l = clamp(l - step * d, -clip, clip) for both halves of row k, and the row's bits. */
+static void update_row(bnn_head_t *h, uint32_t k, int32_t step) {
+    const uint32_t wc = h->words_c;
+    const int32_t clip = h->cfg.latent_clip;
+    int16_t *la = h->lat + (size_t)k * 2u * h->n_channels;
+    int16_t *lb = la + h->n_channels;
+    uint32_t *wa = h->w2 + (size_t)k * 2u * wc;
+    uint32_t *wb = wa + wc;
+    for (uint32_t w = 0; w < wc; w++) {
+        const uint32_t cw = h->sc_c[w];
+        uint32_t ba = 0u, bb = 0u;
+        for (uint32_t b = 0; b < 32u; b++) {
+            const uint32_t j = w * 32u + b;
+            const int32_t s = ((cw >> b) & 1u) ? -step : step; /* step * c_j, c_j = +-1 */
+            int32_t va = (int32_t)la[j] - s;
+            int32_t vb = (int32_t)lb[j] - s;
+            va = va > clip ? clip : (va < -clip ? -clip : va);
+            vb = vb > clip ? clip : (vb < -clip ? -clip : vb);
+            la[j] = (int16_t)va;
+            lb[j] = (int16_t)vb;
+            ba |= (uint32_t)(va < 0) << b;
+            bb |= (uint32_t)(vb < 0) << b;
+        }
+        wa[w] = ba;
+        wb[w] = bb;
+    }
+}
+
+/* One SGD step on (z, y): Q15 LUT softmax over the active classes, g = p - onehot(y),
+ * step_k = round(g_k * lr_mul / 2^lr_shift), saturating latent update. */
+static void sgd_step(bnn_head_t *h, const uint32_t *z, uint32_t y) {
+    compute_c(h, z);
+    const int32_t m = compute_logits(h, NULL);
+    const uint32_t n = h->n_classes;
+    const uint32_t ts = h->cfg.temp_shift;
+    uint32_t sum = 0u;
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t j = ((uint32_t)(m - h->sc_logit[k]) << 4) >> ts;
+        uint32_t e = j < EXP_LUT_LEN ? EXP_LUT[j] : 0u;
+        h->sc_step[k] = (int32_t)e;
+        sum += e;
+    }
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t p = ((uint32_t)h->sc_step[k] * (uint32_t)Q15_ONE + sum / 2u) / sum;
+        int32_t g = (int32_t)p - (k == y ? Q15_ONE : 0);
+        h->sc_step[k] = rshift_round(g * (int32_t)h->cfg.lr_mul, h->cfg.lr_shift);
+    }
+    for (uint32_t k = 0; k < n; k++)
+        if (h->sc_step[k] != 0) update_row(h, k, h->sc_step[k]);
+    h->steps++;
+}
+
+static void activate(bnn_head_t *h, uint32_t label) {
+    if (label + 1u > h->n_classes) h->n_classes = (uint16_t)(label + 1u);
+}
+
+int bnn_head_buffer_add(bnn_head_t *h, const uint32_t *latent, uint32_t label, int32_t *slot) {
+    if (!head_ok(h) || latent == NULL) return BNN_HEAD_ERR_ARG;
+    if (label >= h->cfg.max_classes) return BNN_HEAD_ERR_LABEL;
+    activate(h, label);
+    int32_t s = bnn_replay_insert(&h->buf, latent, (uint8_t)label);
+    if (slot != NULL) *slot = s;
+    return BNN_HEAD_OK;
+}
+
+int bnn_head_learn(bnn_head_t *h, const uint32_t *latent, uint32_t label) {
+    if (!head_ok(h) || latent == NULL) return BNN_HEAD_ERR_ARG;
+    if (label >= h->cfg.max_classes) return BNN_HEAD_ERR_LABEL;
+    activate(h, label);
+    bnn_replay_t *rb = &h->buf;
+    const uint32_t nd = rb->fill != 0u ? h->cfg.replay_k : 0u;
+    for (uint32_t i = 0; i < nd; i++) h->sc_draw[i] = bnn_replay_draw(rb);
+    sgd_step(h, latent, label);
+    for (uint32_t i = 0; i < nd; i++) {
+        const uint32_t s = h->sc_draw[i];
+        sgd_step(h, rb->data + s * rb->words, rb->labels[s]);
+    }
+    (void)bnn_replay_insert(rb, latent, (uint8_t)label);
+    h->learned++;
+    return BNN_HEAD_OK;
+}
+
+int bnn_head_end_task(bnn_head_t *h) {
+    if (!head_ok(h)) return BNN_HEAD_ERR_ARG;
+    bnn_replay_t *rb = &h->buf;
+    for (uint32_t e = 0; e < h->cfg.epochs; e++) {
+        bnn_replay_shuffle(rb, h->sc_perm);
+        for (uint32_t i = 0; i < rb->fill; i++) {
+            const uint32_t s = h->sc_perm[i];
+            sgd_step(h, rb->data + s * rb->words, rb->labels[s]);
+        }
+    }
+    h->tasks++;
+    return BNN_HEAD_OK;
+}
+
+int bnn_head_predict(bnn_head_t *h, const uint32_t *latent, uint32_t *label, int32_t *logits) {
+    if (!head_ok(h) || latent == NULL) return BNN_HEAD_ERR_ARG;
+    if (h->n_classes == 0u) return BNN_HEAD_ERR_EMPTY;
+    uint32_t best;
+    compute_c(h, latent);
+    (void)compute_logits(h, &best);
+    if (label != NULL) *label = best;
+    if (logits != NULL)
+        for (uint32_t k = 0; k < h->n_classes; k++) logits[k] = h->sc_logit[k];
+    return BNN_HEAD_OK;
+}
+
+/* ---- state blob --------------------------------------------------------------------------- */
+
+typedef struct {
+    void *ptr;
+    uint32_t n_elem;
+    uint32_t esize; /* 1, 2 or 4 */
+    uint32_t bytes; /* padded to 4 */
+} section_t;
+
+#define N_SECTIONS 6u
+
+static void sections(const bnn_head_t *h, section_t *s) {
+    const bnn_replay_t *rb = &h->buf;
+    const uint32_t k = h->cfg.max_classes;
+    s[0] = (section_t){(void *)(uintptr_t)h->load_hdr, BNN_HEAD_STATE_HEADER, 1u, BNN_HEAD_STATE_HEADER};
+    s[1] = (section_t){rb->seen, k, 4u, 4u * k};
+    s[2] = (section_t){rb->count, k, 2u, a4(2u * k)};
+    s[3] = (section_t){h->lat, k * 2u * h->n_channels, 2u, k * 4u * h->n_channels};
+    s[4] = (section_t){rb->data, (uint32_t)rb->n_slots * rb->words, 4u, 4u * rb->n_slots * rb->words};
+    s[5] = (section_t){rb->labels, rb->n_slots, 1u, a4(rb->n_slots)};
+}
+
+uint32_t bnn_head_state_size(const bnn_head_t *h) {
+    if (!head_ok(h)) return 0u;
+    section_t s[N_SECTIONS];
+    sections(h, s);
+    uint32_t n = 0u;
+    for (uint32_t i = 0; i < N_SECTIONS; i++) n += s[i].bytes;
+    return n;
+}
+
+static void put16(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+static void put32(uint8_t *p, uint32_t v) {
+    put16(p, v);
+    put16(p + 2, v >> 16);
+}
+static uint32_t get16(const uint8_t *p) { return (uint32_t)p[0] | ((uint32_t)p[1] << 8); }
+static uint32_t get32(const uint8_t *p) { return get16(p) | (get16(p + 2) << 16); }
+
+static void build_header(const bnn_head_t *h, uint8_t *o) {
+    for (uint32_t i = 0; i < BNN_HEAD_STATE_HEADER; i++) o[i] = 0u;
+    put32(o + 0, BNN_HEAD_STATE_MAGIC);
+    put16(o + 4, BNN_HEAD_STATE_VERSION);
+    put16(o + 6, BNN_HEAD_STATE_HEADER);
+    put16(o + 8, h->cfg.n_latent);
+    put16(o + 10, h->cfg.n_hidden);
+    put16(o + 12, h->cfg.max_classes);
+    put16(o + 14, h->buf.n_slots);
+    put32(o + 16, h->w1_crc);
+    put32(o + 20, h->cfg.seed);
+    put16(o + 24, h->n_classes);
+    put16(o + 26, h->tasks);
+    put32(o + 28, h->steps);
+    put32(o + 32, h->buf.rng);
+    put16(o + 36, h->buf.fill);
+    put32(o + 40, h->learned);
+}
+
+static uint8_t elem_byte(const section_t *s, uint32_t i) {
+    const uint32_t e = i / s->esize, b = i % s->esize;
+    if (e >= s->n_elem) return 0u; /* padding */
+    uint32_t v;
+    if (s->esize == 1u)
+        v = ((const uint8_t *)s->ptr)[e];
+    else if (s->esize == 2u)
+        v = ((const uint16_t *)s->ptr)[e];
+    else
+        v = ((const uint32_t *)s->ptr)[e];
+    return (uint8_t)(v >> (8u * b));
+}
+
+static void elem_set_byte(const section_t *s, uint32_t i, uint8_t byte) {
+    const uint32_t e = i / s->esize, b = i % s->esize;
+    if (e >= s->n_elem) return; /* padding */
+    if (s->esize == 1u) {
+        ((uint8_t *)s->ptr)[e] = byte;
+    } else if (s->esize == 2u) {
+        uint16_t *p = (uint16_t *)s->ptr + e;
+        *p = (uint16_t)((*p & ~(0xFFu << (8u * b))) | ((uint32_t)byte << (8u * b)));
+    } else {
+        uint32_t *p = (uint32_t *)s->ptr + e;
+        *p = (*p & ~(0xFFu << (8u * b))) | ((uint32_t)byte << (8u * b));
+    }
+}
+
+int bnn_head_state_read(const bnn_head_t *h, uint32_t offset, uint8_t *dst, uint32_t len) {
+    if (!head_ok(h) || (dst == NULL && len != 0u)) return BNN_HEAD_ERR_ARG;
+    const uint32_t size = bnn_head_state_size(h);
+    if (offset > size || len > size - offset) return BNN_HEAD_ERR_RANGE;
+    section_t s[N_SECTIONS];
+    sections(h, s);
+    uint8_t hdr[BNN_HEAD_STATE_HEADER];
+    build_header(h, hdr);
+    s[0].ptr = hdr;
+    uint32_t base = 0u;
+    for (uint32_t i = 0; i < N_SECTIONS && len != 0u; i++) {
+        const uint32_t end = base + s[i].bytes;
+        while (len != 0u && offset < end) {
+            *dst++ = elem_byte(&s[i], offset - base);
+            offset++;
+            len--;
+        }
+        base = end;
+    }
+    return BNN_HEAD_OK;
+}
+
+int bnn_head_state_write(bnn_head_t *h, uint32_t offset, const uint8_t *src, uint32_t len) {
+    if (!head_ok(h) || (src == NULL && len != 0u)) return BNN_HEAD_ERR_ARG;
+    const uint32_t size = bnn_head_state_size(h);
+    if (offset > size || len > size - offset) return BNN_HEAD_ERR_RANGE;
+    section_t s[N_SECTIONS];
+    sections(h, s);
+    uint32_t base = 0u;
+    for (uint32_t i = 0; i < N_SECTIONS && len != 0u; i++) {
+        const uint32_t end = base + s[i].bytes;
+        while (len != 0u && offset < end) {
+            elem_set_byte(&s[i], offset - base, *src++);
+            offset++;
+            len--;
+        }
+        base = end;
+    }
+    return BNN_HEAD_OK;
+}
+
+int bnn_head_state_check_header(const bnn_head_t *h, const uint8_t *hdr) {
+    if (!head_ok(h) || hdr == NULL) return BNN_HEAD_ERR_ARG;
+    if (get32(hdr) != BNN_HEAD_STATE_MAGIC || get16(hdr + 4) != BNN_HEAD_STATE_VERSION ||
+        get16(hdr + 6) != BNN_HEAD_STATE_HEADER)
+        return BNN_HEAD_ERR_CORRUPT;
+    if (get16(hdr + 8) != h->cfg.n_latent || get16(hdr + 10) != h->cfg.n_hidden ||
+        get16(hdr + 12) != h->cfg.max_classes || get16(hdr + 14) != h->buf.n_slots ||
+        get32(hdr + 16) != h->w1_crc)
+        return BNN_HEAD_ERR_MISMATCH;
+    if (get16(hdr + 24) > h->cfg.max_classes || get32(hdr + 32) == 0u ||
+        get16(hdr + 36) > h->buf.n_slots || get16(hdr + 38) != 0u || get32(hdr + 44) != 0u)
+        return BNN_HEAD_ERR_CORRUPT;
+    return BNN_HEAD_OK;
+}
+
+static int finish(bnn_head_t *h) {
+    const uint8_t *hdr = h->load_hdr;
+    int st = bnn_head_state_check_header(h, hdr);
+    if (st != BNN_HEAD_OK) return st;
+    bnn_replay_t *rb = &h->buf;
+    h->n_classes = (uint16_t)get16(hdr + 24);
+    h->tasks = (uint16_t)get16(hdr + 26);
+    h->steps = get32(hdr + 28);
+    rb->rng = get32(hdr + 32);
+    rb->fill = (uint16_t)get16(hdr + 36);
+    h->learned = get32(hdr + 40);
+    /* the buffer's bookkeeping must match its labels, and only active classes may be stored */
+    uint32_t total = 0u;
+    for (uint32_t c = 0; c < rb->max_classes; c++) {
+        uint32_t n = 0u;
+        for (uint32_t s = 0; s < rb->fill; s++) n += rb->labels[s] == c;
+        if (n != rb->count[c] || n > rb->seen[c] || (n != 0u && c >= h->n_classes))
+            return BNN_HEAD_ERR_CORRUPT;
+        total += n;
+    }
+    if (total != rb->fill) return BNN_HEAD_ERR_CORRUPT;
+    const int16_t clip = h->cfg.latent_clip;
+    const uint32_t n_lat = (uint32_t)h->cfg.max_classes * 2u * h->n_channels;
+    for (uint32_t i = 0; i < n_lat; i++) {
+        if (h->lat[i] > clip) h->lat[i] = clip;
+        if (h->lat[i] < -clip) h->lat[i] = (int16_t)-clip;
+    }
+    for (uint32_t k = 0; k < h->cfg.max_classes; k++) sync_row(h, k);
+    return BNN_HEAD_OK;
+}
+
+int bnn_head_state_finish(bnn_head_t *h) {
+    if (!head_ok(h)) return BNN_HEAD_ERR_ARG;
+    int st = finish(h);
+    if (st != BNN_HEAD_OK) (void)bnn_head_reset(h);
+    return st;
+}
+
+const char *bnn_head_strerror(int status) {
+    switch (status) {
+    case BNN_HEAD_OK: return "ok";
+    case BNN_HEAD_ERR_ARG: return "invalid argument (NULL, unaligned arena or head not initialised)";
+    case BNN_HEAD_ERR_CONFIG: return "invalid head configuration";
+    case BNN_HEAD_ERR_LABEL: return "label beyond max_classes";
+    case BNN_HEAD_ERR_BUDGET: return "buffer budget smaller than one sample";
+    case BNN_HEAD_ERR_NOMEM: return "arena or flash slot too small";
+    case BNN_HEAD_ERR_EMPTY: return "no class learned yet";
+    case BNN_HEAD_ERR_CORRUPT: return "stored state corrupted";
+    case BNN_HEAD_ERR_NO_STATE: return "no stored state";
+    case BNN_HEAD_ERR_MISMATCH: return "stored state made for another head configuration";
+    case BNN_HEAD_ERR_FLASH: return "flash error";
+    case BNN_HEAD_ERR_RANGE: return "state offset/length out of range";
+    default: return "unknown status";
+    }
+}

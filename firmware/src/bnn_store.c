@@ -1,0 +1,301 @@
+/* bnn-edge on-device head: two-slot, CRC-protected, power-safe state store (bnn_head_store.h). */
+#include "bnn_head_store.h"
+
+#include <stddef.h>
+
+#include "bnn_head_prng.h"
+
+/* CRC-32 (reflected 0xEDB88320), one nibble at a time: a 64-byte table instead of 1 KiB. */
+static const uint32_t CRC_NIBBLE[16] = {
+    0x00000000u, 0x1DB71064u, 0x3B6E20C8u, 0x26D930ACu, 0x76DC4190u, 0x6B6B51F4u,
+    0x4DB26158u, 0x5005713Cu, 0xEDB88320u, 0xF00F9344u, 0xD6D6A3E8u, 0xCB61B38Cu,
+    0x9B64C2B0u, 0x86D3D2D4u, 0xA00AE278u, 0xBDBDF21Cu};
+
+uint32_t bnn_store_crc32(uint32_t crc, const void *data, uint32_t len) {
+    const uint8_t *p = (const uint8_t *)data;
+    crc = ~crc;
+    for (uint32_t i = 0; i < len; i++) {
+        crc ^= p[i];
+        crc = (crc >> 4) ^ CRC_NIBBLE[crc & 15u];
+        crc = (crc >> 4) ^ CRC_NIBBLE[crc & 15u];
+    }
+    return ~crc;
+}
+
+static void put32(uint8_t *p, uint32_t v) {
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+static uint32_t get32(const uint8_t *p) {
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static uint32_t round_up(uint32_t x, uint32_t unit) { return (x + unit - 1u) / unit * unit; }
+
+static int flash_ok(const bnn_store_flash_t *fl) {
+    if (fl == NULL || fl->erase_page == NULL || fl->program == NULL || fl->read == NULL) return 0;
+    const uint32_t u = fl->prog_unit;
+    if (u == 0u || (u & (u - 1u)) != 0u || u > BNN_STORE_CHUNK) return 0;
+    if (fl->page_size == 0u || fl->page_size % u != 0u) return 0;
+    if (fl->n_pages < 2u || fl->n_pages % 2u != 0u) return 0;
+    if ((uint64_t)fl->page_size * fl->n_pages > 0xFFFFFFFFull) return 0;
+    if (fl->page_size * (fl->n_pages / 2u) < 2u * BNN_STORE_CHUNK) return 0;
+    return 1;
+}
+
+static uint32_t blob_off(const bnn_store_flash_t *fl) { return round_up(BNN_STORE_HEADER, fl->prog_unit); }
+
+uint32_t bnn_store_slot_bytes(const bnn_store_flash_t *fl) {
+    return flash_ok(fl) ? fl->page_size * (fl->n_pages / 2u) : 0u;
+}
+
+uint32_t bnn_store_needed_bytes(const bnn_store_flash_t *fl, const bnn_head_t *h) {
+    if (!flash_ok(fl)) return 0u;
+    return blob_off(fl) + round_up(bnn_head_state_size(h), fl->prog_unit);
+}
+
+/* Checks one slot: header fields, header CRC, then the blob's CRC read back from flash.
+ * Returns 1 if valid (seq, len filled), 0 if not; *blank = header area all 0xFF. */
+static int check_slot(const bnn_store_flash_t *fl, uint32_t slot, uint32_t *seq, uint32_t *len,
+                      uint8_t *blank) {
+    const uint32_t base = slot * bnn_store_slot_bytes(fl);
+    uint8_t hdr[BNN_STORE_HEADER];
+    *blank = 0u;
+    if (fl->read(fl->ctx, base, hdr, BNN_STORE_HEADER) != 0) return 0;
+    uint8_t all = 0xFFu;
+    for (uint32_t i = 0; i < BNN_STORE_HEADER; i++) all &= hdr[i];
+    *blank = all == 0xFFu;
+    if (get32(hdr) != BNN_STORE_MAGIC || (get32(hdr + 4) & 0xFFFFu) != BNN_STORE_VERSION ||
+        (get32(hdr + 4) >> 16) != BNN_STORE_HEADER || get32(hdr + 20) != 0xFFFFFFFFu ||
+        get32(hdr + 24) != 0xFFFFFFFFu || get32(hdr + 28) != bnn_store_crc32(0u, hdr, 28u))
+        return 0;
+    const uint32_t n = get32(hdr + 12);
+    if (n > bnn_store_slot_bytes(fl) - blob_off(fl)) return 0;
+    uint8_t chunk[BNN_STORE_CHUNK];
+    uint32_t crc = 0u;
+    for (uint32_t off = 0; off < n; off += BNN_STORE_CHUNK) {
+        const uint32_t m = n - off < BNN_STORE_CHUNK ? n - off : BNN_STORE_CHUNK;
+        if (fl->read(fl->ctx, base + blob_off(fl) + off, chunk, m) != 0) return 0;
+        crc = bnn_store_crc32(crc, chunk, m);
+    }
+    if (crc != get32(hdr + 16)) return 0;
+    *seq = get32(hdr + 8);
+    *len = n;
+    return 1;
+}
+
+int bnn_store_scan(const bnn_store_flash_t *fl, bnn_store_info_t *info) {
+    if (!flash_ok(fl) || info == NULL) return BNN_HEAD_ERR_ARG;
+    for (uint32_t s = 0; s < 2u; s++) {
+        info->seq[s] = 0u;
+        info->blob_len[s] = 0u;
+        info->valid[s] = (uint8_t)check_slot(fl, s, &info->seq[s], &info->blob_len[s], &info->blank[s]);
+    }
+    if (info->valid[0] && info->valid[1])
+        info->newest = (int32_t)(info->seq[1] - info->seq[0]) > 0 ? 1 : 0;
+    else if (info->valid[0] || info->valid[1])
+        info->newest = info->valid[1] ? 1 : 0;
+    else
+        info->newest = -1;
+    info->loaded = -1;
+    info->fallback = 0u;
+    return BNN_HEAD_OK;
+}
+
+int bnn_store_commit(const bnn_head_t *h, const bnn_store_flash_t *fl, bnn_store_info_t *info) {
+    bnn_store_info_t local;
+    if (info == NULL) info = &local;
+    if (h == NULL || h->magic != BNN_HEAD_MAGIC || !flash_ok(fl)) return BNN_HEAD_ERR_ARG;
+    const uint32_t blob_len = bnn_head_state_size(h);
+    const uint32_t needed = bnn_store_needed_bytes(fl, h);
+    if (needed > bnn_store_slot_bytes(fl)) return BNN_HEAD_ERR_NOMEM;
+    int st = bnn_store_scan(fl, info);
+    if (st != BNN_HEAD_OK) return st;
+    const uint32_t target = info->newest >= 0 ? 1u - (uint32_t)info->newest : 0u;
+    const uint32_t seq = info->newest >= 0 ? info->seq[info->newest] + 1u : 1u;
+    const uint32_t base = target * bnn_store_slot_bytes(fl);
+    const uint32_t first_page = target * (fl->n_pages / 2u);
+    const uint32_t n_pages = (needed + fl->page_size - 1u) / fl->page_size;
+
+    /* 1. erase (header page first): from here on the target slot is invalid */
+    for (uint32_t p = 0; p < n_pages; p++)
+        if (fl->erase_page(fl->ctx, first_page + p) != 0) return BNN_HEAD_ERR_FLASH;
+    /* 2. the blob, chunk by chunk, CRC on the way */
+    uint8_t chunk[BNN_STORE_CHUNK];
+    uint32_t crc = 0u;
+    for (uint32_t off = 0; off < blob_len; off += BNN_STORE_CHUNK) {
+        const uint32_t m = blob_len - off < BNN_STORE_CHUNK ? blob_len - off : BNN_STORE_CHUNK;
+        st = bnn_head_state_read(h, off, chunk, m);
+        if (st != BNN_HEAD_OK) return st;
+        crc = bnn_store_crc32(crc, chunk, m);
+        const uint32_t padded = round_up(m, fl->prog_unit);
+        for (uint32_t i = m; i < padded; i++) chunk[i] = 0xFFu;
+        if (fl->program(fl->ctx, base + blob_off(fl) + off, chunk, padded) != 0) return BNN_HEAD_ERR_FLASH;
+    }
+    /* 3. the header, last: the single step that makes the new state valid */
+    const uint32_t span = blob_off(fl);
+    for (uint32_t i = 0; i < span; i++) chunk[i] = 0xFFu;
+    put32(chunk + 0, BNN_STORE_MAGIC);
+    put32(chunk + 4, BNN_STORE_VERSION | (BNN_STORE_HEADER << 16));
+    put32(chunk + 8, seq);
+    put32(chunk + 12, blob_len);
+    put32(chunk + 16, crc);
+    put32(chunk + 28, bnn_store_crc32(0u, chunk, 28u));
+    if (fl->program(fl->ctx, base, chunk, span) != 0) return BNN_HEAD_ERR_FLASH;
+    /* 4. read back */
+    uint32_t got_seq = 0u, got_len = 0u;
+    uint8_t blank;
+    if (!check_slot(fl, target, &got_seq, &got_len, &blank) || got_seq != seq || got_len != blob_len)
+        return BNN_HEAD_ERR_FLASH;
+    info->valid[target] = 1u;
+    info->seq[target] = seq;
+    info->blob_len[target] = blob_len;
+    info->blank[target] = 0u;
+    info->newest = (int32_t)target;
+    return BNN_HEAD_OK;
+}
+
+/* Restores slot s into h. Returns BNN_HEAD_OK, _MISMATCH / _CORRUPT (h untouched when the
+ * header check fails; reset when the body fails), or _FLASH. */
+static int load_slot(bnn_head_t *h, const bnn_store_flash_t *fl, uint32_t s, uint32_t blob_len) {
+    const uint32_t base = s * bnn_store_slot_bytes(fl) + blob_off(fl);
+    if (blob_len != bnn_head_state_size(h)) return BNN_HEAD_ERR_MISMATCH;
+    uint8_t chunk[BNN_STORE_CHUNK];
+    if (fl->read(fl->ctx, base, chunk, BNN_HEAD_STATE_HEADER) != 0) return BNN_HEAD_ERR_FLASH;
+    int st = bnn_head_state_check_header(h, chunk);
+    if (st != BNN_HEAD_OK) return st;
+    uint32_t crc = 0u;
+    for (uint32_t off = 0; off < blob_len; off += BNN_STORE_CHUNK) {
+        const uint32_t m = blob_len - off < BNN_STORE_CHUNK ? blob_len - off : BNN_STORE_CHUNK;
+        if (fl->read(fl->ctx, base + off, chunk, m) != 0) {
+            (void)bnn_head_reset(h);
+            return BNN_HEAD_ERR_FLASH;
+        }
+        crc = bnn_store_crc32(crc, chunk, m);
+        (void)bnn_head_state_write(h, off, chunk, m);
+    }
+    uint8_t hdr[BNN_STORE_HEADER];
+    if (fl->read(fl->ctx, s * bnn_store_slot_bytes(fl), hdr, BNN_STORE_HEADER) != 0 ||
+        get32(hdr + 16) != crc) { /* the flash changed under us */
+        (void)bnn_head_reset(h);
+        return BNN_HEAD_ERR_CORRUPT;
+    }
+    return bnn_head_state_finish(h);
+}
+
+int bnn_store_load(bnn_head_t *h, const bnn_store_flash_t *fl, bnn_store_info_t *info) {
+    bnn_store_info_t local;
+    if (info == NULL) info = &local;
+    if (h == NULL || h->magic != BNN_HEAD_MAGIC || !flash_ok(fl)) return BNN_HEAD_ERR_ARG;
+    int st = bnn_store_scan(fl, info);
+    if (st != BNN_HEAD_OK) return st;
+    if (info->newest < 0)
+        return info->blank[0] && info->blank[1] ? BNN_HEAD_ERR_NO_STATE : BNN_HEAD_ERR_CORRUPT;
+    const uint32_t order[2] = {(uint32_t)info->newest, 1u - (uint32_t)info->newest};
+    int first_err = BNN_HEAD_ERR_CORRUPT;
+    for (uint32_t i = 0; i < 2u; i++) {
+        const uint32_t s = order[i];
+        if (!info->valid[s]) continue;
+        st = load_slot(h, fl, s, info->blob_len[s]);
+        if (st == BNN_HEAD_OK) {
+            info->loaded = (int32_t)s;
+            info->fallback = (uint8_t)(i != 0u);
+            return BNN_HEAD_OK;
+        }
+        if (i == 0u) first_err = st;
+    }
+    return first_err;
+}
+
+/* ---- RAM flash simulator ------------------------------------------------------------------ */
+
+static int ram_step(bnn_store_ram_t *rf, uint8_t *p, const uint8_t *src, uint32_t len) {
+    /* returns 1 when this step is the torn one (and applies the torn effect) */
+    const uint32_t step = rf->steps++;
+    if (step != rf->cut_at) return 0;
+    rf->powered = 0u;
+    if (rf->torn_mode == BNN_STORE_TORN_PREFIX) {
+        const uint32_t r = bnn_prng_below(&rf->rng, len);
+        for (uint32_t i = 0; i < r; i++) p[i] = src != NULL ? (uint8_t)(p[i] & src[i]) : 0xFFu;
+    } else if (rf->torn_mode == BNN_STORE_TORN_BITS) {
+        for (uint32_t i = 0; i < len; i++) {
+            const uint8_t rnd = (uint8_t)(bnn_prng_next(&rf->rng) >> 24);
+            p[i] = src != NULL ? (uint8_t)(p[i] & (src[i] | rnd)) : (uint8_t)(p[i] | rnd);
+        }
+    }
+    return 1;
+}
+
+static int ram_erase(void *ctx, uint32_t page) {
+    bnn_store_ram_t *rf = (bnn_store_ram_t *)ctx;
+    if (!rf->powered) return -1;
+    if (page >= rf->n_pages) return -2;
+    uint8_t *p = rf->mem + (size_t)page * rf->page_size;
+    if (ram_step(rf, p, NULL, rf->page_size)) return -1;
+    for (uint32_t i = 0; i < rf->page_size; i++) p[i] = 0xFFu;
+    rf->erases++;
+    return 0;
+}
+
+static int ram_program(void *ctx, uint32_t addr, const uint8_t *src, uint32_t len) {
+    bnn_store_ram_t *rf = (bnn_store_ram_t *)ctx;
+    if (!rf->powered) return -1;
+    const uint32_t size = rf->page_size * rf->n_pages;
+    if (addr % rf->prog_unit != 0u || len % rf->prog_unit != 0u || addr > size || len > size - addr)
+        return -2;
+    uint8_t *p = rf->mem + addr;
+    if (ram_step(rf, p, src, len)) return -1;
+    for (uint32_t i = 0; i < len; i++) {
+        if (p[i] != 0xFFu && src[i] != 0xFFu) rf->overwrites++;
+        p[i] &= src[i];
+    }
+    rf->programs++;
+    return 0;
+}
+
+static int ram_read(void *ctx, uint32_t addr, uint8_t *dst, uint32_t len) {
+    bnn_store_ram_t *rf = (bnn_store_ram_t *)ctx;
+    if (!rf->powered) return -1;
+    const uint32_t size = rf->page_size * rf->n_pages;
+    if (addr > size || len > size - addr) return -2;
+    for (uint32_t i = 0; i < len; i++) dst[i] = rf->mem[addr + i];
+    return 0;
+}
+
+void bnn_store_ram_init(bnn_store_ram_t *rf, bnn_store_flash_t *fl, uint8_t *mem,
+                        uint32_t page_size, uint32_t n_pages, uint32_t prog_unit) {
+    rf->mem = mem;
+    rf->page_size = page_size;
+    rf->n_pages = n_pages;
+    rf->prog_unit = prog_unit;
+    rf->steps = 0u;
+    rf->cut_at = BNN_STORE_NO_CUT;
+    rf->torn_mode = BNN_STORE_TORN_NONE;
+    rf->rng = 1u;
+    rf->powered = 1u;
+    rf->erases = rf->programs = rf->overwrites = 0u;
+    for (uint32_t i = 0; i < page_size * n_pages; i++) mem[i] = 0xFFu;
+    fl->page_size = page_size;
+    fl->n_pages = n_pages;
+    fl->prog_unit = prog_unit;
+    fl->erase_page = ram_erase;
+    fl->program = ram_program;
+    fl->read = ram_read;
+    fl->ctx = rf;
+}
+
+void bnn_store_ram_arm_cut(bnn_store_ram_t *rf, uint32_t step, uint32_t torn_mode, uint32_t seed) {
+    rf->steps = 0u;
+    rf->cut_at = step;
+    rf->torn_mode = torn_mode;
+    rf->rng = bnn_prng_seed(seed, 0x70C0u);
+    rf->powered = 1u;
+}
+
+void bnn_store_ram_power_on(bnn_store_ram_t *rf) {
+    rf->steps = 0u;
+    rf->cut_at = BNN_STORE_NO_CUT;
+    rf->powered = 1u;
+}
