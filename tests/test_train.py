@@ -52,3 +52,11 @@ def test_cli_bad_inputs_are_one_line_errors(tmp_path):
         assert proc.returncode == 2, (args, proc.stderr)
         assert msg in proc.stderr and "Traceback" not in proc.stderr, (args, proc.stderr)
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_mirrored_strategy_on_two_logical_devices(tmp_path):
+    proc = run_cli("train", "--dataset", "digits", "--preset", "tiny", "--strategy", "mirrored", "--devices", "2",
+                   "--epochs", "2", "--quiet", "--out", str(tmp_path), check=True)
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    assert m["replicas"] == 2 and m["epochs_run"] == 2
+    assert "test_accuracy=" in proc.stdout
