@@ -42,7 +42,7 @@ OP_PREDICT = 4
 OP_COMMIT = 5
 
 #: ``sizeof(bnn_head_t)`` on 32-bit Cortex-M (arm-none-eabi-gcc); checked by the QEMU test.
-CONTROL_BYTES_CORTEX_M = 228
+CONTROL_BYTES_CORTEX_M = 200
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIRMWARE = REPO_ROOT / "firmware"

@@ -3,6 +3,7 @@
 #include "bnn_head.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #include "bnn_head_prng.h"
 #include "bnn_head_store.h"
@@ -439,45 +440,67 @@ static void elem_set_byte(const section_t *s, uint32_t i, uint8_t byte) {
     }
 }
 
-int bnn_head_state_read(const bnn_head_t *h, uint32_t offset, uint8_t *dst, uint32_t len) {
-    if (!head_ok(h) || (dst == NULL && len != 0u)) return BNN_HEAD_ERR_ARG;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && !defined(BNN_HEAD_PORTABLE_IO)
+#define BNN_HEAD_LE 1 /* the blob is little-endian: memory can be copied as it is */
+#else
+#define BNN_HEAD_LE 0
+#endif
+
+/* Copies bytes [lo, hi) of section s (relative to the section) out of / into the blob. */
+static void section_io(const section_t *s, uint32_t lo, uint32_t hi, uint8_t *out, const uint8_t *in) {
+    const uint32_t data_end = s->n_elem * s->esize;
+    uint32_t i = lo;
+    if (BNN_HEAD_LE && i < data_end) {
+        const uint32_t e = hi < data_end ? hi : data_end;
+        if (out != NULL)
+            memcpy(out, (const uint8_t *)s->ptr + i, e - i);
+        else
+            memcpy((uint8_t *)s->ptr + i, in, e - i);
+        i = e;
+    }
+    for (; i < hi; i++) {
+        if (out != NULL)
+            out[i - lo] = elem_byte(s, i);
+        else
+            elem_set_byte(s, i, in[i - lo]);
+    }
+}
+
+static int state_io(bnn_head_t *h, uint32_t offset, uint8_t *out, const uint8_t *in, uint32_t len) {
     const uint32_t size = bnn_head_state_size(h);
     if (offset > size || len > size - offset) return BNN_HEAD_ERR_RANGE;
     section_t s[N_SECTIONS];
     sections(h, s);
     uint8_t hdr[BNN_HEAD_STATE_HEADER];
-    build_header(h, hdr);
-    s[0].ptr = hdr;
-    uint32_t base = 0u;
-    for (uint32_t i = 0; i < N_SECTIONS && len != 0u; i++) {
+    if (out != NULL) {
+        build_header(h, hdr);
+        s[0].ptr = hdr;
+    }
+    uint32_t base = 0u, done = 0u;
+    for (uint32_t i = 0; i < N_SECTIONS && done < len; i++) {
         const uint32_t end = base + s[i].bytes;
-        while (len != 0u && offset < end) {
-            *dst++ = elem_byte(&s[i], offset - base);
-            offset++;
-            len--;
+        const uint32_t lo = offset + done;
+        if (lo < end) {
+            const uint32_t hi = offset + len < end ? offset + len : end;
+            section_io(&s[i], lo - base, hi - base, out != NULL ? out + done : NULL,
+                       in != NULL ? in + done : NULL);
+            done += hi - lo;
         }
         base = end;
     }
     return BNN_HEAD_OK;
 }
 
+int bnn_head_state_read(const bnn_head_t *h, uint32_t offset, uint8_t *dst, uint32_t len) {
+    if (!head_ok(h) || (dst == NULL && len != 0u)) return BNN_HEAD_ERR_ARG;
+    if (len == 0u) return offset <= bnn_head_state_size(h) ? BNN_HEAD_OK : BNN_HEAD_ERR_RANGE;
+    return state_io((bnn_head_t *)(uintptr_t)h, offset, dst, NULL, len);
+}
+
 int bnn_head_state_write(bnn_head_t *h, uint32_t offset, const uint8_t *src, uint32_t len) {
     if (!head_ok(h) || (src == NULL && len != 0u)) return BNN_HEAD_ERR_ARG;
-    const uint32_t size = bnn_head_state_size(h);
-    if (offset > size || len > size - offset) return BNN_HEAD_ERR_RANGE;
-    section_t s[N_SECTIONS];
-    sections(h, s);
-    uint32_t base = 0u;
-    for (uint32_t i = 0; i < N_SECTIONS && len != 0u; i++) {
-        const uint32_t end = base + s[i].bytes;
-        while (len != 0u && offset < end) {
-            elem_set_byte(&s[i], offset - base, *src++);
-            offset++;
-            len--;
-        }
-        base = end;
-    }
-    return BNN_HEAD_OK;
+    if (len == 0u) return offset <= bnn_head_state_size(h) ? BNN_HEAD_OK : BNN_HEAD_ERR_RANGE;
+    return state_io(h, offset, NULL, src, len);
 }
 
 int bnn_head_state_check_header(const bnn_head_t *h, const uint8_t *hdr) {
