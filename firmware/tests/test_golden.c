@@ -26,7 +26,7 @@ static void run_case(const bnn_golden_case_t *gc) {
     const uint8_t *pack = gc->pack;
     if ((uintptr_t)pack % 4u) { /* the generator aligns them, but do not depend on it */
         if (gc->pack_len > sizeof(pack_copy)) {
-            CHECK(0, "%s: pack of %u bytes does not fit the copy buffer", gc->name, gc->pack_len);
+            CHECK(0, "%s: pack of %u bytes does not fit the copy buffer", gc->name, (unsigned)gc->pack_len);
             return;
         }
         memcpy(pack_copy, pack, gc->pack_len);
@@ -37,7 +37,7 @@ static void run_case(const bnn_golden_case_t *gc) {
     CHECK(s == BNN_OK, "%s: load: %s", gc->name, bnn_status_str(s));
     if (s != BNN_OK) return;
     const uint32_t need = bnn_model_arena_size(&model);
-    CHECK(need <= sizeof(arena), "%s: arena %u > %u", gc->name, need, (unsigned)sizeof(arena));
+    CHECK(need <= sizeof(arena), "%s: arena %u > %u", gc->name, (unsigned)need, (unsigned)sizeof(arena));
     if (need > sizeof(arena)) return;
 
     for (int fam = 0; fam < 2; fam++) {
@@ -57,7 +57,7 @@ static void run_case(const bnn_golden_case_t *gc) {
             const uint8_t *out = (const uint8_t *)bnn_output_ptr(&it, &oi);
             size_t d = 0;
             CHECK(oi.size_bytes == gc->output_len, "%s: output size %u != %u", gc->name,
-                  oi.size_bytes, gc->output_len);
+                  (unsigned)oi.size_bytes, (unsigned)gc->output_len);
             CHECK(out && oi.size_bytes == gc->output_len &&
                       mem_eq(out, gc->outputs + (size_t)i * gc->output_len, gc->output_len, &d),
                   "%s [%s] input %u: output differs at byte %u", gc->name, fname, (unsigned)i,

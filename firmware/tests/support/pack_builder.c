@@ -99,6 +99,8 @@ void pb_fix_crcs(uint8_t *pack) {
     pb_put_u32(pack + 60, bnn_crc32(pack, 60));
 }
 
+void pb_fix_header_crc(uint8_t *pack) { pb_put_u32(pack + 60, bnn_crc32(pack, 60)); }
+
 uint32_t pb_finish(const pack_builder_t *pb, uint8_t *out, uint32_t cap) {
     if (pb->error) return 0;
     const uint32_t tables = pb->n_tensors * 24u + pb->n_ops * 64u;

@@ -49,6 +49,8 @@ uint32_t pb_op_entry_off(const pack_builder_t *pb, uint32_t index);  /* from pac
 
 /* Re-computes the header and payload CRCs of a pack after it was edited. */
 void pb_fix_crcs(uint8_t *pack);
+/* Re-computes only the header CRC (e.g. after editing payload_size). */
+void pb_fix_header_crc(uint8_t *pack);
 
 void pb_put_u16(uint8_t *p, uint16_t v);
 void pb_put_u32(uint8_t *p, uint32_t v);
