@@ -13,6 +13,7 @@
  *   TICKS learn=.. learn_n=.. end_task=.. predict=.. predict_n=.. commit=..
  *   STATE <bytes> <crc32>
  *   S <offset> <hex>                  the final state blob, 32 bytes a line
+ *   FH <slot> <hex>                   the 32-byte header of each flash slot (after commits)
  *   END <errors>
  */
 #include <stdint.h>
@@ -166,6 +167,15 @@ int main(void) {
         }
         line[2 * m] = '\0';
         printf("S %lu %s\n", (unsigned long)off, line);
+    }
+    for (uint32_t slot = 0; slot < 2u; slot++) {
+        const uint8_t *p = cil_flash + slot * bnn_store_slot_bytes(&flash);
+        for (uint32_t j = 0; j < BNN_STORE_HEADER; j++) {
+            line[2 * j] = hex[p[j] >> 4];
+            line[2 * j + 1] = hex[p[j] & 15u];
+        }
+        line[2 * BNN_STORE_HEADER] = '\0';
+        printf("FH %lu %s\n", (unsigned long)slot, line);
     }
     printf("END %lu\n", (unsigned long)errors);
     return errors != 0u ? 1 : 0;

@@ -75,7 +75,7 @@ int main(void) {
             return 5;
         }
 #ifdef BNN_APP_TIMING
-        fprintf(stderr, "TIME %" PRIu32 " %" PRIu64 " ticks (%s)\n", i, t1 - t0, bnn_port_name());
+        fprintf(stderr, "TIME %" PRIu32 " %lu ticks (%s)\n", i, (unsigned long)(t1 - t0), bnn_port_name());
 #else
         (void)t0;
         (void)t1;

@@ -12,6 +12,12 @@
 /* bnn_model_t.loaded value after a successful bnn_model_load() */
 #define BNN_MODEL_LOADED_MARK 0x4C4E4E42u
 
+#if defined(__GNUC__)
+#define BNN_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define BNN_ALWAYS_INLINE inline
+#endif
+
 /* ---- little-endian reads from a byte buffer (no alignment requirement) */
 static inline uint16_t bnn_rd_u16(const uint8_t *p) {
     return (uint16_t)((uint16_t)p[0] | (uint16_t)((uint16_t)p[1] << 8));
@@ -55,8 +61,16 @@ static inline uint32_t bnn_popcount32(uint32_t x) {
         (l) = bnn_u_ ^ (c);                      \
     } while (0)
 
-/* popcount(a[i] ^ b[i]) summed over n words, Harley-Seal over blocks of 8 words. */
-static inline uint32_t bnn_xor_popcount(const uint32_t *a, const uint32_t *b, int32_t n) {
+/* popcount(a[i] ^ b[i]) summed over n words, one SWAR popcount per word (short vectors). */
+static inline uint32_t bnn_xor_popcount_short(const uint32_t *a, const uint32_t *b, int32_t n) {
+    uint32_t total = 0;
+    for (int32_t i = 0; i < n; i++) total += bnn_popcount32(a[i] ^ b[i]);
+    return total;
+}
+
+/* popcount(a[i] ^ b[i]) summed over n words, Harley-Seal over blocks of 8 words (one real
+ * popcount per 8 words; the carry-save state costs 5 logic operations per word). */
+static BNN_ALWAYS_INLINE uint32_t bnn_xor_popcount(const uint32_t *a, const uint32_t *b, int32_t n) {
     uint32_t ones = 0, twos = 0, fours = 0, eights_total = 0;
     int32_t i = 0;
     for (; i + 8 <= n; i += 8) {

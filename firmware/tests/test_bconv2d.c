@@ -7,7 +7,7 @@
 #include "bnn_test.h"
 
 #ifdef BNN_TARGET_CORTEX_M
-#define N_RANDOM 300
+#define N_RANDOM 1000
 #else
 #define N_RANDOM 2000
 #endif

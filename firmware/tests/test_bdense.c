@@ -6,7 +6,7 @@
 #include "bnn_test.h"
 
 #ifdef BNN_TARGET_CORTEX_M
-#define N_RANDOM 400
+#define N_RANDOM 1500
 #else
 #define N_RANDOM 3000
 #endif

@@ -9,7 +9,7 @@
 #include "test_models.h"
 
 #ifdef BNN_TARGET_CORTEX_M
-#define N_INPUTS 40
+#define N_INPUTS 150
 #else
 #define N_INPUTS 300
 #endif

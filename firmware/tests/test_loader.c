@@ -10,7 +10,7 @@
 #include "test_models.h"
 
 #ifdef BNN_TARGET_CORTEX_M
-#define N_FUZZ 300
+#define N_FUZZ 2000
 #else
 #define N_FUZZ 4000
 #endif
