@@ -189,6 +189,7 @@ class StreamResult:
     errors: list[tuple[int, int]] = field(default_factory=list)
     commits: list[dict[str, int]] = field(default_factory=list)
     ticks: dict[str, int] = field(default_factory=dict)
+    flash_headers: list[bytes] = field(default_factory=list)
     stdout: str = ""
 
 
@@ -236,6 +237,7 @@ def parse_output(text: str) -> StreamResult:
     mem: dict[str, int] = {}
     ticks: dict[str, int] = {}
     hexparts: list[tuple[int, str]] = []
+    flash_headers: dict[int, bytes] = {}
     size = crc = -1
     ended = False
     for line in text.splitlines():
@@ -259,6 +261,8 @@ def parse_output(text: str) -> StreamResult:
             size, crc = int(parts[1]), int(parts[2], 16)
         elif tag == "S":
             hexparts.append((int(parts[1]), parts[2]))
+        elif tag == "FH":
+            flash_headers[int(parts[1])] = bytes.fromhex(parts[2])
         elif tag == "END":
             ended = True
     if not ended or size < 0:
@@ -276,6 +280,7 @@ def parse_output(text: str) -> StreamResult:
         errors=errors,
         commits=commits,
         ticks=ticks,
+        flash_headers=[flash_headers[k] for k in sorted(flash_headers)],
         stdout=text,
     )
 
@@ -291,6 +296,7 @@ def build_cil(
     *,
     sanitize: bool = False,
     cc: Optional[str] = None,
+    extra_cflags: Sequence[str] = (),
 ) -> Path:
     """Writes ``stream_data.c`` into ``build_dir`` and builds ``cil_main`` for ``target``
     (``host`` with gcc, or ``qemu-m4`` / ``qemu-m7`` with arm-none-eabi-gcc and the runtime's
@@ -301,7 +307,7 @@ def build_cil(
     srcs = [str(FIRMWARE / s) for s in HEAD_SOURCES] + [str(FIRMWARE / "app" / "cil_main.c"), str(data_c)]
     maxc = max(100, stream.config.max_classes)
     flags = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", f"-DBNN_HEAD_MAX_CLASSES={maxc}",
-             f"-I{FIRMWARE / 'include'}", f"-I{FIRMWARE / 'ports'}"]  # fmt: skip
+             f"-I{FIRMWARE / 'include'}", f"-I{FIRMWARE / 'ports'}", *extra_cflags]  # fmt: skip
     if target == "host":
         out = bdir / "cil_host"
         compiler = cc or os.environ.get("CC", "gcc")
@@ -336,10 +342,12 @@ def run_c_stream(
     *,
     sanitize: bool = False,
     timeout: float = 600.0,
+    extra_cflags: Sequence[str] = (),
 ) -> StreamResult:
     """Builds ``cil_main`` with ``stream`` embedded (:func:`build_cil`), runs it on the host or
-    under ``qemu-system-arm`` (semihosting), and parses its output (:func:`parse_output`)."""
-    exe = build_cil(stream, target, build_dir, sanitize=sanitize)
+    under ``qemu-system-arm`` (semihosting, ``-icount shift=0`` so TICKS are deterministic), and
+    parses its output (:func:`parse_output`)."""
+    exe = build_cil(stream, target, build_dir, sanitize=sanitize, extra_cflags=extra_cflags)
     if target == "host":
         cmd = [str(exe)]
     else:
@@ -347,7 +355,8 @@ def run_c_stream(
         if shutil.which("qemu-system-arm") is None:
             raise RuntimeError("qemu-system-arm not found (apt-get install qemu-system-arm)")
         cmd = ["qemu-system-arm", "-M", machine, "-nographic", "-monitor", "none", "-serial", "none",
-               "-semihosting-config", "enable=on,target=native", "-kernel", str(exe)]  # fmt: skip
+               "-semihosting-config", "enable=on,target=native", "-icount", "shift=0",
+               "-kernel", str(exe)]  # fmt: skip
     r = _run(cmd, timeout=timeout)
     res = parse_output(r.stdout)
     if r.returncode != 0 and not res.errors and all(c["roundtrip"] for c in res.commits):

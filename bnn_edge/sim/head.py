@@ -390,6 +390,43 @@ class IntHead(_HeadBase):
         return b"".join(parts)
 
 
+    def load_state_bytes(self, blob: bytes) -> None:
+        """Restores a state blob (e.g. read from a device's flash with :mod:`bnn_edge.sim.store`).
+        Raises ValueError for another shape/W1 or an inconsistent buffer, like
+        ``bnn_head_state_finish``; latents are clamped to ``latent_clip``."""
+        cfg = self.cfg
+        if len(blob) != len(self.state_bytes()):
+            raise ValueError("state blob size does not match this head's configuration")
+        f = parse_state(blob, cfg.max_classes, cfg.n_channels, cfg.n_latent // 32)
+        if (f["magic"], f["version"], f["header_bytes"]) != (STATE_MAGIC, STATE_VERSION, STATE_HEADER_BYTES):
+            raise ValueError("not a head state (magic/version)")
+        shape = (f["n_latent"], f["n_hidden"], f["max_classes"], f["n_slots"], f["w1_crc"])
+        if shape != (cfg.n_latent, cfg.n_hidden, cfg.max_classes, cfg.n_slots, self.w1_crc()):
+            raise ValueError("state made for another head shape or W1")
+        fill = f["fill"]
+        labels = f["labels"][:fill]
+        counts = np.bincount(labels, minlength=cfg.max_classes)[: cfg.max_classes]
+        if (
+            f["n_classes"] > cfg.max_classes or fill > cfg.n_slots or f["rng_buf"] == 0
+            or (fill > 0 and int(labels.max()) >= f["n_classes"])
+            or not np.array_equal(counts, f["count"]) or np.any(counts > f["seen"])
+        ):  # fmt: skip
+            raise ValueError("inconsistent state (counters/buffer)")
+        self.n_classes = f["n_classes"]
+        self.tasks = f["tasks"]
+        self.steps = f["steps"]
+        self.learned = f["learned"]
+        b = self.buffer
+        b.rng.state = f["rng_buf"]
+        b.fill = fill
+        b.seen = f["seen"].astype(np.int64)
+        b.count = f["count"].astype(np.int64)
+        b.data = f["buffer"].astype(np.uint32).copy()
+        b.labels = f["labels"].astype(np.uint8).copy()
+        clip = cfg.latent_clip
+        self.latent = np.clip(f["latent"].astype(np.int32), -clip, clip).astype(np.int16)
+
+
 class FloatHead(_HeadBase):
     """Float32 reference: same head, buffer, replay stream and loss; float latents, exact softmax."""
 

@@ -57,13 +57,14 @@ uint32_t bnn_store_needed_bytes(const bnn_store_flash_t *fl, const bnn_head_t *h
 }
 
 /* Checks one slot: header fields, header CRC, then the blob's CRC read back from flash.
- * Returns 1 if valid (seq, len filled), 0 if not; *blank = header area all 0xFF. */
+ * Returns 1 if valid (seq, len filled), 0 if not, -1 if the flash could not be read;
+ * *blank = header area all 0xFF. */
 static int check_slot(const bnn_store_flash_t *fl, uint32_t slot, uint32_t *seq, uint32_t *len,
                       uint8_t *blank) {
     const uint32_t base = slot * bnn_store_slot_bytes(fl);
     uint8_t hdr[BNN_STORE_HEADER];
     *blank = 0u;
-    if (fl->read(fl->ctx, base, hdr, BNN_STORE_HEADER) != 0) return 0;
+    if (fl->read(fl->ctx, base, hdr, BNN_STORE_HEADER) != 0) return -1;
     uint8_t all = 0xFFu;
     for (uint32_t i = 0; i < BNN_STORE_HEADER; i++) all &= hdr[i];
     *blank = all == 0xFFu;
@@ -77,7 +78,7 @@ static int check_slot(const bnn_store_flash_t *fl, uint32_t slot, uint32_t *seq,
     uint32_t crc = 0u;
     for (uint32_t off = 0; off < n; off += BNN_STORE_CHUNK) {
         const uint32_t m = n - off < BNN_STORE_CHUNK ? n - off : BNN_STORE_CHUNK;
-        if (fl->read(fl->ctx, base + blob_off(fl) + off, chunk, m) != 0) return 0;
+        if (fl->read(fl->ctx, base + blob_off(fl) + off, chunk, m) != 0) return -1;
         crc = bnn_store_crc32(crc, chunk, m);
     }
     if (crc != get32(hdr + 16)) return 0;
@@ -88,19 +89,20 @@ static int check_slot(const bnn_store_flash_t *fl, uint32_t slot, uint32_t *seq,
 
 int bnn_store_scan(const bnn_store_flash_t *fl, bnn_store_info_t *info) {
     if (!flash_ok(fl) || info == NULL) return BNN_HEAD_ERR_ARG;
+    info->newest = -1;
+    info->loaded = -1;
+    info->fallback = 0u;
     for (uint32_t s = 0; s < 2u; s++) {
         info->seq[s] = 0u;
         info->blob_len[s] = 0u;
-        info->valid[s] = (uint8_t)check_slot(fl, s, &info->seq[s], &info->blob_len[s], &info->blank[s]);
+        const int v = check_slot(fl, s, &info->seq[s], &info->blob_len[s], &info->blank[s]);
+        if (v < 0) return BNN_HEAD_ERR_FLASH;
+        info->valid[s] = (uint8_t)v;
     }
     if (info->valid[0] && info->valid[1])
         info->newest = (int32_t)(info->seq[1] - info->seq[0]) > 0 ? 1 : 0;
     else if (info->valid[0] || info->valid[1])
         info->newest = info->valid[1] ? 1 : 0;
-    else
-        info->newest = -1;
-    info->loaded = -1;
-    info->fallback = 0u;
     return BNN_HEAD_OK;
 }
 
@@ -147,7 +149,7 @@ int bnn_store_commit(const bnn_head_t *h, const bnn_store_flash_t *fl, bnn_store
     /* 4. read back */
     uint32_t got_seq = 0u, got_len = 0u;
     uint8_t blank;
-    if (!check_slot(fl, target, &got_seq, &got_len, &blank) || got_seq != seq || got_len != blob_len)
+    if (check_slot(fl, target, &got_seq, &got_len, &blank) != 1 || got_seq != seq || got_len != blob_len)
         return BNN_HEAD_ERR_FLASH;
     info->valid[target] = 1u;
     info->seq[target] = seq;
