@@ -1,0 +1,260 @@
+"""One class-incremental run: pre-train (or reuse a pre-trained run), then the deployment tasks.
+
+Protocol (see :mod:`bnn_edge.cil.scenario`, :mod:`~bnn_edge.cil.strategies`,
+:mod:`~bnn_edge.cil.buffer`, :mod:`~bnn_edge.cil.metrics`):
+
+1. Phase 0: train the preset on the ``P`` pre-training classes (``bnn-edge train
+   --pretrain-classes P``; or load ``--pretrained RUN_DIR``) and test it (row 0 of the matrix).
+2. Reset the classifier: a fresh head with ``N_max`` outputs masked to the seen classes
+   (:mod:`~bnn_edge.cil.classifier`); with latent replay the extractor is frozen from here on.
+3. Fill the buffer with the pre-training samples (class-balanced, seeded).
+4. For each task ``t = 1..T``: hold out a stratified ``val_fraction`` of the new-task samples;
+   train on the strategy's training set (new + replayed, class-balanced mixed batches), validating
+   on the held-out new samples plus the buffer; the adaptive LR schedule restarts every task; test
+   on every seen class (row ``t``); then offer the task's samples to the buffer.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bnn_edge.cil.buffer import BufferBudget, ClassBalancedBuffer
+from bnn_edge.cil.codec import BinaryLatentCodec, FloatLatentCodec, PixelCodec
+from bnn_edge.cil.learners import FullLearner, HeadLearner, Learner
+from bnn_edge.cil.metrics import summarize
+from bnn_edge.cil.plots import plot_accuracy_curves, plot_accuracy_matrix
+from bnn_edge.cil.scenario import Scenario, make_scenario
+from bnn_edge.cil.strategies import Strategy, replay_mix
+from bnn_edge.data import Dataset, class_order, load_dataset, validation_split
+from bnn_edge.errors import UserError
+from bnn_edge.models.presets import Preset
+from bnn_edge.schedule import LRSchedule
+
+CIL_FILE = "cil.json"
+MATRIX_PNG = "accuracy_matrix.png"
+CURVES_PNG = "accuracy_curves.png"
+PRETRAIN_DIR = "pretrain"
+
+
+@dataclass
+class CilConfig:
+    """Everything that defines a CIL run (written to ``cil.json`` under ``config``)."""
+
+    dataset: str = "digits"
+    preset: str = "tiny"
+    pretrain_classes: int = 5
+    tasks: int = 5
+    replay: str = "latent"
+    buffer_mb: float | None = None
+    seed: int = 0
+    joint: bool = False
+    epochs: int = 200
+    batch_size: int = 64
+    schedule: LRSchedule = field(default_factory=LRSchedule)
+    pretrained: str | None = None
+    data_dir: str | None = None
+    val_fraction: float = 0.1
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["schedule"] = asdict(self.schedule)
+        return d
+
+
+def check_config(cfg: CilConfig) -> Strategy:
+    """Validate what does not need the data; returns the strategy. :class:`UserError` otherwise."""
+    strategy = Strategy(cfg.replay, cfg.joint)
+    if strategy.uses_buffer:
+        if cfg.buffer_mb is None:
+            raise UserError(f"--replay {cfg.replay} needs --buffer-mb (the replay memory in megabits, > 0)")
+        if not (isinstance(cfg.buffer_mb, (int, float)) and math.isfinite(cfg.buffer_mb) and cfg.buffer_mb > 0):
+            raise UserError(f"--buffer-mb {cfg.buffer_mb}: must be a positive number of megabits (1 Mb = 10^6 bits)")
+    if cfg.epochs < 1:
+        raise UserError(f"--epochs {cfg.epochs}: must be >= 1")
+    if cfg.batch_size < 1:
+        raise UserError(f"--batch-size {cfg.batch_size}: must be >= 1")
+    if not 0 < cfg.val_fraction < 1:
+        raise UserError(f"validation fraction {cfg.val_fraction}: must be in (0, 1)")
+    return strategy
+
+
+def payload_bits(p: Preset, frozen_extractor: bool) -> int:
+    """Payload bits of one replay sample: the latent (1 or 32 bits a feature) or the image."""
+    if frozen_extractor:
+        return (BinaryLatentCodec(p.latent) if p.binary else FloatLatentCodec(p.latent)).payload_bits
+    return PixelCodec(p.input_shape, p.vmax).payload_bits
+
+
+def budget_for(cfg: CilConfig, strategy: Strategy, p: Preset, num_classes: int) -> BufferBudget | None:
+    """The buffer budget of a run (``None`` without a buffer); an error if it holds no sample."""
+    if not strategy.uses_buffer:
+        return None
+    budget = BufferBudget(float(cfg.buffer_mb), payload_bits(p, strategy.frozen_extractor), num_classes)
+    if budget.capacity < 1:
+        raise UserError(
+            f"--buffer-mb {cfg.buffer_mb}: {budget.capacity_bits} bits hold no {cfg.replay} sample "
+            f"({budget.bits_per_sample} bits each); use at least {budget.bits_per_sample / 1e6:g}"
+        )
+    return budget
+
+
+def prepare(cfg: CilConfig) -> tuple[Strategy, Dataset, Preset, Scenario, BufferBudget | None]:
+    """Load the data and validate everything before any training."""
+    from bnn_edge.train import preset_for
+
+    strategy = check_config(cfg)
+    data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, seed=cfg.seed)
+    p = preset_for(data, cfg.preset)
+    scenario = make_scenario(class_order(data.num_classes, cfg.seed), cfg.pretrain_classes, cfg.tasks)
+    budget = budget_for(cfg, strategy, p, data.num_classes)
+    return strategy, data, p, scenario, budget
+
+
+def check_pretrained(run: dict[str, Any], cfg: CilConfig, scenario: Scenario, where: str) -> None:
+    """The reused run must have pre-trained this preset on exactly this scenario's phase 0."""
+    problems = []
+    if run.get("dataset") != cfg.dataset:
+        problems.append(f"dataset '{run.get('dataset')}' (this run: '{cfg.dataset}')")
+    if run.get("preset_name") != cfg.preset:
+        problems.append(f"preset '{run.get('preset_name')}' (this run: '{cfg.preset}')")
+    if list(run.get("class_order") or []) != list(scenario.order):
+        problems.append(f"class order {run.get('class_order')} (this run, seed {cfg.seed}: {list(scenario.order)})")
+    if list(run.get("classes") or []) != list(scenario.pretrain_classes):
+        problems.append(f"pre-training classes {run.get('classes')} (this run: {list(scenario.pretrain_classes)})")
+    if problems:
+        raise UserError(f"--pretrained {where}: does not match this scenario: " + "; ".join(problems))
+
+
+def pretrain(cfg: CilConfig, out_dir: Path, verbose: bool) -> Path:
+    """Phase 0 with ``bnn-edge train --pretrain-classes P`` into ``out_dir``; returns it."""
+    from bnn_edge.train import train_run
+
+    train_run(cfg.dataset, cfg.preset, out_dir, epochs=cfg.epochs, pretrain_classes=cfg.pretrain_classes,
+              seed=cfg.seed, schedule=cfg.schedule, batch_size=cfg.batch_size, data_dir=cfg.data_dir,
+              val_fraction=cfg.val_fraction, verbose=verbose)
+    return out_dir
+
+
+def _phase_correct(pred: np.ndarray, y: np.ndarray, phase_of: np.ndarray, n_phases: int, upto: int) -> list[int | None]:
+    """``correct[j]`` for phases ``j <= upto`` (None after): hits among test samples of phase j."""
+    hits = pred == y
+    return [int(hits[phase_of[y] == j].sum()) if j <= upto else None for j in range(n_phases)]
+
+
+def run_cil(cfg: CilConfig, out: str | Path, verbose: bool = True) -> dict[str, Any]:
+    """Run the scenario, write ``cil.json`` and the plots into ``out``; returns the cil.json dict."""
+    from bnn_edge.tfcompat import keras
+    from bnn_edge.train import load_run, prepare_out_dir, set_seed, to_positions
+
+    t_start = time.time()
+    strategy, data, p, scenario, budget = prepare(cfg)
+    out_dir = prepare_out_dir(out)
+    n_classes = data.num_classes
+    n_phases = len(scenario.phases)
+    order = list(scenario.order)
+    phase_of = scenario.phase_of_position()
+    y_train = to_positions(data.y_train, order)
+    y_test = to_positions(data.y_test, order)
+
+    # Phase 0: pre-training (reused or trained here).
+    t0 = time.time()
+    if cfg.pretrained:
+        run_dir = Path(cfg.pretrained)
+        model, run = load_run(run_dir)
+        check_pretrained(run, cfg, scenario, str(run_dir))
+        pretrain_info = {"reused": str(run_dir)}
+    else:
+        run_dir = pretrain(cfg, out_dir / PRETRAIN_DIR, verbose)
+        model, run = load_run(run_dir)
+        pretrain_info = {"reused": None, "run_dir": str(run_dir)}
+    try:
+        pretrain_info.update({k: v for k, v in json.loads((run_dir / "metrics.json").read_text()).items()
+                              if k in ("epochs_run", "seconds", "test_accuracy")})
+    except (OSError, json.JSONDecodeError):
+        pass
+    seen0 = scenario.seen(0)
+    test_seen = y_test < seen0
+    logits0 = model.predict(data.x_test[test_seen].astype(np.float32), batch_size=256, verbose=0)
+    correct = [_phase_correct(np.argmax(logits0, -1), y_test[test_seen], phase_of, n_phases, 0)]
+    phase_epochs = [pretrain_info.get("epochs_run")]
+    phase_seconds = [round(time.time() - t0, 2)]
+    replay_repeats = [None]
+
+    # Reset the classifier; choose what is trained from here on.
+    set_seed(cfg.seed)
+    learner: Learner = (HeadLearner if strategy.frozen_extractor else FullLearner)(p, model, n_classes)
+    x_train = learner.represent(data.x_train)
+    x_test = learner.represent(data.x_test)
+    buffer = ClassBalancedBuffer(budget, learner.codec, cfg.seed) if budget is not None else None
+    if buffer is not None:
+        buffer.update(x_train[y_train < seen0], y_train[y_train < seen0])
+
+    for phase in range(1, n_phases):
+        t0 = time.time()
+        lo, hi = scenario.seen(phase - 1), scenario.seen(phase)
+        if strategy.joint:
+            sel = y_train < hi
+        else:
+            sel = (y_train >= lo) & (y_train < hi)
+        x_fit, y_fit, x_val, y_val = validation_split(x_train[sel], y_train[sel], cfg.val_fraction, cfg.seed + phase)
+        k = None
+        if buffer is not None and len(buffer):
+            x_buf, y_buf = buffer.samples()
+            x_buf = x_buf.astype(x_fit.dtype, copy=False)
+            x_fit, y_fit, k = replay_mix(x_fit, y_fit, x_buf, y_buf)
+            x_val, y_val = np.concatenate([x_val, x_buf]), np.concatenate([y_val, y_buf])
+        summary = learner.fit_phase(x_fit, y_fit, x_val, y_val, hi, cfg.schedule, cfg.epochs, cfg.batch_size,
+                                    desc=f"{strategy.name} task {phase}/{scenario.tasks}", verbose=verbose)
+        test_seen = y_test < hi
+        pred = learner.predict(x_test[test_seen])
+        correct.append(_phase_correct(pred, y_test[test_seen], phase_of, n_phases, phase))
+        if buffer is not None:
+            new = (y_train >= lo) & (y_train < hi)
+            buffer.update(x_train[new], y_train[new])
+        phase_epochs.append(summary["epochs_run"])
+        phase_seconds.append(round(time.time() - t0, 2))
+        replay_repeats.append(k)
+
+    counts = [int((phase_of[y_test] == j).sum()) for j in range(n_phases)]
+    metrics = summarize(correct, counts)
+    result: dict[str, Any] = {
+        "config": cfg.as_dict(),
+        "strategy": strategy.name,
+        "dataset": cfg.dataset,
+        "preset": cfg.preset,
+        "preset_config": asdict(p),
+        "num_classes": n_classes,
+        **scenario.as_dict(),
+        **metrics,
+        "test_counts": counts,
+        "correct": correct,
+        "buffer_mb": cfg.buffer_mb if budget is not None else None,
+        "buffer_bits_capacity": budget.capacity_bits if budget else 0,
+        "buffer_bits_used": buffer.bits_used if buffer else 0,
+        "buffer_samples": len(buffer) if buffer else 0,
+        "buffer_capacity_samples": budget.capacity if budget else 0,
+        "bits_per_sample": budget.bits_per_sample if budget else None,
+        "payload_bits": budget.payload_bits if budget else None,
+        "label_bits": budget.label_bits if budget else None,
+        "buffer_class_counts": {str(order[c]): n for c, n in buffer.class_counts().items()} if buffer else {},
+        "extractor_frozen": strategy.frozen_extractor,
+        "replay_repeats": replay_repeats,
+        "pretraining": pretrain_info,
+        "phase_epochs": phase_epochs,
+        "phase_seconds": phase_seconds,
+    }
+    title = f"{cfg.dataset} {cfg.preset} {strategy.name}" + (f" {cfg.buffer_mb:g} Mb" if budget else "") + f" seed {cfg.seed}"
+    plot_accuracy_matrix(metrics["accuracy_matrix"], out_dir / MATRIX_PNG, title)
+    plot_accuracy_curves(metrics["accuracy_matrix"], metrics["seen_accuracy"], out_dir / CURVES_PNG, title)
+    result["plots"] = [MATRIX_PNG, CURVES_PNG]
+    result["seconds"] = round(time.time() - t_start, 2)
+    (out_dir / CIL_FILE).write_text(json.dumps(result, indent=2))
+    keras.backend.clear_session()
+    return result

@@ -1,0 +1,309 @@
+"""``bnn-edge sweep``: a grid of CIL runs, resumable, optionally parallel; CSV + buffer-size figure.
+
+Grid: presets x strategies x buffer sizes x seeds. Buffer-free strategies (``none``, ``joint``,
+``joint-latent``) run once per (preset, seed). Layout of the sweep directory::
+
+    sweep.json                              the settings shared by every cell (checked on resume)
+    pretrain/<preset>_seed<s>/              phase 0, shared by all cells of (preset, seed)
+    cells/<preset>_<strategy>[_<mb>Mb]_seed<s>/cil.json (+ plots)
+    sweep.csv, final_accuracy_vs_buffer.png
+
+A cell is finished when its ``cil.json`` exists (it is written last), so an interrupted sweep
+resumes where it stopped; a pre-training is moved into place only once complete.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Callable
+
+from bnn_edge.cil.engine import CIL_FILE, CilConfig, budget_for, check_config
+from bnn_edge.cil.plots import plot_final_accuracy_vs_buffer
+from bnn_edge.cil.scenario import make_scenario
+from bnn_edge.errors import UserError
+from bnn_edge.schedule import LRSchedule
+
+SWEEP_FILE = "sweep.json"
+CSV_FILE = "sweep.csv"
+FIGURE_FILE = "final_accuracy_vs_buffer.png"
+BUFFERED = ("latent", "native")
+#: sweep strategy name -> (--replay, --joint)
+STRATEGIES: dict[str, tuple[str, bool]] = {
+    "latent": ("latent", False),
+    "native": ("native", False),
+    "none": ("none", False),
+    "joint": ("native", True),
+    "joint-latent": ("latent", True),
+}
+CSV_COLUMNS = [
+    "preset", "replay", "buffer_mb", "seed", "status", "final_accuracy", "final_accuracy_deployment",
+    "average_incremental_accuracy", "forgetting", "bwt", "buffer_samples", "bits_per_sample",
+    "buffer_bits_capacity", "buffer_bits_used", "seconds", "dir",
+]
+
+
+@dataclass
+class SweepConfig:
+    """The grid axes (``presets, replays, buffers_mb, seeds``) and the settings every cell shares."""
+
+    dataset: str = "digits"
+    presets: list[str] = field(default_factory=lambda: ["tiny"])
+    replays: list[str] = field(default_factory=lambda: ["latent", "native"])
+    buffers_mb: list[float] = field(default_factory=lambda: [0.005, 0.01, 0.02])
+    seeds: list[int] = field(default_factory=lambda: [0, 1])
+    pretrain_classes: int = 5
+    tasks: int = 5
+    epochs: int = 200
+    batch_size: int = 64
+    schedule: LRSchedule = field(default_factory=LRSchedule)
+    data_dir: str | None = None
+
+    def shared(self) -> dict[str, Any]:
+        """Settings that must not change when a sweep directory is resumed."""
+        return {
+            "dataset": self.dataset, "data_dir": self.data_dir, "pretrain_classes": self.pretrain_classes,
+            "tasks": self.tasks, "epochs": self.epochs, "batch_size": self.batch_size,
+            "schedule": asdict(self.schedule),
+        }
+
+
+@dataclass(frozen=True)
+class Cell:
+    preset: str
+    replay: str  # a key of STRATEGIES
+    buffer_mb: float | None
+    seed: int
+
+    @property
+    def name(self) -> str:
+        mb = f"_{self.buffer_mb:g}Mb" if self.buffer_mb is not None else ""
+        return f"{self.preset}_{self.replay}{mb}_seed{self.seed}"
+
+    def config(self, sweep: SweepConfig, pretrained: Path) -> CilConfig:
+        replay, joint = STRATEGIES[self.replay]
+        return CilConfig(
+            dataset=sweep.dataset, preset=self.preset, pretrain_classes=sweep.pretrain_classes, tasks=sweep.tasks,
+            replay=replay, joint=joint, buffer_mb=self.buffer_mb, seed=self.seed, epochs=sweep.epochs,
+            batch_size=sweep.batch_size, schedule=sweep.schedule, pretrained=str(pretrained), data_dir=sweep.data_dir,
+        )
+
+
+def grid(cfg: SweepConfig) -> list[Cell]:
+    """All cells, in a stable order: preset, strategy, buffer size, seed."""
+    cells = []
+    for preset in cfg.presets:
+        for replay in cfg.replays:
+            sizes = cfg.buffers_mb if replay in BUFFERED else [None]
+            for mb in sizes:
+                for seed in cfg.seeds:
+                    cells.append(Cell(preset, replay, mb, seed))
+    return cells
+
+
+def pretrain_dir(out: Path, preset: str, seed: int) -> Path:
+    return out / "pretrain" / f"{preset}_seed{seed}"
+
+
+def cell_dir(out: Path, cell: Cell) -> Path:
+    return out / "cells" / cell.name
+
+
+def validate(cfg: SweepConfig) -> dict[Cell, str]:
+    """Check the whole grid before training anything; returns cells that cannot run, with why.
+
+    Errors (:class:`UserError`): unknown strategies, empty axes, buffer sizes ``<= 0`` (when a
+    buffered strategy is asked for), duplicates, a bad scenario, a preset that does not fit.
+    A buffer too small for one sample of a strategy is not an error: that cell is skipped.
+    """
+    from bnn_edge.data import class_order, load_dataset
+    from bnn_edge.train import preset_for
+
+    unknown = [r for r in cfg.replays if r not in STRATEGIES]
+    if unknown:
+        raise UserError(f"--replay {','.join(unknown)}: unknown strategy (known: {', '.join(STRATEGIES)})")
+    for name, axis in (("--replay", cfg.replays), ("--seeds", cfg.seeds), ("--buffer-mb", cfg.buffers_mb)):
+        if len(set(axis)) != len(axis):
+            raise UserError(f"{name}: duplicate values in {','.join(map(str, axis))}")
+    if any(r in BUFFERED for r in cfg.replays):
+        bad = [mb for mb in cfg.buffers_mb if not mb > 0]
+        if bad:
+            raise UserError(f"--buffer-mb {','.join(f'{b:g}' for b in bad)}: buffer sizes must be positive megabits")
+    if cfg.epochs < 1:
+        raise UserError(f"--epochs {cfg.epochs}: must be >= 1")
+    data = load_dataset(cfg.dataset, data_dir=cfg.data_dir)
+    make_scenario(class_order(data.num_classes, 0), cfg.pretrain_classes, cfg.tasks)
+    too_small: dict[Cell, str] = {}
+    for cell in grid(cfg):
+        p = preset_for(data, cell.preset)
+        c = cell.config(cfg, Path("."))
+        strategy = check_config(c)
+        try:
+            budget_for(c, strategy, p, data.num_classes)
+        except UserError as exc:
+            too_small[cell] = f"skipped: {exc}"
+    return too_small
+
+
+def _check_resume(out: Path, cfg: SweepConfig) -> None:
+    path = out / SWEEP_FILE
+    shared = cfg.shared()
+    if path.is_file():
+        try:
+            old = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            old = None
+        if old != shared:
+            diff = sorted(k for k in shared if old is None or old.get(k) != shared[k])
+            raise UserError(
+                f"--out {out}: holds a sweep with other settings ({', '.join(diff)} differ); use another --out"
+            )
+    else:
+        path.write_text(json.dumps(shared, indent=2))
+
+
+# --- work items (top-level functions: they run in spawned worker processes) -------------------
+
+def _init_worker(threads: int) -> None:
+    from bnn_edge.tfcompat import tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
+    except RuntimeError:
+        pass
+
+
+def _pretrain_job(cfg: SweepConfig, preset: str, seed: int, out: str) -> tuple[str, str | None]:
+    from bnn_edge.train import train_run
+
+    final = Path(out)
+    tmp = final.with_name(final.name + ".partial")
+    try:
+        shutil.rmtree(tmp, ignore_errors=True)
+        train_run(cfg.dataset, preset, tmp, epochs=cfg.epochs, pretrain_classes=cfg.pretrain_classes, seed=seed,
+                  schedule=cfg.schedule, batch_size=cfg.batch_size, data_dir=cfg.data_dir, verbose=False)
+        os.replace(tmp, final)
+        return f"pretrain {preset} seed {seed}", None
+    except Exception as exc:  # reported in the summary; the sweep goes on with other seeds
+        return f"pretrain {preset} seed {seed}", f"{exc.__class__.__name__}: {exc}"
+    finally:
+        from bnn_edge.tfcompat import keras
+
+        keras.backend.clear_session()
+
+
+def _cell_job(cfg: SweepConfig, cell: Cell, out: str, pretrained: str) -> tuple[str, str | None]:
+    from bnn_edge.cil.engine import run_cil
+
+    try:
+        run_cil(cell.config(cfg, Path(pretrained)), out, verbose=False)
+        return cell.name, None
+    except Exception as exc:
+        return cell.name, f"{exc.__class__.__name__}: {exc}"
+
+
+def _run_jobs(jobs: list[tuple[Callable, tuple]], n_proc: int, on_done: Callable[[str, str | None], None]) -> None:
+    if not jobs:
+        return
+    if n_proc <= 1:
+        for fn, args in jobs:
+            on_done(*fn(*args))
+        return
+    threads = max(1, (os.cpu_count() or 1) // n_proc)
+    with ProcessPoolExecutor(max_workers=n_proc, mp_context=get_context("spawn"),
+                             initializer=_init_worker, initargs=(threads,)) as pool:
+        futures = [pool.submit(fn, *args) for fn, args in jobs]
+        for fut in as_completed(futures):
+            on_done(*fut.result())
+
+
+def _row(cell: Cell, out: Path, status: str) -> dict[str, Any]:
+    row: dict[str, Any] = {k: "" for k in CSV_COLUMNS}
+    row.update(preset=cell.preset, replay=cell.replay, buffer_mb="" if cell.buffer_mb is None else cell.buffer_mb,
+               seed=cell.seed, status=status, dir=str(cell_dir(out, cell).relative_to(out)))
+    path = cell_dir(out, cell) / CIL_FILE
+    if status == "ok" and path.is_file():
+        r = json.loads(path.read_text())
+        for k in CSV_COLUMNS:
+            if k in r and k not in ("preset", "replay", "buffer_mb", "seed"):
+                row[k] = r[k]
+    return row
+
+
+def run_sweep(cfg: SweepConfig, out: str | Path, jobs: int = 1, progress: bool = True) -> dict[str, Any]:
+    """Run every unfinished cell; write ``sweep.csv`` and the figure; returns a summary dict."""
+    from tqdm.auto import tqdm
+
+    from bnn_edge.train import prepare_out_dir
+
+    if jobs < 1:
+        raise UserError(f"--jobs {jobs}: must be >= 1")
+    too_small = validate(cfg)
+    out = prepare_out_dir(out)
+    _check_resume(out, cfg)
+    cells = grid(cfg)
+    runnable = [c for c in cells if c not in too_small]
+    done = {c for c in runnable if (cell_dir(out, c) / CIL_FILE).is_file()}
+    todo = [c for c in runnable if c not in done]
+    pairs = sorted({(c.preset, c.seed) for c in todo})
+    pre_jobs = [(p, s) for p, s in pairs if not (pretrain_dir(out, p, s) / "run.json").is_file()]
+    failures: dict[str, str] = {}
+    t0 = time.time()
+    bar = tqdm(total=len(pre_jobs) + len(runnable), initial=len(done), desc="sweep", unit="job",
+               disable=not progress, dynamic_ncols=True)
+
+    def finished(name: str, error: str | None) -> None:
+        if error:
+            failures[name] = error
+            bar.write(f"failed: {name}: {error}")
+        bar.set_postfix_str(name[-40:])
+        bar.update(1)
+
+    (out / "pretrain").mkdir(exist_ok=True)
+    _run_jobs([(_pretrain_job, (cfg, p, s, str(pretrain_dir(out, p, s)))) for p, s in pre_jobs], jobs, finished)
+    cell_jobs = []
+    for c in todo:
+        pre = pretrain_dir(out, c.preset, c.seed)
+        if not (pre / "run.json").is_file():
+            failures[c.name] = f"no pre-training for {c.preset} seed {c.seed}"
+            bar.update(1)
+            continue
+        cell_jobs.append((_cell_job, (cfg, c, str(cell_dir(out, c)), str(pre))))
+    _run_jobs(cell_jobs, jobs, finished)
+    bar.close()
+
+    rows = []
+    for c in cells:
+        if c in too_small:
+            status = too_small[c]
+        elif c.name in failures:
+            status = "failed: " + failures[c.name]
+        else:
+            status = "ok"
+        rows.append(_row(c, out, status))
+    with open(out / CSV_FILE, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
+        w.writeheader()
+        w.writerows(rows)
+    title = (f"{cfg.dataset}: {', '.join(cfg.presets)}; pre-train {cfg.pretrain_classes} classes, "
+             f"{cfg.tasks} tasks; seeds {','.join(map(str, cfg.seeds))}")
+    plot_final_accuracy_vs_buffer([r for r in rows if r["status"] == "ok"], out / FIGURE_FILE, title)
+    return {
+        "cells": len(cells),
+        "ran": len(todo) - sum(1 for c in todo if c.name in failures),
+        "skipped": len(done),
+        "too_small": len(too_small),
+        "failed": len(failures),
+        "failures": failures,
+        "csv": str(out / CSV_FILE),
+        "figure": str(out / FIGURE_FILE),
+        "seconds": round(time.time() - t0, 2),
+    }

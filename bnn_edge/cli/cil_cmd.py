@@ -1,0 +1,120 @@
+"""``bnn-edge cil`` (one class-incremental scenario) and ``bnn-edge sweep`` (a grid of them)."""
+
+from __future__ import annotations
+
+from typing import Callable, TypeVar
+
+import click
+
+from bnn_edge.cli import user_errors
+from bnn_edge.cli.options import schedule_from, schedule_options
+from bnn_edge.errors import UserError
+
+T = TypeVar("T")
+
+
+def _common(fn):
+    for opt in reversed([
+        click.option("--dataset", default="digits", show_default=True,
+                     help="'digits' (bundled), a tensorflow-datasets name or a Keras-style .npz path."),
+        click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="tensorflow-datasets data directory."),
+        click.option("--preset", default="tiny", show_default=True, help="Network preset: tiny, paper, tiny-fp, paper-fp."),
+        click.option("--pretrain-classes", type=int, default=5, show_default=True,
+                     help="P: pre-train on the first P classes of the seeded class order."),
+        click.option("--tasks", type=int, default=5, show_default=True,
+                     help="T: deployment tasks splitting the remaining classes evenly."),
+        click.option("--epochs", type=int, default=200, show_default=True,
+                     help="Safety cap on epochs per phase; the adaptive LR schedule normally stops first."),
+        click.option("--batch-size", type=int, default=64, show_default=True),
+    ]):
+        fn = opt(fn)
+    return fn
+
+
+@click.command()
+@_common
+@click.option("--replay", type=click.Choice(["latent", "native", "none"]), default="latent", show_default=True,
+              help="latent: frozen extractor, buffer of 1-bit latents; native: trainable extractor, buffer of images; "
+                   "none: fine-tuning (lower bound).")
+@click.option("--buffer-mb", type=float, default=None,
+              help="Replay memory in megabits (1 Mb = 10^6 bits), labels included; needed by latent and native.")
+@click.option("--joint", is_flag=True,
+              help="Upper bound: train on every sample of every class seen so far (no buffer).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the class order, the buffer and the weights.")
+@click.option("--pretrained", type=click.Path(), default=None,
+              help="Reuse a `bnn-edge train --pretrain-classes P` run directory instead of pre-training.")
+@schedule_options
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Output directory: cil.json and PNG plots.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@user_errors
+def cil(dataset, data_dir, preset, pretrain_classes, tasks, epochs, batch_size, replay, buffer_mb, joint, seed,
+        pretrained, lr, lr_factor, lr_patience, lr_min, out, quiet):
+    """Run one class-incremental scenario: pre-train on P classes, then T tasks with replay.
+
+    Writes cil.json (accuracy_matrix, final_accuracy, final_accuracy_deployment,
+    average_incremental_accuracy, forgetting, bwt, buffer_bits_capacity, buffer_bits_used,
+    buffer_samples, bits_per_sample, config, class order, per-phase epochs and seconds) and
+    accuracy_matrix.png, accuracy_curves.png to --out.
+    """
+    from bnn_edge.cil.engine import CilConfig, run_cil
+
+    cfg = CilConfig(dataset=dataset, preset=preset, pretrain_classes=pretrain_classes, tasks=tasks, replay=replay,
+                    buffer_mb=buffer_mb, seed=seed, joint=joint, epochs=epochs, batch_size=batch_size,
+                    schedule=schedule_from(lr, lr_factor, lr_patience, lr_min), pretrained=pretrained,
+                    data_dir=data_dir)
+    r = run_cil(cfg, out, verbose=not quiet)
+    buf = (f"buffer={r['buffer_bits_used']}/{r['buffer_bits_capacity']} bits ({r['buffer_samples']} samples x "
+           f"{r['bits_per_sample']} bits) " if r["bits_per_sample"] else "")
+    click.echo(f"{r['strategy']}: final_accuracy={r['final_accuracy']:.4f} "
+               f"final_accuracy_deployment={r['final_accuracy_deployment']:.4f} "
+               f"average_incremental_accuracy={r['average_incremental_accuracy']:.4f} "
+               f"forgetting={r['forgetting']:.4f} {buf}seconds={r['seconds']:.1f} -> {out}")
+
+
+def _split(text: str, conv: Callable[[str], T], what: str) -> list[T]:
+    try:
+        items = [conv(s.strip()) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise UserError(f"{what} {text!r}: expected a comma-separated list") from None
+    if not items:
+        raise UserError(f"{what} {text!r}: empty list")
+    return items
+
+
+@click.command()
+@_common
+@click.option("--fp-baseline", is_flag=True, help="Also run the preset's float twin of equal memory (<preset>-fp).")
+@click.option("--replay", "replays", default="latent,native", show_default=True,
+              help="Comma-separated strategies: latent, native (one line each in the figure); none, joint "
+                   "(buffer-free references, drawn as dashed lines).")
+@click.option("--buffer-mb", "buffers", default="0.005,0.01,0.02,0.05", show_default=True,
+              help="Comma-separated buffer sizes in megabits (each > 0).")
+@click.option("--seeds", default="0,1", show_default=True, help="Comma-separated seeds.")
+@schedule_options
+@click.option("--jobs", type=int, default=1, show_default=True, help="Run N cells in parallel processes.")
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="Sweep directory (resumable: cells whose cil.json exists are skipped).")
+@user_errors
+def sweep(dataset, data_dir, preset, pretrain_classes, tasks, epochs, batch_size, fp_baseline, replays, buffers, seeds,
+          lr, lr_factor, lr_patience, lr_min, jobs, out):
+    """Run a grid of CIL scenarios; write sweep.csv and final_accuracy_vs_buffer.png.
+
+    Grid: presets (the preset, plus its -fp twin with --fp-baseline) x strategies x buffer sizes x
+    seeds. Pre-training is shared by the cells of one (preset, seed) and cached in the sweep dir.
+    """
+    from bnn_edge.cil.sweep import SweepConfig, run_sweep
+
+    cfg = SweepConfig(
+        dataset=dataset, data_dir=data_dir,
+        presets=[preset] + ([preset + "-fp"] if fp_baseline and not preset.endswith("-fp") else []),
+        replays=_split(replays, str, "--replay"), buffers_mb=_split(buffers, float, "--buffer-mb"),
+        seeds=_split(seeds, int, "--seeds"), pretrain_classes=pretrain_classes, tasks=tasks, epochs=epochs,
+        batch_size=batch_size, schedule=schedule_from(lr, lr_factor, lr_patience, lr_min),
+    )
+    summary = run_sweep(cfg, out, jobs=jobs)
+    click.echo(f"cells={summary['cells']} ran={summary['ran']} skipped={summary['skipped']} "
+               f"failed={summary['failed']} too_small={summary['too_small']} seconds={summary['seconds']:.0f} "
+               f"-> {summary['csv']} {summary['figure']}")
+    if summary["failed"]:
+        click.echo(f"error: {summary['failed']} job(s) failed (status column of sweep.csv); rerun to retry them", err=True)
+        raise SystemExit(1)
