@@ -7,13 +7,24 @@
  * too, so each output channel is a single xor-popcount over kh*kw*words(cin_g) words, done with a
  * Harley-Seal carry-save popcount (one real popcount per 8 words). The patch copy is amortised
  * over all output channels of the group. Output bits are assembled in a register and stored once
- * per 32 channels. Needs bnn_bconv2d_get_buffer_size() bytes of scratch. */
+ * per 32 channels. The patch lives on the stack when it has at most BNN_BCONV2D_STACK_PATCH_WORDS
+ * words (default 96: 3x3 up to 320 channels per group, 384 bytes of stack), otherwise in the
+ * scratch buffer (bnn_bconv2d_get_buffer_size() = 4 * kh * kw * words(in_c / groups) bytes). */
 #include "bnn/bnn_ops.h"
 #include "bnn_internal.h"
 
+/* Receptive fields up to this many words are gathered into a buffer on the stack (no scratch). */
+#ifndef BNN_BCONV2D_STACK_PATCH_WORDS
+#define BNN_BCONV2D_STACK_PATCH_WORDS 96
+#endif
+
+static size_t patch_words_of(const bnn_bconv2d_args_t *a) {
+    return (size_t)a->kh * (size_t)a->kw * (size_t)bnn_words(a->in_c / a->groups);
+}
+
 size_t bnn_bconv2d_get_buffer_size(const bnn_bconv2d_args_t *a) {
-    return (size_t)a->kh * (size_t)a->kw * (size_t)bnn_words(a->in_c / a->groups) *
-           sizeof(uint32_t);
+    const size_t words = patch_words_of(a);
+    return words <= BNN_BCONV2D_STACK_PATCH_WORDS ? 0u : words * sizeof(uint32_t);
 }
 
 static void gather_interior(const bnn_bconv2d_args_t *a, uint32_t *patch, int32_t iy0, int32_t ix0,
@@ -61,7 +72,12 @@ static void gather_border(const bnn_bconv2d_args_t *a, uint32_t *patch, int32_t 
 }
 
 void bnn_bconv2d_optimized(const bnn_bconv2d_args_t *a, void *scratch) {
+#if BNN_BCONV2D_STACK_PATCH_WORDS > 0
+    uint32_t stack_patch[BNN_BCONV2D_STACK_PATCH_WORDS];
+    uint32_t *patch = patch_words_of(a) <= BNN_BCONV2D_STACK_PATCH_WORDS ? stack_patch : (uint32_t *)scratch;
+#else
     uint32_t *patch = (uint32_t *)scratch;
+#endif
     const int32_t groups = a->groups;
     const int32_t cin_g = a->in_c / groups;
     const int32_t cout_g = a->out_c / groups;

@@ -1,49 +1,48 @@
 /* bnn-edge: BDEPTHWISE2D (depth multiplier 1), optimized with bit-sliced counters.
  *
- * 32 channels are processed at once: the per-channel tap counts live in "planes" (plane b holds
- * bit b of the 32 counters), and each tap is added with a ripple-carry over the planes
- * (a few word operations instead of 32 bit extractions). Bits output: the thresholds are
- * pre-sliced once per call into the same plane form (plus "always 1" / "always 0" masks for
- * thresholds outside [0, K)), and the comparison accum > t is done bit-sliced from the most
- * significant plane down: 32 channels compared in ~4 operations per plane. INT32 output: the
- * counters are read back per channel. Bounds checks are hoisted out for interior pixels. */
+ * 32 channels (one word) are processed at once: the per-channel tap counts live in "planes"
+ * (plane b holds bit b of the 32 counters) and each tap is added with a ripple carry over the
+ * planes, a few word operations instead of 32 bit extractions. The outer loop runs over channel
+ * words so that, for a bits output, the word's 32 thresholds are sliced once into the same plane
+ * form (plus "always 1" / "always 0" masks for thresholds outside [0, K)) in a small stack buffer;
+ * the comparison accum > t is then done bit-sliced from the most significant plane down, 32
+ * channels in ~4 operations per plane. INT32 output reads the counters back per channel. Bounds
+ * checks are hoisted out for interior pixels. No scratch buffer. */
 #include "bnn/bnn_ops.h"
 #include "bnn_internal.h"
 
-static int32_t count_planes(int32_t k_total) { /* bits needed to hold 0..K */
+#define BNN_MAX_PLANES 32
+
+static int32_t count_planes(int32_t k_total) { /* bits needed to hold 0..K (K < 2^31) */
     int32_t b = 0;
     while (b < 31 && ((uint32_t)k_total >> b) != 0u) b++;
     return b;
 }
 
 size_t bnn_bdepthwise2d_get_buffer_size(const bnn_bdepthwise2d_args_t *a) {
-    if (!a->out_bits) return 0;
-    const int32_t planes = count_planes(a->kh * a->kw);
-    return (size_t)bnn_words(a->c) * (size_t)(planes + 2) * sizeof(uint32_t);
+    (void)a;
+    return 0;
 }
 
-/* Slices thresholds: per word j, planes[0..P) then always1, always0. */
-static void slice_thresholds(const bnn_bdepthwise2d_args_t *a, uint32_t *t, int32_t planes,
-                             int32_t words, int32_t k_total) {
-    for (int32_t j = 0; j < words; j++) {
-        uint32_t *tj = t + (size_t)j * (size_t)(planes + 2);
-        for (int32_t b = 0; b < planes + 2; b++) tj[b] = 0u;
-        for (int32_t bit = 0; bit < 32; bit++) {
-            const int32_t ch = j * 32 + bit;
-            const uint32_t m = 1u << bit;
-            if (ch >= a->c) {
-                tj[planes + 1] |= m; /* tail channel: always 0 */
-                continue;
-            }
-            const int32_t th = a->thresholds[ch];
-            if (th < 0) {
-                tj[planes] |= m; /* accum >= 0 > th */
-            } else if (th >= k_total) {
-                tj[planes + 1] |= m; /* accum <= K <= th */
-            } else {
-                for (int32_t b = 0; b < planes; b++)
-                    if (((uint32_t)th >> b) & 1u) tj[b] |= m;
-            }
+/* Slices the thresholds of channel word j: t[0..P) planes, t[P] always-1 mask, t[P+1] always-0. */
+static void slice_thresholds(const bnn_bdepthwise2d_args_t *a, int32_t j, uint32_t *t, int32_t planes,
+                             int32_t k_total) {
+    for (int32_t b = 0; b < planes + 2; b++) t[b] = 0u;
+    for (int32_t bit = 0; bit < 32; bit++) {
+        const int32_t ch = j * 32 + bit;
+        const uint32_t m = 1u << bit;
+        if (ch >= a->c) {
+            t[planes + 1] |= m; /* tail channel: always 0 */
+            continue;
+        }
+        const int32_t th = a->thresholds[ch];
+        if (th < 0) {
+            t[planes] |= m; /* accum >= 0 > th */
+        } else if (th >= k_total) {
+            t[planes + 1] |= m; /* accum <= K <= th */
+        } else {
+            for (int32_t b = 0; b < planes; b++)
+                if (((uint32_t)th >> b) & 1u) t[b] |= m;
         }
     }
 }
@@ -57,25 +56,26 @@ static inline void add_to_planes(uint32_t *p, int32_t planes, uint32_t v) {
 }
 
 void bnn_bdepthwise2d_optimized(const bnn_bdepthwise2d_args_t *a, void *scratch) {
+    (void)scratch;
     const int32_t words = bnn_words(a->c);
     const int32_t kh = a->kh, kw = a->kw;
     const int32_t k_total = kh * kw;
     const int32_t planes = count_planes(k_total);
     const size_t row_stride = (size_t)a->in_w * (size_t)words;
-    uint32_t *tplanes = (uint32_t *)scratch;
-    if (a->out_bits) slice_thresholds(a, tplanes, planes, words, k_total);
+    uint32_t t[BNN_MAX_PLANES + 2];
+    uint32_t p[BNN_MAX_PLANES];
 
-    uint32_t p[32];
-    for (int32_t oy = 0; oy < a->out_h; oy++) {
-        const int32_t iy0 = oy * a->stride_h - a->pad_top;
-        const int y_inside = iy0 >= 0 && iy0 + kh - 1 < a->in_h;
-        for (int32_t ox = 0; ox < a->out_w; ox++) {
-            const int32_t ix0 = ox * a->stride_w - a->pad_left;
-            const int inside = y_inside && ix0 >= 0 && ix0 + kw - 1 < a->in_w;
-            const size_t opix = (size_t)oy * (size_t)a->out_w + (size_t)ox;
-            for (int32_t j = 0; j < words; j++) {
+    for (int32_t j = 0; j < words; j++) {
+        if (a->out_bits) slice_thresholds(a, j, t, planes, k_total);
+        const uint32_t *wj = a->weights + j; /* weight word of tap i: wj[i * words] */
+        for (int32_t oy = 0; oy < a->out_h; oy++) {
+            const int32_t iy0 = oy * a->stride_h - a->pad_top;
+            const int y_inside = iy0 >= 0 && iy0 + kh - 1 < a->in_h;
+            for (int32_t ox = 0; ox < a->out_w; ox++) {
+                const int32_t ix0 = ox * a->stride_w - a->pad_left;
+                const int inside = y_inside && ix0 >= 0 && ix0 + kw - 1 < a->in_w;
+                const size_t opix = (size_t)oy * (size_t)a->out_w + (size_t)ox;
                 for (int32_t b = 0; b < planes; b++) p[b] = 0u;
-                const uint32_t *wj = a->weights + j; /* weight of tap t: wj[t * words] */
                 size_t wt = 0;
                 if (inside) {
                     const uint32_t *base = a->input + (size_t)iy0 * row_stride +
@@ -91,7 +91,7 @@ void bnn_bdepthwise2d_optimized(const bnn_bdepthwise2d_args_t *a, void *scratch)
                         const int y_ok = iy >= 0 && iy < a->in_h;
                         for (int32_t kx = 0; kx < kw; kx++, wt += (size_t)words) {
                             const int32_t ix = ix0 + kx;
-                            uint32_t x = 0u;
+                            uint32_t x = 0u; /* out of bounds: +1 */
                             if (y_ok && ix >= 0 && ix < a->in_w)
                                 x = a->input[(size_t)iy * row_stride + (size_t)ix * (size_t)words +
                                              (size_t)j];
@@ -100,14 +100,12 @@ void bnn_bdepthwise2d_optimized(const bnn_bdepthwise2d_args_t *a, void *scratch)
                     }
                 }
                 if (a->out_bits) {
-                    const uint32_t *tj = tplanes + (size_t)j * (size_t)(planes + 2);
                     uint32_t gt = 0u, eq = 0xFFFFFFFFu;
                     for (int32_t b = planes - 1; b >= 0; b--) {
-                        gt |= eq & p[b] & ~tj[b];
-                        eq &= ~(p[b] ^ tj[b]);
+                        gt |= eq & p[b] & ~t[b];
+                        eq &= ~(p[b] ^ t[b]);
                     }
-                    a->out_bits[opix * (size_t)words + (size_t)j] =
-                        (gt | tj[planes]) & ~tj[planes + 1];
+                    a->out_bits[opix * (size_t)words + (size_t)j] = (gt | t[planes]) & ~t[planes + 1];
                 } else {
                     int32_t *oi = a->out_int32 + opix * (size_t)a->c + (size_t)j * 32u;
                     const int32_t nch = (j == words - 1) ? a->c - j * 32 : 32;

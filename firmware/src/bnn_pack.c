@@ -152,7 +152,12 @@ static bnn_status_t check_op(const bnn_model_t *m, const bnn_op_info_t *op, uint
             if (!weight_tails_zero(m->payload, op->weights_off, (uint64_t)out.c * taps,
                                    words32(cin_g), (int32_t)cin_g))
                 return BNN_ERR_OP_WEIGHTS;
-            need = row_words * 4u; /* == bnn_bconv2d_get_buffer_size() */
+            bnn_bconv2d_args_t args = {0};
+            args.kh = kh;
+            args.kw = kw;
+            args.in_c = (int32_t)in0.c;
+            args.groups = groups;
+            need = bnn_bconv2d_get_buffer_size(&args); /* weights fit the payload: no overflow */
             break;
         }
         case BNN_OP_BMAXPOOL2D: {

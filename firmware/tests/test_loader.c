@@ -66,9 +66,9 @@ static void test_valid(void) {
     CHECK(m.n_tensors == 9u && m.n_ops == 8u, "counts %u %u", (unsigned)m.n_tensors, (unsigned)m.n_ops);
     CHECK(m.input_tensor == 0 && m.latent_tensor == 6 && m.output_tensor == 8, "io ids");
     CHECK(m.arena_bytes == pb.arena_bytes, "arena_bytes");
-    /* scratch: max(thermo LUT 1024, bconv 3x3x1 words, dw planes, bconv 3x3x2 words) = 1024 */
-    CHECK(m.scratch_bytes == 1024u, "scratch %u", (unsigned)m.scratch_bytes);
-    CHECK(bnn_model_arena_size(&m) == ((pb.arena_bytes + 3u) & ~3u) + 1024u, "arena size");
+    /* small receptive fields use the stack: no scratch */
+    CHECK(m.scratch_bytes == 0u, "scratch %u", (unsigned)m.scratch_bytes);
+    CHECK(bnn_model_arena_size(&m) == ((pb.arena_bytes + 3u) & ~3u), "arena size");
     uint32_t ml = 0;
     const uint8_t *meta = bnn_model_meta(&m, &ml);
     CHECK(meta && ml == strlen(pb.meta) && memcmp(meta, pb.meta, ml) == 0, "meta");
@@ -308,6 +308,44 @@ static void test_grouped(void) {
     CHECK(bnn_model_load(&m, buf, len) == BNN_ERR_OP_SHAPE, "groups 4 -> cin_g 16");
 }
 
+/* A conv whose receptive field exceeds the stack patch needs scratch after the arena. */
+static void test_scratch(void) {
+    static pack_builder_t sp;
+    static uint32_t buf[8192], w[25 * 5 * 8];
+    static uint32_t sarena[2048];
+    bnn_rng_t r;
+    bnn_rng_seed(&r, 5);
+    pb_init(&sp);
+    uint16_t x = pb_tensor(&sp, BNN_DTYPE_BITS, 5, 5, 160);
+    uint16_t y = pb_tensor(&sp, BNN_DTYPE_INT32, 5, 5, 8);
+    const int32_t p[8] = {5, 5, 1, 1, 1, 1, BNN_PADDING_SAME, 1};
+    bnn_test_fill_bits(&r, w, 8 * 25, 160, 128);
+    pb_op(&sp, BNN_OP_BCONV2D, x, BNN_TENSOR_NONE, y, p, w, sizeof(w), NULL, 0);
+    sp.input = x;
+    sp.output = y;
+    uint32_t len = pb_finish(&sp, (uint8_t *)buf, sizeof(buf));
+    bnn_model_t m;
+    CHECK(bnn_model_load(&m, buf, len) == BNN_OK, "scratch model loads");
+    CHECK(m.scratch_bytes == 25u * 5u * 4u, "bconv 5x5x160 scratch %u", (unsigned)m.scratch_bytes);
+    const uint32_t need = bnn_model_arena_size(&m);
+    CHECK(need == sp.arena_bytes + 500u, "arena + scratch");
+    bnn_interpreter_t it;
+    CHECK(bnn_interpreter_init(&it, &m, sarena, need - 4u) == BNN_ERR_ARENA_TOO_SMALL, "scratch counted");
+    CHECK(bnn_interpreter_init(&it, &m, sarena, need) == BNN_OK && it.scratch_size == 500u, "scratch size");
+    bnn_test_canary_fill(sarena + need / 4u, 16);
+    static uint32_t in[25 * 5], out_opt[200];
+    bnn_test_fill_bits(&r, in, 25, 160, 128);
+    bnn_set_input(&it, in, sizeof(in));
+    bnn_invoke(&it);
+    memcpy(out_opt, bnn_output_ptr(&it, NULL), sizeof(out_opt));
+    bnn_interpreter_set_kernels(&it, BNN_KERNELS_REFERENCE);
+    memset(sarena, 0x77, need);
+    bnn_set_input(&it, in, sizeof(in));
+    bnn_invoke(&it);
+    CHECK(memcmp(out_opt, bnn_output_ptr(&it, NULL), sizeof(out_opt)) == 0, "scratch conv ref == opt");
+    CHECK(bnn_test_canary_ok(sarena + need / 4u, 16), "scratch overrun");
+}
+
 static void test_arena(void) {
     bnn_model_t m;
     CHECK(bnn_model_load(&m, good, good_len) == BNN_OK, "load");
@@ -387,6 +425,7 @@ int main(void) {
     test_ops();
     test_grouped();
     test_arena();
+    test_scratch();
     test_status_strings();
     test_truncations();
     test_flips();
