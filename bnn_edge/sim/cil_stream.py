@@ -526,3 +526,41 @@ def group_tasks(
 
 
 DIGITS_TASKS: tuple[tuple[int, ...], ...] = ((0, 1, 2, 3, 4), (5,), (6,), (7,), (8,), (9,))
+
+
+def _main(argv: Optional[Sequence[str]] = None) -> int:
+    """``python -m bnn_edge.sim.cil_stream``: a synthetic digits-like stream (5 pre-training
+    classes, then 5 one-class tasks), run through the C program and the Python twin; exit 1 unless
+    they are bit-exact. ``--write-only`` just writes ``stream_data.c``."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m bnn_edge.sim.cil_stream", description=_main.__doc__)
+    ap.add_argument("--target", default="host", choices=["host", *TARGETS])
+    ap.add_argument("--build-dir", default=str(FIRMWARE / "build" / "cil"))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--per-class", type=int, nargs=2, default=(20, 30), metavar=("LO", "HI"))
+    ap.add_argument("--queries", type=int, default=10, help="test latents per class")
+    ap.add_argument("--write-only", action="store_true")
+    a = ap.parse_args(argv)
+    cfg = HeadConfig(seed=a.seed or 1)
+    tr_x, tr_y, te_x, te_y = synthetic_latents(seed=a.seed, train_per_class=tuple(a.per_class), test_per_class=a.queries)
+    tasks = list(zip(group_tasks(tr_x, DIGITS_TASKS), group_tasks(tr_y, DIGITS_TASKS)))
+    stream = make_stream(cfg, tasks, queries=np.concatenate(te_x), commit_after_task=True)
+    if a.write_only:
+        print(write_stream_c(stream, Path(a.build_dir) / "stream_data.c"))
+        return 0
+    c = run_c_stream(stream, a.target, a.build_dir)
+    py = run_sim_stream(stream)
+    truth = np.concatenate(te_y)
+    last = c.predictions[-len(truth) :]
+    same = c.state == py.state and np.array_equal(c.predictions, py.predictions) and c.errors == py.errors
+    print(f"target={a.target} ops={len(stream.ops)} queries={stream.n_queries} commits={len(c.commits)}")
+    print("memory: " + " ".join(f"{k}={v}" for k, v in c.mem.items()))
+    print(f"final accuracy (all 10 classes, C head): {np.mean(last == truth):.3f}")
+    print(f"state: {len(c.state)} bytes crc32={c.state_crc:08x}; ticks: {c.ticks}")
+    print(f"bit-exact with the Python twin: {'yes' if same else 'NO'}")
+    return 0 if same and all(cm["roundtrip"] for cm in c.commits) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())

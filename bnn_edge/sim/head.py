@@ -62,7 +62,8 @@ MAX_CLASSES_CEILING = 255
 
 @dataclass(frozen=True)
 class HeadConfig:
-    """Head hyper-parameters; field-for-field the C ``bnn_head_config_t``.
+    """Head hyper-parameters; field-for-field the C ``bnn_head_config_t`` (same defaults as
+    ``bnn_head_config_default``, checked by tests/test_head_c_vs_sim.py).
 
     ``max_classes`` rows of W2 are allocated (and initialised) up front; classes become active
     when a label first reaches them. Learning rate per step in latent units:
@@ -74,10 +75,10 @@ class HeadConfig:
     max_classes: int = 10
     buffer_bytes: int = 4096
     replay_k: int = 4
-    epochs: int = 4
+    epochs: int = 8
     lr_mul: int = 1
-    lr_shift: int = 6
-    temp_shift: int = 5
+    lr_shift: int = 8
+    temp_shift: int = 7
     latent_clip: int = 2048
     init_range: int = 512
     seed: int = 1
