@@ -151,6 +151,24 @@ def test_bit_exact_random_streams(tmp_path_factory: pytest.TempPathFactory, n_la
     _assert_same(c, run_sim_stream(stream), stream)
 
 
+def test_python_defaults_are_the_c_defaults(tmp_path: Path) -> None:
+    prog = tmp_path / "defaults.c"
+    prog.write_text(
+        '#include <stdio.h>\n#include "bnn_head.h"\nint main(void) { bnn_head_config_t c;\n'
+        "bnn_head_config_default(&c);\n"
+        'printf("%u %u %u %u %u %lu %u %u %u %d %d %lu %d\\n", c.n_latent, c.n_hidden, c.max_classes,\n'
+        "c.replay_k, c.epochs, (unsigned long)c.buffer_bytes, c.lr_mul, c.lr_shift, c.temp_shift,\n"
+        "c.latent_clip, c.init_range, (unsigned long)c.seed, c.w1 == NULL);\nreturn 0; }\n"
+    )
+    exe = tmp_path / "defaults"
+    subprocess.run(["gcc", "-std=c11", "-Wall", "-Werror", f"-I{FIRMWARE / 'include'}", str(prog),
+                    *[str(FIRMWARE / s) for s in HEAD_SOURCES], "-o", str(exe)], check=True)  # fmt: skip
+    got = [int(v) for v in subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()]
+    d = HeadConfig()
+    assert got == [d.n_latent, d.n_hidden, d.max_classes, d.replay_k, d.epochs, d.buffer_bytes, d.lr_mul,
+                   d.lr_shift, d.temp_shift, d.latent_clip, d.init_range, d.seed, 1]  # fmt: skip
+
+
 @pytest.mark.skipif(not HAVE_ARM, reason="arm-none-eabi-gcc / qemu-system-arm not installed")
 @pytest.mark.parametrize("target", ["qemu-m4"])
 def test_bit_exact_qemu(target: str, tmp_path: Path) -> None:

@@ -354,8 +354,11 @@ def test_simulate_cil_shots_and_inputs() -> None:
     r = simulate_cil(**data, shots=5, buffer_bytes=1024, ram_bytes=16384, seed=3)
     assert r["trained_per_task"][1:] == [5] * 5
     assert not r["fits"]  # the head alone is > 16 KiB
-    # +-1 inputs are packed the same way
+    # +-1 values, bits and LCE-style int32 words are packed the same way
     x = data["latents_by_task"][0]
     assert np.array_equal(as_packed(unpack_pm1(x).astype(np.float32)), x)
+    assert np.array_equal(as_packed(unpack_pm1(x).astype(np.int8)), x)
+    assert np.array_equal(as_packed(unpack_pm1(x) < 0), x)
+    assert np.array_equal(as_packed(x.view(np.int32)), x)
     r2 = simulate_cil([unpack_pm1(x)], [data["labels_by_task"][0]], buffer_bytes=1024, seed=3)
     assert r2["eval_on"] == "train" and r2["acc_int"].shape == (1, 1)

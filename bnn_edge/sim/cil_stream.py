@@ -292,7 +292,7 @@ def _run(cmd: list[str], timeout: float, cwd: Optional[Path] = None) -> subproce
 def build_cil(
     stream: CilStream,
     target: str = "host",
-    build_dir: str | os.PathLike[str] = "firmware/build/cil",
+    build_dir: str | os.PathLike[str] = FIRMWARE / "build" / "cil",
     *,
     sanitize: bool = False,
     cc: Optional[str] = None,
@@ -338,7 +338,7 @@ def build_cil(
 def run_c_stream(
     stream: CilStream,
     target: str = "host",
-    build_dir: str | os.PathLike[str] = "firmware/build/cil",
+    build_dir: str | os.PathLike[str] = FIRMWARE / "build" / "cil",
     *,
     sanitize: bool = False,
     timeout: float = 600.0,
@@ -369,13 +369,22 @@ def run_c_stream(
 
 
 def as_packed(latents: np.ndarray, n_latent: Optional[int] = None) -> np.ndarray:
-    """Latents as packed words ``(n, N/32)`` uint32. Accepts packed uint32 words as they are, or
-    real/+-1 values ``(n, N)`` (negative -> bit 1), or bits ``{0, 1}`` of dtype bool/uint8."""
+    """Latents as packed words ``(n, N/32)`` uint32 (FORMAT.md packing). Accepts:
+
+    - packed words: uint32, or any other integer dtype whose values are not all in {-1, 0, 1}
+      (e.g. LCE's int32 words), reinterpreted as uint32;
+    - bits: bool / uint8 arrays ``(n, N)``, 1 (True) meaning -1;
+    - values: float or signed integer ``(n, N)``, negative meaning -1 (sign(0) = +1).
+    """
     x = np.asarray(latents)
+    if x.ndim == 1:
+        x = x.reshape(1, -1)
     if x.dtype == np.uint32 and (n_latent is None or x.shape[-1] == n_latent // 32):
         return x.reshape(len(x), -1)
     if x.dtype in (np.bool_, np.uint8):
         return pack_pm1(np.where(x.astype(bool), -1, 1))
+    if np.issubdtype(x.dtype, np.integer) and not np.all(np.isin(x, (-1, 0, 1))):
+        return x.astype(np.int64).astype(np.uint32) if x.dtype != np.int32 else x.view(np.uint32)
     return pack_pm1(np.where(x < 0, -1, 1))
 
 
