@@ -10,6 +10,8 @@ SMOKE=$2
 shift 2
 MAKE=${MAKE:-make}
 JOBS=${JOBS:-2}
+jflag=-j$JOBS
+[[ ${MAKEFLAGS:-} == *jobserver* ]] && jflag= # an outer make -jN already shares its job slots
 bad=0
 total=0
 t_start=$(date +%s%N)
@@ -24,7 +26,7 @@ for t in "$@"; do
         cp "$d/model_data.c" "$b/user/model_data.c"
         cp "$d/input_data.c" "$b/user/input_data.c"
         vars=(TARGET="$t" BUILD="$b" MODEL_C="$b/user/model_data.c" INPUT_C="$b/user/input_data.c")
-        if ! $MAKE -s --no-print-directory -j"$JOBS" -C "$FW" app "${vars[@]}" >"$b/build.log" 2>&1; then
+        if ! $MAKE -s --no-print-directory $jflag -C "$FW" app "${vars[@]}" >"$b/build.log" 2>&1; then
             echo "[smoke-$t] FAIL $name: build failed"
             tail -n 20 "$b/build.log" | sed 's/^/    | /'
             bad=$((bad + 1))
