@@ -110,7 +110,7 @@ void bnn_bconv2d_optimized(const bnn_bconv2d_args_t *a, void *scratch) {
                 if (ob) {
                     const int32_t *th = a->thresholds;
                     for (int32_t n = 0; n < cout_g; n++, o++, wrow += patch_words) {
-                        const int32_t accum = (int32_t)(patch_words < 8
+                        const int32_t accum = (int32_t)(patch_words < 16
                                                             ? bnn_xor_popcount_short(patch, wrow, patch_words)
                                                             : bnn_xor_popcount(patch, wrow, patch_words));
                         bits |= (uint32_t)(accum > th[o]) << (o & 31);
@@ -121,7 +121,7 @@ void bnn_bconv2d_optimized(const bnn_bconv2d_args_t *a, void *scratch) {
                     }
                 } else {
                     for (int32_t n = 0; n < cout_g; n++, o++, wrow += patch_words) {
-                        const uint32_t accum = patch_words < 8
+                        const uint32_t accum = patch_words < 16
                                                    ? bnn_xor_popcount_short(patch, wrow, patch_words)
                                                    : bnn_xor_popcount(patch, wrow, patch_words);
                         oi[o] = (int32_t)(k_total - 2u * accum); /* |y| <= K < 2^31 */

@@ -61,10 +61,24 @@ static inline uint32_t bnn_popcount32(uint32_t x) {
         (l) = bnn_u_ ^ (c);                      \
     } while (0)
 
-/* popcount(a[i] ^ b[i]) summed over n words, one SWAR popcount per word (short vectors). */
-static inline uint32_t bnn_xor_popcount_short(const uint32_t *a, const uint32_t *b, int32_t n) {
+/* popcount(a[i] ^ b[i]) summed over n words with SWAR popcounts that stop at per-byte counts
+ * (<= 8 per word): the byte counters are accumulated for up to 31 words and only then summed
+ * horizontally, so each word costs ~8 logic operations and no multiply. */
+static BNN_ALWAYS_INLINE uint32_t bnn_xor_popcount_short(const uint32_t *a, const uint32_t *b, int32_t n) {
     uint32_t total = 0;
-    for (int32_t i = 0; i < n; i++) total += bnn_popcount32(a[i] ^ b[i]);
+    int32_t i = 0;
+    while (i < n) {
+        const int32_t end = (n - i > 31) ? i + 31 : n;
+        uint32_t bytes = 0;
+        for (; i < end; i++) {
+            uint32_t x = a[i] ^ b[i];
+            x = x - ((x >> 1) & 0x55555555u);
+            x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+            bytes += (x + (x >> 4)) & 0x0F0F0F0Fu;
+        }
+        bytes = (bytes & 0x00FF00FFu) + ((bytes >> 8) & 0x00FF00FFu);
+        total += (bytes + (bytes >> 16)) & 0xFFFFu;
+    }
     return total;
 }
 
