@@ -1,0 +1,46 @@
+/* Internal bit helpers (src/bnn_internal.h): SWAR popcount, Harley-Seal and byte-accumulating
+ * xor-popcounts over every length 0..300 (random, all-ones and sparse data), bit ranges. */
+#include <string.h>
+
+#include "bnn_internal.h"
+#include "bnn_test.h"
+
+static uint32_t a[320], b[320], w1[16], w2[16];
+
+static uint32_t naive(const uint32_t *x, const uint32_t *y, int32_t n) {
+    uint32_t s = 0;
+    for (int32_t i = 0; i < n; i++) s += (uint32_t)bnn_popcount_ref(x[i] ^ y[i]);
+    return s;
+}
+
+int main(void) {
+    bnn_rng_t r;
+    bnn_rng_seed(&r, 0x9090u);
+    int ok = 1;
+    for (int i = 0; i < 5000; i++) {
+        uint32_t x = bnn_rng_bits(&r, bnn_rng_range(&r, 0, 256));
+        if (bnn_popcount32(x) != (uint32_t)bnn_popcount_ref(x)) ok = 0;
+    }
+    CHECK(ok && bnn_popcount32(0xFFFFFFFFu) == 32u && bnn_popcount32(0) == 0u, "popcount32");
+    for (int mode = 0; mode < 3; mode++)
+        for (int32_t n = 0; n <= 300; n++) {
+            for (int32_t i = 0; i < n; i++) {
+                a[i] = mode == 1 ? 0xFFFFFFFFu : bnn_rng_bits(&r, mode == 2 ? 10 : 128);
+                b[i] = mode == 1 ? 0u : bnn_rng_u32(&r);
+            }
+            const uint32_t want = naive(a, b, n);
+            CHECK(bnn_xor_popcount(a, b, n) == want, "harley-seal n=%d mode=%d", (int)n, mode);
+            CHECK(bnn_xor_popcount_short(a, b, n) == want, "short n=%d mode=%d", (int)n, mode);
+        }
+    for (int i = 0; i < 3000; i++) {
+        uint32_t lo = (uint32_t)bnn_rng_range(&r, 0, 500), hi = (uint32_t)bnn_rng_range(&r, 0, 512);
+        memset(w1, 0, sizeof(w1));
+        memset(w2, 0, sizeof(w2));
+        bnn_set_bit_range(w1, lo, hi);
+        for (uint32_t k = lo; k < hi; k++) w2[k >> 5] |= 1u << (k & 31u);
+        CHECK(memcmp(w1, w2, sizeof(w1)) == 0, "bit range [%u, %u)", (unsigned)lo, (unsigned)hi);
+    }
+    CHECK(bnn_tail_mask(32) == 0xFFFFFFFFu && bnn_tail_mask(33) == 1u && bnn_tail_mask(40) == 0xFFu,
+          "tail masks");
+    return bnn_test_summary();
+}
