@@ -121,6 +121,55 @@ def _builtin_options(op, name: str) -> dict[str, Any]:
     return {}
 
 
+# Operand signatures of the ops converters/lower.py reads, as TFLite's and LCE's kernels require them:
+# name -> (min inputs, max inputs (None: any), leading inputs that must be present, output rank).
+# Checked here so that a corrupted file ends in a TFLiteError, not in an IndexError downstream.
+_SIGNATURES: dict[str, tuple[int, int | None, int, int | None]] = {
+    "LceQuantize": (1, 1, 1, None),
+    "LceDequantize": (1, 1, 1, None),
+    "LceBconv2d": (5, 5, 2, 4),  # input, filter, post-multiplier, post-bias, output threshold
+    "LceBMaxPool2d": (1, 1, 1, 4),
+    "DEPTHWISE_CONV_2D": (2, 3, 2, 4),
+    "FULLY_CONNECTED": (2, 3, 2, None),
+    "CONCATENATION": (1, None, 1, None),
+    "RESHAPE": (1, 2, 1, None),
+    "SIGN": (1, 1, 1, None),
+    "ADD": (2, 2, 2, None),
+}
+_REQUIRED_CUSTOM = {"LceBMaxPool2d": ("filter_height", "filter_width", "stride_height", "stride_width")}
+
+
+def _check_signature(k: int, name: str, ins: list[int], outs: list[int], custom: dict[str, Any],
+                     tensors: list[TFLTensor]) -> None:
+    where = f"op {k} ({name})"
+    if any(j < 0 for j in outs):
+        raise TFLiteError(f"{where}: output tensor index {min(outs)} out of range")
+    if name.startswith("Lce"):
+        for key, v in custom.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or abs(v) == float("inf"):
+                raise TFLiteError(f"{where}: custom option {key!r} is not a number ({v!r})")
+        for key in _REQUIRED_CUSTOM.get(name, ()):
+            if key not in custom:
+                raise TFLiteError(f"{where}: custom option {key!r} missing")
+    sig = _SIGNATURES.get(name)
+    if sig is None:
+        return
+    lo, hi, required, out_rank = sig
+    if len(ins) < lo or (hi is not None and len(ins) > hi):
+        want = f"{lo}" if lo == hi else f"{lo}..{hi}" if hi is not None else f"at least {lo}"
+        raise TFLiteError(f"{where}: {len(ins)} inputs, the op takes {want}")
+    if len(outs) != 1:
+        raise TFLiteError(f"{where}: {len(outs)} outputs, the op has 1")
+    if name == "CONCATENATION":
+        required = len(ins)
+    if any(j < 0 for j in ins[:required]):
+        raise TFLiteError(f"{where}: a required input is absent (tensor index -1)")
+    if not tensors[ins[0]].shape:
+        raise TFLiteError(f"{where}: input 0 is a scalar")
+    if out_rank is not None and len(tensors[outs[0]].shape) != out_rank:
+        raise TFLiteError(f"{where}: output has shape {tensors[outs[0]].shape}, expected rank {out_rank}")
+
+
 def read_tflite(data: bytes) -> TFLGraph:
     """Parse the first subgraph of a TFLite model: tensors (with constant data), ops, I/O."""
     data = bytes(data)
@@ -134,6 +183,12 @@ def read_tflite(data: bytes) -> TFLGraph:
         if model.SubgraphsLength() < 1:
             raise TFLiteError("TFLite model has no subgraph")
         sg = model.Subgraphs(0)
+        # Every vector element takes at least 4 bytes: a larger count is a corrupt length (and would
+        # make the loops below run for as long as the garbage it reads happens to decode).
+        for what, n in (("tensors", sg.TensorsLength()), ("operators", sg.OperatorsLength()),
+                        ("buffers", model.BuffersLength()), ("operator codes", model.OperatorCodesLength())):
+            if not 0 <= n <= len(data) // 4:
+                raise TFLiteError(f"corrupted TFLite flatbuffer: {n} {what} in {len(data)} bytes")
         names = _builtin_names()
         tensors = []
         for i in range(sg.TensorsLength()):
@@ -173,6 +228,7 @@ def read_tflite(data: bytes) -> TFLGraph:
                     custom = dict(flexbuffers.Loads(raw))
                 except Exception as exc:
                     raise TFLiteError(f"op {k} ({name}): unreadable custom options ({exc.__class__.__name__})") from None
+            _check_signature(k, name, ins, outs, custom, tensors)
             ops.append(TFLOp(k, name, ins, outs, custom, _builtin_options(op, name)))
         g_in = [int(v) for v in sg.InputsAsNumpy()]
         g_out = [int(v) for v in sg.OutputsAsNumpy()]

@@ -86,10 +86,10 @@ def inspect(file, as_json):
 
 def _print_human(info: dict, echo) -> None:
     if info["format"] == "tflite":
-        echo(f"TFLite flatbuffer, {info['size_bytes']} bytes; input {info['inputs'][0]['shape']}, output {info['outputs'][0]['shape']}")
+        echo(f"TFLite flatbuffer, {info['size_bytes']} bytes; input {', '.join(str(t['shape']) for t in info['inputs']) or '-'}, output {', '.join(str(t['shape']) for t in info['outputs']) or '-'}")
         for op in info["ops"]:
             extra = f"  {op['custom_options']}" if "custom_options" in op else ""
-            echo(f"  {op['index']:3d} {op['op']:<20} {op['inputs'][0]} -> {op['outputs'][0]}{extra}")
+            echo(f"  {op['index']:3d} {op['op']:<20} {op['inputs'][0] if op['inputs'] else '-'} -> {op['outputs'][0] if op['outputs'] else '-'}{extra}")
         return
     skip = {"ops", "tensors", "format"}
     for k, v in info.items():
