@@ -1,0 +1,82 @@
+"""`bnn-edge run` / `bnn-edge flash`: the C firmware with an export, against the simulator."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from bnn_edge.errors import UserError
+from bnn_edge.firmware import flash_commands, flash_export, input_c_source, parse_output, run_export
+from converters import bnnpack as bp
+from conftest import run_cli
+
+
+def test_host_build_matches_simulator_on_every_test_image(tiny_export, tmp_path):
+    r = run_export(tiny_export, target="host", images=10_000, build_dir=tmp_path / "b")
+    assert r["images"] == 360  # the whole digits test split
+    assert r["bit_exact"] is True and r["latent_bits_compared"] == 360 * 256
+    assert r["accuracy"] == r["reference_accuracy"]
+    assert r["accuracy"] >= 0.93
+    assert r["image"]["flash_bytes"] > 0
+
+
+@pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="qemu-system-arm not installed (make setup)")
+def test_qemu_m4_cli_200_images(tiny_export, tmp_path):
+    proc = run_cli("run", str(tiny_export), "--target", "qemu-m4", "--images", "200", "--json",
+                   "--build-dir", str(tmp_path / "m4"), check=True)
+    r = json.loads(proc.stdout)
+    assert r["images"] == 200 and r["bit_exact"] is True
+    assert r["accuracy"] == r["reference_accuracy"]
+    assert 0 < r["image"]["flash_bytes"] < 1024 * 1024
+
+
+def test_parse_output_rejects_missing_lines(tiny_export):
+    pack = bp.read_pack((tiny_export / "model.bnnpack").read_bytes())
+    good = "IMG 0 LATENT " + "00" * 32 + " OUT " + " ".join(["1"] * 10) + "\nDONE 1 arena=1088\n"
+    out = parse_output(good, pack, 1)
+    assert out.latents.shape == (1, 32) and out.outputs.tolist() == [[1] * 10] and out.arena_bytes == 1088
+    with pytest.raises(UserError, match="1 of 2 results"):
+        parse_output(good, pack, 2)
+    with pytest.raises(UserError, match="no DONE"):
+        parse_output(good.splitlines()[0], pack, 1)
+
+
+def test_input_c_source_layout():
+    x = np.arange(2 * 2 * 2 * 1, dtype=np.uint8).reshape(2, 2, 2, 1)
+    src = input_c_source(x)
+    assert "bnn_n_inputs = 2u" in src and "bnn_input_len = 4u" in src and "0, 1, 2, 3, 4, 5, 6, 7" in src
+
+
+def test_run_errors(tmp_path, tiny_export):
+    with pytest.raises(UserError, match="no model.bnnpack"):
+        run_export(tmp_path)
+    with pytest.raises(UserError, match="--images 0"):
+        run_export(tiny_export, images=0)
+    with pytest.raises(UserError, match="--target"):
+        from bnn_edge.firmware import build_and_run
+
+        build_and_run(b"", np.zeros((1, 8, 8, 1), np.uint8), "qemu-m0", tmp_path)
+
+
+def test_flash_commands_for_both_probes(tiny_export, tmp_path):
+    elf = tmp_path / "app.elf"
+    assert flash_commands(elf, "pyocd", "stm32f429zi") == [["pyocd", "flash", "--target", "stm32f429zi", str(elf)]]
+    (cmd,) = flash_commands(elf, "openocd", "stm32f4x", "stlink")
+    assert cmd[:5] == ["openocd", "-f", "interface/stlink.cfg", "-f", "target/stm32f4x.cfg"]
+    assert cmd[-1] == f"program {elf} verify reset exit"
+    r = json.loads(run_cli("flash", str(tiny_export), "--probe", "pyocd", "--target-mcu", "stm32f429zi", "--dry-run",
+                           "--json", check=True).stdout)
+    assert r["dry_run"] is True and r["flash"][0][:2] == ["pyocd", "flash"]
+    assert "TARGET=m4" in r["build"] and any(a.startswith("MODEL_C=") for a in r["build"])
+    with pytest.raises(UserError, match="--target-mcu"):
+        flash_export(tiny_export, "pyocd", "bad name;rm", dry_run=True)
+
+
+@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="no cross compiler")
+def test_flash_builds_image_and_explains_missing_probe_tool(tiny_export, tmp_path, monkeypatch):
+    real_which = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda name: None if name in ("pyocd", "openocd") else real_which(name))
+    with pytest.raises(UserError, match="pyocd is not installed"):
+        flash_export(tiny_export, "pyocd", "stm32f429zi", build_dir=tmp_path / "fl")
+    assert (tmp_path / "fl" / "fw" / "app.elf").is_file()
