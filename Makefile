@@ -41,5 +41,11 @@ test-firmware:
 demo: setup
 	bash scripts/demo.sh $(DEMO)
 
+# Fuzzing, sanitizers and power cuts, a few minutes on 2 cores (scripts/fuzz_smoke.py --help);
+# the last line printed is a JSON summary. FUZZ_ARGS passes options (e.g. --seed N).
+fuzz-smoke: venv
+	@bash scripts/setup-system.sh clang
+	@$(PY) scripts/fuzz_smoke.py --require-targets $(FUZZ_ARGS)
+
 clean:
 	rm -rf $(DEMO) firmware/build .pytest_cache
