@@ -65,7 +65,7 @@ def inspect(file, as_json):
 
     path = Path(file)
     if not path.is_file():
-        raise UserError(f"{file}: no such file")
+        raise UserError(f"{file}: {'a directory, not a file' if path.is_dir() else 'no such file'}")
     data = path.read_bytes()
     if data[:4] == bp.MAGIC or path.suffix == ".bnnpack":
         info = {"format": "bnnpack", **bp.describe(data)}

@@ -35,8 +35,11 @@ def train(dataset, data_dir, preset, epochs, pretrain_classes, seed, batch_size,
     fully_binary, class_order, epochs_run, seconds, ...) to --out.
     """
     from bnn_edge.distribute import make_strategy
+    from bnn_edge.errors import UserError
     from bnn_edge.train import train_run
 
+    if batch_size < 1:
+        raise UserError(f"--batch-size {batch_size}: must be >= 1")
     strat = make_strategy(strategy, devices)
     metrics = train_run(dataset, preset, out, epochs=epochs, pretrain_classes=pretrain_classes, seed=seed,
                         schedule=schedule_from(lr, lr_factor, lr_patience, lr_min), batch_size=batch_size,
