@@ -26,6 +26,7 @@ def test_binary_latent_codec_is_one_bit_per_feature_and_exact():
     assert packed.dtype == np.uint8 and packed.shape == (7, 32)  # 256 bits = 32 bytes
     assert c.payload_bits == 256
     np.testing.assert_array_equal(c.decode(packed), z)
+    np.testing.assert_array_equal(packed, np.packbits(z < 0, axis=-1, bitorder="little"))
     # layout: bit 1 means -1, feature k in bit k%8 of byte k//8 (FORMAT.md / LCE packing)
     one = np.ones((1, 256), np.float32)
     one[0, 0] = one[0, 9] = -1
