@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bnn/bnn_crc32.h"
 #include "fuzz_head_config.h"
 
 #define REQUIRE(cond, ...)                                    \
@@ -50,8 +51,8 @@ static void write_slot(uint32_t s, uint32_t seq, const uint8_t *blob, uint32_t l
     put32(base + 4, BNN_STORE_VERSION | (BNN_STORE_HEADER << 16));
     put32(base + 8, seq);
     put32(base + 12, len);
-    put32(base + 16, bnn_store_crc32(0u, blob, len));
-    put32(base + 28, bnn_store_crc32(0u, base, 28u));
+    put32(base + 16, bnn_crc32(blob, len));
+    put32(base + 28, bnn_crc32(base, 28u));
 }
 
 static uint32_t state_bytes(const bnn_head_t *h, uint8_t *out) {
