@@ -14,6 +14,24 @@ ROOT = Path(__file__).resolve().parents[1]
 KEYS = {"converter_cases", "loader_execs", "crashes", "powercut_trials", "powercut_corrupt"}
 
 
+def crash_report(summary: dict) -> str:
+    """What failed, where to look: failing Hypothesis tests, fuzzer crash summaries and inputs, power-cut runs."""
+    d = summary.get("details", {})
+    out = []
+    py = d.get("python") or {}
+    if py.get("failures"):
+        out.append(f"Hypothesis: failing tests {py.get('failed_tests')} (log {py.get('log')})")
+    for name, r in ((d.get("libfuzzer") or {}).get("targets") or {}).items():
+        if r.get("crashes"):
+            out.append(f"libFuzzer {name}: {r.get('summary')} -> {r.get('artifacts')} (log {r.get('log')})")
+    if (d.get("libfuzzer") or {}).get("error"):
+        out.append(d["libfuzzer"]["error"])
+    for run in (d.get("powercut") or {}).get("runs", []):
+        if run.get("rc") or run.get("corrupt") or run.get("error"):
+            out.append(f"power cut: {run}")
+    return "\n".join(out) or json.dumps(summary)[:2000]
+
+
 def test_fuzz_smoke_small_budget():
     cmd = [sys.executable, str(ROOT / "scripts" / "fuzz_smoke.py"), "--examples", "3", "--pack-runs", "3000",
            "--store-runs", "1000", "--max-seconds", "60", "--powercut-trials", "100", "--seed", "1"]
@@ -23,7 +41,7 @@ def test_fuzz_smoke_small_budget():
     assert lines, proc.stderr
     summary = json.loads(lines[-1])
     assert KEYS <= set(summary), summary
-    detail = json.dumps(summary.get("details"), indent=1)[:4000]
+    detail = crash_report(summary)
     assert summary["crashes"] == 0, detail
     assert summary["powercut_corrupt"] == 0, detail
     assert proc.returncode == 0, proc.stderr
