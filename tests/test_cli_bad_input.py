@@ -220,7 +220,7 @@ def _params():
         yield pytest.param(line, word, id=line.replace("{B}/", ""))
 
 
-class _CaseTimeout(Exception):
+class _CaseTimeout(BaseException):  # not swallowed by `except Exception` in the code under test
     pass
 
 

@@ -68,8 +68,9 @@ PACK_SEEDS = {p.name: p.read_bytes() for p in sorted((CORPUS / "pack").glob("*.b
 # ---------------------------------------------------------------------------------------------
 
 
-class CaseTimeout(Exception):
-    """A case ran past BNN_FUZZ_CASE_SECONDS: a hang (not a UserError, so the test fails)."""
+class CaseTimeout(BaseException):
+    """A case ran past BNN_FUZZ_CASE_SECONDS: a hang. A BaseException, so that no `except Exception`
+    in the code under test can turn it into an ordinary error."""
 
 
 @contextlib.contextmanager
