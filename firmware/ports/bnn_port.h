@@ -12,8 +12,12 @@ extern "C" {
 /* Starts the tick counter (host: monotonic clock; Cortex-M: SysTick on the core clock). */
 void bnn_port_init(void);
 
-/* Monotonic ticks since bnn_port_init(): nanoseconds on the host; core clock cycles on
- * Cortex-M (under QEMU with -icount shift=0 one tick = one instruction, to within 1 tick). */
+/* Monotonic ticks since bnn_port_init(): nanoseconds on the host; SysTick ticks of the
+ * processor clock on Cortex-M (= core cycles on silicon). Under QEMU (mps2-an386 / mps2-an500,
+ * whose SysTick clock is the 25 MHz board clock) with `-icount shift=0` (1 ns of virtual time per
+ * instruction) one tick is exactly 40 instructions, so a reading is an instruction count / 40,
+ * +-1 tick; benchmarks/run.py checks the 40 against an exact `-singlestep -d exec,nochain` trace.
+ * QEMU models no cycles (and no DWT cycle counter), so these are instructions, not cycles. */
 uint64_t bnn_port_ticks(void);
 
 /* "host", "cortex-m4", "cortex-m7" ... */

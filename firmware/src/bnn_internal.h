@@ -113,6 +113,24 @@ static BNN_ALWAYS_INLINE uint32_t bnn_xor_popcount(const uint32_t *a, const uint
     return total;
 }
 
+/* ---- xor-popcount of one vector x (n words) against rows of n words (src/bnn_xpc.c): the inner
+ * products of BCONV2D (x = gathered receptive field, a row per output channel) and BDENSE.
+ * Hand-scheduled Thumb-2 assembly on Armv7-M/Armv7E-M/Armv8-M Mainline, portable Harley-Seal
+ * elsewhere. x and w 4-byte aligned, rows contiguous in w. */
+typedef struct {
+    uint32_t slot[13]; /* the assembly's frame */
+    int32_t n;
+    int use_asm;
+} bnn_xpc_t;
+/* Prepares for rows of n words (n >= 0). */
+void bnn_xpc_init(bnn_xpc_t *p, int32_t n);
+/* counts[r] = sum_{i<n} popcount(x[i] ^ w[r * n + i]) for r < rows. */
+void bnn_xpc_counts(bnn_xpc_t *p, const uint32_t *x, const uint32_t *w, int32_t rows, uint32_t *counts);
+/* rows <= 32: bit r = ((int32_t)count_r > th[r]), bits >= rows are 0. */
+uint32_t bnn_xpc_bits(bnn_xpc_t *p, const uint32_t *x, const uint32_t *w, int32_t rows, const int32_t *th);
+/* bnn_xpc_init() + bnn_xpc_counts(). */
+void bnn_xor_popcount_rows(const uint32_t *x, const uint32_t *w, int32_t n, int32_t rows, uint32_t *counts);
+
 /* Sets bits [lo, hi) of a word array (lo <= hi). */
 static inline void bnn_set_bit_range(uint32_t *words, uint32_t lo, uint32_t hi) {
     if (lo >= hi) return;

@@ -88,6 +88,18 @@ static void clear_tails(uint32_t *words, const bnn_tensor_info_t *t) {
     for (size_t p = 0; p < pixels; p++) words[p * wpp + wpp - 1u] &= mask;
 }
 
+/* Profiling hooks around every kernel call (benchmarks): build with -DBNN_PROFILE=1 and provide
+ * bnn_profile_begin()/bnn_profile_end(); without it they compile to nothing. */
+#if defined(BNN_PROFILE) && BNN_PROFILE
+void bnn_profile_begin(const bnn_op_info_t *op);
+void bnn_profile_end(const bnn_op_info_t *op);
+#define BNN_PROFILE_BEGIN(op) bnn_profile_begin(op)
+#define BNN_PROFILE_END(op) bnn_profile_end(op)
+#else
+#define BNN_PROFILE_BEGIN(op) ((void)0)
+#define BNN_PROFILE_END(op) ((void)0)
+#endif
+
 static const void *payload_at(const bnn_model_t *m, uint32_t off, uint32_t len) {
     return len ? (const void *)(m->payload + off) : 0;
 }
@@ -109,8 +121,10 @@ static void run_op(bnn_interpreter_t *it, const bnn_op_info_t *op) {
         case BNN_OP_THERMO_ENCODE: {
             bnn_thermo_encode_args_t a = {x0, (int32_t)in0.h, (int32_t)in0.w, (int32_t)in0.c,
                                           thresh, p[0], out_bits};
+            BNN_PROFILE_BEGIN(op);
             if (use_ref) bnn_thermo_encode_reference(&a);
             else bnn_thermo_encode_optimized(&a, scratch);
+            BNN_PROFILE_END(op);
             break;
         }
         case BNN_OP_BCONV2D: {
@@ -135,16 +149,20 @@ static void run_op(bnn_interpreter_t *it, const bnn_op_info_t *op) {
             a.groups = p[7];
             (void)bnn_conv_geometry(in0.h, p[0], p[2], p[4], p[6], 0, &a.pad_top);
             (void)bnn_conv_geometry(in0.w, p[1], p[3], p[5], p[6], 0, &a.pad_left);
+            BNN_PROFILE_BEGIN(op);
             if (use_ref) bnn_bconv2d_reference(&a);
             else bnn_bconv2d_optimized(&a, scratch);
+            BNN_PROFILE_END(op);
             break;
         }
         case BNN_OP_BMAXPOOL2D: {
             bnn_bmaxpool2d_args_t a = {(const uint32_t *)(const void *)x0,
                                        (int32_t)in0.h, (int32_t)in0.w, (int32_t)in0.c, out_bits,
                                        (int32_t)out.h, (int32_t)out.w, p[0], p[1], p[2], p[3]};
+            BNN_PROFILE_BEGIN(op);
             if (use_ref) bnn_bmaxpool2d_reference(&a);
             else bnn_bmaxpool2d_optimized(&a, scratch);
+            BNN_PROFILE_END(op);
             break;
         }
         case BNN_OP_BDEPTHWISE2D: {
@@ -165,15 +183,19 @@ static void run_op(bnn_interpreter_t *it, const bnn_op_info_t *op) {
             a.stride_w = p[3];
             (void)bnn_conv_geometry(in0.h, p[0], p[2], 1, p[4], 0, &a.pad_top);
             (void)bnn_conv_geometry(in0.w, p[1], p[3], 1, p[4], 0, &a.pad_left);
+            BNN_PROFILE_BEGIN(op);
             if (use_ref) bnn_bdepthwise2d_reference(&a);
             else bnn_bdepthwise2d_optimized(&a, scratch);
+            BNN_PROFILE_END(op);
             break;
         }
         case BNN_OP_BDENSE: {
             bnn_bdense_args_t a = {(const uint32_t *)(const void *)x0, p[0], weights,
                                    out_bits ? thresh : 0, out_bits, out_i32, p[1]};
+            BNN_PROFILE_BEGIN(op);
             if (use_ref) bnn_bdense_reference(&a);
             else bnn_bdense_optimized(&a, scratch);
+            BNN_PROFILE_END(op);
             break;
         }
         case BNN_OP_CONCAT: {
@@ -181,8 +203,10 @@ static void run_op(bnn_interpreter_t *it, const bnn_op_info_t *op) {
             bnn_concat_args_t a = {(const uint32_t *)(const void *)x0,
                                    (const uint32_t *)(const void *)x1, (int32_t)in0.h,
                                    (int32_t)in0.w, (int32_t)in0.c, (int32_t)in1.c, out_bits};
+            BNN_PROFILE_BEGIN(op);
             if (use_ref) bnn_concat_reference(&a);
             else bnn_concat_optimized(&a, scratch);
+            BNN_PROFILE_END(op);
             break;
         }
     }
@@ -191,13 +215,21 @@ static void run_op(bnn_interpreter_t *it, const bnn_op_info_t *op) {
 bnn_status_t bnn_invoke(bnn_interpreter_t *it) {
     if (!it) return BNN_ERR_NULL_ARG;
     if (!it->model || !loaded(it->model)) return BNN_ERR_NOT_LOADED;
-    bnn_tensor_info_t in = {0};
-    void *x = bnn_input_ptr(it, &in);
-    if (in.dtype == BNN_DTYPE_BITS) clear_tails((uint32_t *)x, &in);
-    for (uint32_t i = 0; i < it->model->n_ops; i++) {
-        bnn_op_info_t op;
-        (void)bnn_model_op(it->model, i, &op);
-        run_op(it, &op);
+    for (uint32_t i = 0; i < it->model->n_ops; i++) (void)bnn_invoke_op(it, i);
+    return BNN_OK;
+}
+
+bnn_status_t bnn_invoke_op(bnn_interpreter_t *it, uint32_t index) {
+    if (!it) return BNN_ERR_NULL_ARG;
+    if (!it->model || !loaded(it->model)) return BNN_ERR_NOT_LOADED;
+    bnn_op_info_t op;
+    const bnn_status_t s = bnn_model_op(it->model, index, &op);
+    if (s != BNN_OK) return s;
+    if (index == 0u) {
+        bnn_tensor_info_t in = {0};
+        void *x = bnn_input_ptr(it, &in);
+        if (in.dtype == BNN_DTYPE_BITS) clear_tails((uint32_t *)x, &in);
     }
+    run_op(it, &op);
     return BNN_OK;
 }

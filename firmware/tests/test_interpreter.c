@@ -1,6 +1,6 @@
 /* Interpreter: inputs/outputs/latent accessors, exact arena size with a canary after it,
  * independence from arena garbage, BITS input tail masking, both kernel families equal,
- * two interpreters sharing one model. */
+ * two interpreters sharing one model, op-by-op invocation. */
 #include <string.h>
 
 #include "bnn/bnn.h"
@@ -72,6 +72,14 @@ static void test_all_ops(void) {
         bnn_set_input(&a, img, 72);
         bnn_invoke(&a);
         CHECK(memcmp(out_a, bnn_output_ptr(&a, NULL), 40) == 0, "depends on arena garbage");
+        /* op by op (bnn_invoke_op), each op run twice: the same result */
+        memset(arena_a, 0xC3, need);
+        bnn_set_input(&a, img, 72);
+        int ops_ok = 1;
+        for (uint32_t k = 0; k < m.n_ops; k++) ops_ok &= bnn_invoke_op(&a, k) == BNN_OK && bnn_invoke_op(&a, k) == BNN_OK;
+        CHECK(ops_ok && memcmp(out_a, bnn_output_ptr(&a, NULL), 40) == 0, "bnn_invoke_op sequence");
+        CHECK(bnn_invoke_op(&a, m.n_ops) == BNN_ERR_OP_TYPE && bnn_invoke_op(NULL, 0) == BNN_ERR_NULL_ARG,
+              "bnn_invoke_op errors");
         /* the storage-sized input works too for this 72-byte (already padded) tensor */
         CHECK(bnn_set_input(&a, img, 72) == BNN_OK, "storage-sized input");
     }

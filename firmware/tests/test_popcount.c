@@ -1,11 +1,14 @@
 /* Internal bit helpers (src/bnn_internal.h): SWAR popcount, Harley-Seal and byte-accumulating
- * xor-popcounts over every length 0..300 (random, all-ones and sparse data), bit ranges. */
+ * xor-popcounts over every length 0..300 (random, all-ones and sparse data), bit ranges, and
+ * bnn_xor_popcount_rows() (assembly on Cortex-M) over every length 1..600 and 1..4 rows. */
 #include <string.h>
 
 #include "bnn_internal.h"
 #include "bnn_test.h"
 
 static uint32_t a[320], b[320], w1[16], w2[16];
+static uint32_t rx[600], rw[32 * 600 + 8], rc[32];
+static int32_t th[32];
 
 static uint32_t naive(const uint32_t *x, const uint32_t *y, int32_t n) {
     uint32_t s = 0;
@@ -31,6 +34,28 @@ int main(void) {
             const uint32_t want = naive(a, b, n);
             CHECK(bnn_xor_popcount(a, b, n) == want, "harley-seal n=%d mode=%d", (int)n, mode);
             CHECK(bnn_xor_popcount_short(a, b, n) == want, "short n=%d mode=%d", (int)n, mode);
+        }
+    for (int mode = 0; mode < 3; mode++)
+        for (int32_t n = 1; n <= 600; n++) {
+            const int32_t rows = (n % 7 == 3) ? 32 : 1 + (int32_t)((n + mode) % 4);
+            for (int32_t i = 0; i < n; i++) rx[i] = mode == 1 ? 0xFFFFFFFFu : bnn_rng_bits(&r, mode == 2 ? 10 : 128);
+            for (int32_t i = 0; i < rows * n + 8; i++) rw[i] = mode == 1 ? 0u : bnn_rng_u32(&r);
+            for (int32_t k = 0; k < 32; k++) rc[k] = 0xA5A5A5A5u;
+            bnn_xor_popcount_rows(rx, rw, n, rows, rc);
+            int good = 1;
+            for (int32_t k = 0; k < rows; k++) good &= rc[k] == naive(rx, rw + (size_t)k * (size_t)n, n);
+            for (int32_t k = rows; k < 32; k++) good &= rc[k] == 0xA5A5A5A5u;
+            CHECK(good, "xor_popcount_rows n=%d rows=%d mode=%d", (int)n, (int)rows, mode);
+            /* bits mode: thresholds around the counts, INT32_MIN/MAX, -1 */
+            bnn_xpc_t p;
+            bnn_xpc_init(&p, n);
+            for (int32_t k = 0; k < rows; k++) {
+                const uint32_t v = bnn_rng_u32(&r) % 8u;
+                th[k] = v == 0 ? INT32_MIN : v == 1 ? INT32_MAX : v == 2 ? -1 : (int32_t)rc[k] + (int32_t)v - 5;
+            }
+            uint32_t want_bits = 0u;
+            for (int32_t k = 0; k < rows; k++) want_bits |= (uint32_t)((int32_t)rc[k] > th[k]) << k;
+            CHECK(bnn_xpc_bits(&p, rx, rw, rows, th) == want_bits, "xpc bits n=%d rows=%d", (int)n, (int)rows);
         }
     for (int i = 0; i < 3000; i++) {
         uint32_t lo = (uint32_t)bnn_rng_range(&r, 0, 500), hi = (uint32_t)bnn_rng_range(&r, 0, 512);

@@ -45,6 +45,12 @@ void *bnn_input_ptr(bnn_interpreter_t *it, bnn_tensor_info_t *info);
 /* Runs every op in table order. For a BITS input tensor the tail bits past c are cleared first. */
 bnn_status_t bnn_invoke(bnn_interpreter_t *it);
 
+/* Runs op `index` alone (profiling, benchmarks): bnn_invoke() is bnn_invoke_op() for 0..n_ops-1.
+ * An op reads what the earlier ops wrote, so run them in order; running one again recomputes the
+ * same output. Index 0 clears the tail bits of a BITS input first, as bnn_invoke() does.
+ * Returns bnn_model_op()'s error (BNN_ERR_OP_TYPE) when index >= n_ops. */
+bnn_status_t bnn_invoke_op(bnn_interpreter_t *it, uint32_t index);
+
 /* After bnn_invoke(): the output tensor's storage (int32 values for an INT32 output) and its
  * decoded table entry (info may be NULL). */
 const void *bnn_output_ptr(const bnn_interpreter_t *it, bnn_tensor_info_t *info);

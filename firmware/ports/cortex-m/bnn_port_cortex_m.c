@@ -1,5 +1,15 @@
 /* bnn-edge: Cortex-M port: a 64-bit tick counter from SysTick (24-bit down counter on the
- * processor clock, reload 2^24 - 1, overflows counted in the SysTick exception). */
+ * processor clock, reload 2^24 - 1, overflows counted in the SysTick exception).
+ *
+ * The counter runs RVR, RVR-1, ..., 1, 0, RVR, ... (period 2^24); the exception is raised on the
+ * 1 -> 0 step, so while CVR reads 0 the wrap has already been counted. Writing CVR clears it to 0
+ * and the first reload (0 -> RVR) raises nothing. Hence ticks = wraps * 2^24 + ((0 - CVR) mod 2^24)
+ * is monotonic from 0 at bnn_port_init() (the older wraps * 2^24 + (RVR - CVR) went back by 2^24
+ * at the first reload, and again whenever CVR was read as 0).
+ *
+ * Under QEMU (mps2-an386/an500) SysTick's processor clock is the 25 MHz board clock; with
+ * `-icount shift=0` virtual time advances 1 ns per instruction, so one tick is exactly 40
+ * instructions (benchmarks/run.py calibrates this against an exact instruction trace). */
 #include "bnn_port.h"
 
 #define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
@@ -26,7 +36,7 @@ uint64_t bnn_port_ticks(void) {
         v = SYST_CVR;
         w1 = bnn_systick_wraps;
     } while (w0 != w1);
-    return ((uint64_t)w0 << 24) + (uint64_t)(0x00FFFFFFu - v);
+    return ((uint64_t)w0 << 24) + (uint64_t)((0u - v) & 0x00FFFFFFu);
 }
 
 const char *bnn_port_name(void) {

@@ -1,0 +1,445 @@
+/* bnn-edge: xor-popcount of one vector against many rows (bnn_xpc_*, declared in bnn_internal.h):
+ * count_r = sum_i popcount(x[i] ^ w[r * n + i]), the inner product of BCONV2D (x = the gathered
+ * receptive field, one row per output channel) and BDENSE; either the counts, or (bits mode) the
+ * thresholded output bits (count_r > th[r]) of up to 32 rows as one word.
+ *
+ * Portable C everywhere (Harley-Seal, bnn_internal.h). On Thumb-2 M-profile cores (Armv7-M,
+ * Armv7E-M, Armv8-M Mainline, Armv8.1-M Mainline; none has a popcount instruction) a
+ * hand-scheduled Harley-Seal in assembly:
+ *
+ *   - "leaf": 4 words of x and 4 of w with two LDMs (1 instruction each), 4 EORs, and 3 carry-save
+ *     adders (5 logic ops each) into the ones/twos planes, giving one weight-4 word;
+ *   - "block" (16 words): 4 leaves, the weight-4 words carry-saved into the fours plane, the
+ *     weight-8 words into the eights plane (on the stack: 14 registers are in use), and the
+ *     weight-16 word reduced to per-byte counts (9 ops) added to a per-byte accumulator;
+ *   - the blocks of a row are unrolled 4x and entered Duff-style (no per-block loop test);
+ *   - the first n % 16 words of a row are done first, from zero planes (cheaper adders), or the
+ *     first whole block is when n % 16 < 4 (the last n % 4 words are counted in the epilogue);
+ *   - epilogue: the four planes reduced to nibble counts, weighted, summed per byte, and the bytes
+ *     summed with USAD8 (DSP cores: M4, M7, M33 with DSP) or two SWAR steps;
+ *   - bits mode: the count is compared with its threshold and shifted into the output word (RRX)
+ *     in the assembly too.
+ *
+ * That is 115 instructions per 16 words (~7.2 per word, ~4.5 binary MACs per instruction) plus
+ * ~55 per row (e.g. 554 per row of 72 words). The assembly handles 4 <= n <= 511 words per row
+ * (the per-byte accumulator holds 31 blocks); other lengths use the C version. Define
+ * BNN_XPC_NO_ASM to force the C version. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bnn_internal.h"
+
+#if !defined(BNN_XPC_NO_ASM) && defined(__GNUC__) && defined(__thumb2__) &&                      \
+    (defined(__ARM_ARCH_7M__) || defined(__ARM_ARCH_7EM__) || defined(__ARM_ARCH_8M_MAIN__) ||   \
+     defined(__ARM_ARCH_8_1M_MAIN__))
+#define BNN_XPC_ASM 1
+#else
+#define BNN_XPC_ASM 0
+#endif
+
+static void xpc_rows_c(const uint32_t *x, const uint32_t *w, int32_t n, int32_t rows, uint32_t *counts) {
+    for (int32_t r = 0; r < rows; r++, w += n)
+        counts[r] = n < 16 ? bnn_xor_popcount_short(x, w, n) : bnn_xor_popcount(x, w, n);
+}
+
+static uint32_t xpc_bits_c(const uint32_t *x, const uint32_t *w, int32_t n, int32_t rows, const int32_t *th) {
+    uint32_t bits = 0u;
+    for (int32_t r = 0; r < rows; r++, w += n) {
+        const uint32_t c = n < 16 ? bnn_xor_popcount_short(x, w, n) : bnn_xor_popcount(x, w, n);
+        bits |= (uint32_t)((int32_t)c > th[r]) << r;
+    }
+    return bits;
+}
+
+#if BNN_XPC_ASM
+
+/* The assembly's stack frame is bnn_xpc_t.slot[], copied onto its stack at entry (13 words):
+ * 0 EIGHTS, 1 EA, 2 ACC (planes / accumulator kept on the stack), 3 XS (x), 4 HEAD (code address,
+ * Thumb bit set, of the row prologue), 5 BENTRY (where the prologue continues: a block of the
+ * unrolled pass, or FIN), 6 FIN (epilogue for the n % 4 trailing words), 7 XEND (x + n - n % 4:
+ * the block passes end there), 8 PTR (counts or thresholds), 9 END (PTR + rows), 10 W, 11 BITS
+ * (bits mode: the word being assembled; returned in r0), 12 REND (row end: counts or bits). */
+enum { S_XS = 3, S_HEAD, S_BENTRY, S_FIN, S_XEND, S_PTR, S_END, S_W, S_BITS, S_REND };
+
+uint32_t bnn_xpc_rows_asm(const uint32_t *slots);
+/* code addresses: heads q0..q3, head "peel" (first whole block from zero planes), blocks 0..3 of
+ * the unrolled pass, epilogues for n % 4 = 0..3, row ends counts / bits */
+extern const uint32_t bnn_xpc_tab[15];
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#define BNN_XPC_DSP "1"
+#else
+#define BNN_XPC_DSP "0"
+#endif
+
+/* Slots: EIGHTS 0, EA 4, ACC 8, XS 12, HEAD 16, BENTRY 20, FIN 24, XEND 28, CNTP 32, CNTEND 36,
+ * W 40. Registers: r0 = x, r1 = w, r2 = ones, r3 = twos, r4 = fours, r5-r8 = x ^ w, r9-r12 =
+ * w / temporaries, lr = a held carry word. */
+__asm__(
+    ".pushsection .text.bnn_xpc_rows_asm,\"ax\",%progbits\n"
+    ".syntax unified\n"
+    ".thumb\n"
+    ".equ XPC_DSP, " BNN_XPC_DSP "\n"
+    /* r5..r8 = x[0..3] ^ w[0..3] */
+    ".macro XPC_XL4\n"
+    "  ldmia r0!, {r5, r6, r7, r8}\n"
+    "  ldmia r1!, {r9, r10, r11, r12}\n"
+    "  eor r5, r5, r9\n"
+    "  eor r6, r6, r10\n"
+    "  eor r7, r7, r11\n"
+    "  eor r8, r8, r12\n"
+    ".endm\n"
+    /* carry-save adder: (h, l) <- l + b + c, bitwise (h weight 2); h may be b; t temporary */
+    ".macro XPC_CSA h, l, b, c, t\n"
+    "  eor \\t, \\l, \\b\n"
+    "  and \\h, \\l, \\b\n"
+    "  eor \\l, \\t, \\c\n"
+    "  and \\t, \\t, \\c\n"
+    "  orr \\h, \\h, \\t\n"
+    ".endm\n"
+    /* leaf: (ones, twos) += 4 words; the weight-4 carry goes to d */
+    ".macro XPC_LEAF d\n"
+    "  XPC_XL4\n"
+    "  XPC_CSA r5, r2, r5, r6, r9\n"
+    "  XPC_CSA r7, r2, r7, r8, r10\n"
+    "  XPC_CSA \\d, r3, r5, r7, r9\n"
+    ".endm\n"
+    /* the same from ones = twos = 0 */
+    ".macro XPC_LEAF0 d\n"
+    "  XPC_XL4\n"
+    "  eor r2, r5, r6\n"
+    "  and r5, r5, r6\n"
+    "  XPC_CSA r7, r2, r7, r8, r10\n"
+    "  eor r3, r5, r7\n"
+    "  and \\d, r5, r7\n"
+    ".endm\n"
+    /* per-byte popcount of x (each byte <= 8) */
+    ".macro XPC_POPB x, t\n"
+    "  lsr \\t, \\x, #1\n"
+    "  and \\t, \\t, #0x55555555\n"
+    "  sub \\x, \\x, \\t\n"
+    "  and \\t, \\x, #0x33333333\n"
+    "  lsr \\x, \\x, #2\n"
+    "  and \\x, \\x, #0x33333333\n"
+    "  add \\x, \\x, \\t\n"
+    "  add \\x, \\x, \\x, lsr #4\n"
+    "  and \\x, \\x, #0x0f0f0f0f\n"
+    ".endm\n"
+    /* per-nibble popcount (<= 4); r9 = 0x55555555, r10 = 0x33333333 */
+    ".macro XPC_NIB x, t\n"
+    "  and \\t, r9, \\x, lsr #1\n"
+    "  sub \\x, \\x, \\t\n"
+    "  and \\t, r10, \\x, lsr #2\n"
+    "  and \\x, \\x, r10\n"
+    "  add \\x, \\x, \\t\n"
+    ".endm\n"
+    /* nibble pairs summed into bytes; r11 = 0x0f0f0f0f */
+    ".macro XPC_BYT x, t\n"
+    "  and \\t, r11, \\x, lsr #4\n"
+    "  and \\x, \\x, r11\n"
+    "  add \\x, \\x, \\t\n"
+    ".endm\n"
+    ".macro XPC_CONSTS\n"
+    "  mov r9, #0x55555555\n"
+    "  mov r10, #0x33333333\n"
+    "  mov r11, #0x0f0f0f0f\n"
+    ".endm\n"
+    /* 16 words: planes ones/twos/fours in registers, eights and the byte accumulator on the stack */
+    ".macro XPC_BLOCK\n"
+    "  XPC_LEAF lr\n"
+    "  XPC_LEAF r5\n"
+    "  XPC_CSA lr, r4, lr, r5, r9\n"
+    "  str lr, [sp, #4]\n"
+    "  XPC_LEAF lr\n"
+    "  XPC_LEAF r5\n"
+    "  XPC_CSA lr, r4, lr, r5, r9\n"
+    "  ldr r5, [sp, #4]\n"
+    "  ldr r6, [sp, #0]\n"
+    "  XPC_CSA r5, r6, r5, lr, r9\n"
+    "  str r6, [sp, #0]\n"
+    "  XPC_POPB r5, r9\n"
+    "  ldr r6, [sp, #8]\n"
+    "  add r6, r6, r5\n"
+    "  str r6, [sp, #8]\n"
+    ".endm\n"
+    /* epilogue: count = ones + 2 twos + 4 fours + 8 eights (+ T in r5 when hast) + 16 acc; store
+     * it and go to the next row */
+    ".macro XPC_FIN hast\n"
+    "  XPC_NIB r2, r12\n"
+    "  XPC_NIB r3, r12\n"
+    "  add r2, r2, r3, lsl #1\n"
+    "  ldr r3, [sp, #0]\n"
+    "  XPC_NIB r4, r12\n"
+    "  XPC_NIB r3, r12\n"
+    "  add r4, r4, r3, lsl #1\n"
+    "  XPC_BYT r2, r12\n"
+    "  XPC_BYT r4, r12\n"
+    "  add r2, r2, r4, lsl #2\n"
+    "  .if \\hast\n"
+    "  add r2, r2, r5\n"
+    "  .endif\n"
+    "  ldr r3, [sp, #8]\n"
+    "  .if XPC_DSP\n"
+    "  movs r12, #0\n"
+    "  usad8 r2, r2, r12\n"
+    "  usad8 r3, r3, r12\n"
+    "  add r2, r2, r3, lsl #4\n"
+    "  .else\n"
+    "  mov r9, #0x00ff00ff\n"
+    "  and r12, r9, r2, lsr #8\n"
+    "  and r2, r2, r9\n"
+    "  add r2, r2, r12\n"
+    "  and r12, r9, r3, lsr #8\n"
+    "  and r3, r3, r9\n"
+    "  add r3, r3, r12\n"
+    "  add r2, r2, r3, lsl #4\n"
+    "  add r2, r2, r2, lsr #16\n"
+    "  uxth r2, r2\n"
+    "  .endif\n"
+    "  ldr pc, [sp, #48]\n"
+    ".endm\n"
+
+    ".global bnn_xpc_rows_asm\n"
+    ".type bnn_xpc_rows_asm, %function\n"
+    ".thumb_func\n"
+    ".align 2\n"
+    "bnn_xpc_rows_asm:\n"
+    "  push {r4-r11, lr}\n"
+    "  sub sp, sp, #52\n"
+    "  ldmia r0!, {r2-r8}\n"
+    "  stmia sp, {r2-r8}\n"
+    "  ldmia r0, {r2-r7}\n"
+    "  add r8, sp, #28\n"
+    "  stmia r8, {r2-r7}\n"
+    "  ldr r1, [sp, #40]\n"
+    ".Lxpc_row:\n"
+    "  ldr r0, [sp, #12]\n"
+    "  ldr pc, [sp, #16]\n"
+
+    /* prologues: the first (n % 16) & ~3 words from zero planes */
+    ".Lxpc_head_q0:\n"
+    "  movs r2, #0\n"
+    "  movs r3, #0\n"
+    "  movs r4, #0\n"
+    "  str r4, [sp, #0]\n"
+    "  str r4, [sp, #8]\n"
+    "  ldr pc, [sp, #20]\n"
+    ".Lxpc_head_q1:\n"
+    "  XPC_LEAF0 r4\n"
+    "  movs r5, #0\n"
+    "  str r5, [sp, #0]\n"
+    "  str r5, [sp, #8]\n"
+    "  ldr pc, [sp, #20]\n"
+    ".Lxpc_head_q2:\n"
+    "  XPC_LEAF0 r4\n"
+    "  XPC_LEAF r5\n"
+    "  and lr, r4, r5\n"
+    "  eor r4, r4, r5\n"
+    "  str lr, [sp, #0]\n"
+    "  movs r5, #0\n"
+    "  str r5, [sp, #8]\n"
+    "  ldr pc, [sp, #20]\n"
+    ".Lxpc_head_q3:\n"
+    "  XPC_LEAF0 r4\n"
+    "  XPC_LEAF r5\n"
+    "  and lr, r4, r5\n"
+    "  eor r4, r4, r5\n"
+    "  XPC_LEAF r5\n"
+    "  and r6, r4, r5\n"
+    "  eor r4, r4, r5\n"
+    "  orr lr, lr, r6\n"
+    "  str lr, [sp, #0]\n"
+    "  movs r5, #0\n"
+    "  str r5, [sp, #8]\n"
+    "  ldr pc, [sp, #20]\n"
+    /* n % 16 < 4 and n >= 16: the first block from zero planes */
+    ".Lxpc_head_p:\n"
+    "  XPC_LEAF0 lr\n"
+    "  XPC_LEAF r5\n"
+    "  eor r4, lr, r5\n"
+    "  and lr, lr, r5\n"
+    "  str lr, [sp, #4]\n"
+    "  XPC_LEAF lr\n"
+    "  XPC_LEAF r5\n"
+    "  XPC_CSA lr, r4, lr, r5, r9\n"
+    "  ldr r5, [sp, #4]\n"
+    "  eor r6, r5, lr\n"
+    "  and r5, r5, lr\n"
+    "  str r6, [sp, #0]\n"
+    "  XPC_POPB r5, r9\n"
+    "  str r5, [sp, #8]\n"
+    "  ldr pc, [sp, #20]\n"
+
+    /* the blocks, unrolled 4x, entered at block (4 - nblocks % 4) % 4 */
+    ".Lxpc_blk0:\n"
+    "  XPC_BLOCK\n"
+    ".Lxpc_blk1:\n"
+    "  XPC_BLOCK\n"
+    ".Lxpc_blk2:\n"
+    "  XPC_BLOCK\n"
+    ".Lxpc_blk3:\n"
+    "  XPC_BLOCK\n"
+    "  ldr r9, [sp, #28]\n"
+    "  cmp r0, r9\n"
+    "  bne .Lxpc_blk0\n"
+    "  ldr pc, [sp, #24]\n"
+
+    /* row ends: store the count (counts mode) ... */
+    ".Lxpc_rend_counts:\n"
+    "  ldrd r9, r10, [sp, #32]\n"
+    "  str r2, [r9], #4\n"
+    "  str r9, [sp, #32]\n"
+    "  cmp r9, r10\n"
+    "  bne .Lxpc_row\n"
+    "  ldr r0, [sp, #44]\n"
+    "  add sp, sp, #52\n"
+    "  pop {r4-r11, pc}\n"
+    /* ... or (bits mode) shift !(count > th) into the top of BITS with RRX: (th ^ 2^31) >= (count ^ 2^31)
+     * unsigned is th >= count signed; the caller inverts and aligns the word */
+    ".Lxpc_rend_bits:\n"
+    "  ldrd r9, r10, [sp, #32]\n"
+    "  ldr r11, [r9], #4\n"
+    "  ldr r12, [sp, #44]\n"
+    "  add r2, r2, #0x80000000\n"
+    "  eor r11, r11, #0x80000000\n"
+    "  cmp r11, r2\n"
+    "  rrx r12, r12\n"
+    "  str r12, [sp, #44]\n"
+    "  str r9, [sp, #32]\n"
+    "  cmp r9, r10\n"
+    "  bne .Lxpc_row\n"
+    "  mov r0, r12\n"
+    "  add sp, sp, #52\n"
+    "  pop {r4-r11, pc}\n"
+
+    /* epilogues by n % 4: the trailing words as nibble counts T (<= 12 per nibble) */
+    ".Lxpc_fin0:\n"
+    "  XPC_CONSTS\n"
+    "  XPC_FIN 0\n"
+    ".Lxpc_fin1:\n"
+    "  ldr r5, [r0]\n"
+    "  ldr r7, [r1], #4\n"
+    "  eor r5, r5, r7\n"
+    "  XPC_CONSTS\n"
+    "  XPC_NIB r5, r12\n"
+    "  b .Lxpc_fint\n"
+    ".Lxpc_fin2:\n"
+    "  ldrd r5, r6, [r0]\n"
+    "  ldrd r7, r8, [r1], #8\n"
+    "  eor r5, r5, r7\n"
+    "  eor r6, r6, r8\n"
+    "  XPC_CONSTS\n"
+    "  XPC_NIB r5, r12\n"
+    "  XPC_NIB r6, r12\n"
+    "  add r5, r5, r6\n"
+    "  b .Lxpc_fint\n"
+    ".Lxpc_fin3:\n"
+    "  ldmia r0, {r5, r6, r7}\n"
+    "  ldmia r1!, {r8, r12, lr}\n"
+    "  eor r5, r5, r8\n"
+    "  eor r6, r6, r12\n"
+    "  eor r7, r7, lr\n"
+    "  XPC_CONSTS\n"
+    "  XPC_NIB r5, r12\n"
+    "  XPC_NIB r6, r12\n"
+    "  XPC_NIB r7, r12\n"
+    "  add r5, r5, r6\n"
+    "  add r5, r5, r7\n"
+    ".Lxpc_fint:\n"
+    "  XPC_BYT r5, r12\n"
+    "  XPC_FIN 1\n"
+    ".size bnn_xpc_rows_asm, . - bnn_xpc_rows_asm\n"
+
+    ".purgem XPC_XL4\n"
+    ".purgem XPC_CSA\n"
+    ".purgem XPC_LEAF\n"
+    ".purgem XPC_LEAF0\n"
+    ".purgem XPC_POPB\n"
+    ".purgem XPC_NIB\n"
+    ".purgem XPC_BYT\n"
+    ".purgem XPC_CONSTS\n"
+    ".purgem XPC_BLOCK\n"
+    ".purgem XPC_FIN\n"
+    ".popsection\n"
+
+    ".pushsection .rodata.bnn_xpc_tab,\"a\",%progbits\n"
+    ".align 2\n"
+    ".global bnn_xpc_tab\n"
+    ".type bnn_xpc_tab, %object\n"
+    "bnn_xpc_tab:\n"
+    "  .word .Lxpc_head_q0 + 1, .Lxpc_head_q1 + 1, .Lxpc_head_q2 + 1, .Lxpc_head_q3 + 1\n"
+    "  .word .Lxpc_head_p + 1\n"
+    "  .word .Lxpc_blk0 + 1, .Lxpc_blk1 + 1, .Lxpc_blk2 + 1, .Lxpc_blk3 + 1\n"
+    "  .word .Lxpc_fin0 + 1, .Lxpc_fin1 + 1, .Lxpc_fin2 + 1, .Lxpc_fin3 + 1\n"
+    "  .word .Lxpc_rend_counts + 1, .Lxpc_rend_bits + 1\n"
+    ".size bnn_xpc_tab, . - bnn_xpc_tab\n"
+    ".popsection\n");
+
+void bnn_xpc_init(bnn_xpc_t *p, int32_t n) {
+    p->n = n;
+    p->use_asm = n >= 4 && n <= 511; /* below 4 words the C version is shorter */
+    if (!p->use_asm) return;
+    uint32_t *f = p->slot;
+    const int32_t c = n & 3, q = (n >> 2) & 3;
+    int32_t blocks = n >> 4;
+    for (int k = 0; k < 13; k++) f[k] = 0u;
+    if (q == 0 && blocks > 0) {
+        f[S_HEAD] = bnn_xpc_tab[4];
+        blocks--;
+    } else {
+        f[S_HEAD] = bnn_xpc_tab[q];
+    }
+    f[S_FIN] = bnn_xpc_tab[9 + c];
+    f[S_BENTRY] = blocks ? bnn_xpc_tab[5 + ((4 - (blocks & 3)) & 3)] : f[S_FIN];
+}
+
+static void xpc_set(bnn_xpc_t *p, const uint32_t *x, const uint32_t *w, int32_t rows, const void *ptr, int bits) {
+    uint32_t *f = p->slot;
+    f[S_XS] = (uint32_t)(uintptr_t)x;
+    f[S_XEND] = (uint32_t)(uintptr_t)(x + (p->n & ~3));
+    f[S_W] = (uint32_t)(uintptr_t)w;
+    f[S_PTR] = (uint32_t)(uintptr_t)ptr;
+    f[S_END] = (uint32_t)(uintptr_t)((const uint32_t *)ptr + rows);
+    f[S_BITS] = 0u;
+    f[S_REND] = bnn_xpc_tab[13 + bits];
+}
+
+void bnn_xpc_counts(bnn_xpc_t *p, const uint32_t *x, const uint32_t *w, int32_t rows, uint32_t *counts) {
+    if (rows <= 0) return;
+    if (!p->use_asm) {
+        xpc_rows_c(x, w, p->n, rows, counts);
+        return;
+    }
+    xpc_set(p, x, w, rows, counts, 0);
+    (void)bnn_xpc_rows_asm(p->slot);
+}
+
+uint32_t bnn_xpc_bits(bnn_xpc_t *p, const uint32_t *x, const uint32_t *w, int32_t rows, const int32_t *th) {
+    if (rows <= 0) return 0u;
+    if (!p->use_asm) return xpc_bits_c(x, w, p->n, rows, th);
+    xpc_set(p, x, w, rows, th, 1);
+    return ~bnn_xpc_rows_asm(p->slot) >> (32 - rows);
+}
+
+#else
+
+void bnn_xpc_init(bnn_xpc_t *p, int32_t n) {
+    p->n = n;
+    p->use_asm = 0;
+}
+
+void bnn_xpc_counts(bnn_xpc_t *p, const uint32_t *x, const uint32_t *w, int32_t rows, uint32_t *counts) {
+    xpc_rows_c(x, w, p->n, rows, counts);
+}
+
+uint32_t bnn_xpc_bits(bnn_xpc_t *p, const uint32_t *x, const uint32_t *w, int32_t rows, const int32_t *th) {
+    return xpc_bits_c(x, w, p->n, rows, th);
+}
+
+#endif
+
+void bnn_xor_popcount_rows(const uint32_t *x, const uint32_t *w, int32_t n, int32_t rows, uint32_t *counts) {
+    bnn_xpc_t p;
+    bnn_xpc_init(&p, n);
+    bnn_xpc_counts(&p, x, w, rows, counts);
+}
