@@ -5,7 +5,7 @@ count below; a device packs samples back to back, so the byte padding of a row i
 
 * **binary latent** (latent replay, binary presets): ``N`` features ``z in {-1,+1}`` cost
   ``N`` bits, 1 bit per feature (bit 1 means -1, channel ``k`` in bit ``k % 8`` of byte ``k // 8``:
-  the byte layout of :mod:`bnn_edge.sim.bitpack`, which is used when it is importable).
+  the byte layout of :mod:`bnn_edge.sim.bitpack`, which does the packing).
 * **float latent** (latent replay, ``-fp`` presets): ``N`` float32 features cost ``32 N`` bits.
 * **pixels** (native replay): an image of ``H*W*C`` integer pixels in ``0..vmax`` is stored at
   its own precision, ``b = ceil(log2(vmax + 1))`` bits per pixel: 5 bits for the 0..16 digits,
@@ -21,11 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
-try:  # the project's packing (FORMAT.md) when that module exists; same byte layout as below
-    from bnn_edge.sim.bitpack import from_pm1 as _sim_from_pm1
-    from bnn_edge.sim.bitpack import to_pm1 as _sim_to_pm1
-except ImportError:  # pragma: no cover - depends on the rest of the tree
-    _sim_from_pm1 = _sim_to_pm1 = None
+from bnn_edge.sim.bitpack import from_pm1, to_pm1
 
 
 def bits_per_pixel(vmax: int) -> int:
@@ -61,20 +57,15 @@ class BinaryLatentCodec:
 
     def encode(self, z: np.ndarray) -> np.ndarray:
         z = np.asarray(z).reshape(len(z), self.latent_dim)
-        if _sim_from_pm1 is not None:
-            words = _sim_from_pm1(z)  # u32 words, bit 1 = -1, LSB first
-            return np.ascontiguousarray(words.astype("<u4")).view(np.uint8)[:, : (self.latent_dim + 7) // 8].copy()
-        return np.packbits(z < 0, axis=-1, bitorder="little")
+        words = from_pm1(z)  # u32 words, bit 1 = -1, LSB first
+        return np.ascontiguousarray(words.astype("<u4")).view(np.uint8)[:, : (self.latent_dim + 7) // 8].copy()
 
     def decode(self, packed: np.ndarray) -> np.ndarray:
         packed = np.asarray(packed, np.uint8)
-        if _sim_to_pm1 is not None:
-            nbytes = 4 * ((self.latent_dim + 31) // 32)
-            padded = np.zeros((len(packed), nbytes), np.uint8)
-            padded[:, : packed.shape[1]] = packed
-            return _sim_to_pm1(padded.view("<u4"), self.latent_dim, np.float32)
-        bits = np.unpackbits(packed, axis=-1, count=self.latent_dim, bitorder="little")
-        return (1.0 - 2.0 * bits).astype(np.float32)
+        nbytes = 4 * ((self.latent_dim + 31) // 32)
+        padded = np.zeros((len(packed), nbytes), np.uint8)
+        padded[:, : packed.shape[1]] = packed
+        return to_pm1(padded.view("<u4"), self.latent_dim, np.float32)
 
 
 class FloatLatentCodec:
