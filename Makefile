@@ -41,6 +41,11 @@ test-firmware:
 demo: setup
 	bash scripts/demo.sh $(DEMO)
 
+# benchmarks/run.py writes benchmarks/results.json and benchmarks/README.md (build trees under
+# benchmarks/work/); a few minutes on 2 cores
+bench: setup
+	$(PY) benchmarks/run.py
+
 # Fuzzing, sanitizers and power cuts, a few minutes on 2 cores (scripts/fuzz_smoke.py --help);
 # the last line printed is a JSON summary. FUZZ_ARGS passes options (e.g. --seed N).
 fuzz-smoke: venv
@@ -48,4 +53,4 @@ fuzz-smoke: venv
 	@$(PY) scripts/fuzz_smoke.py --require-targets $(FUZZ_ARGS)
 
 clean:
-	rm -rf $(DEMO) firmware/build .pytest_cache
+	rm -rf $(DEMO) firmware/build benchmarks/work .pytest_cache

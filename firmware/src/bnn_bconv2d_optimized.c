@@ -16,6 +16,12 @@
 #include "bnn/bnn_ops.h"
 #include "bnn_internal.h"
 
+#if defined(__GNUC__) && defined(__thumb2__)
+#define BNN_BCONV2D_LDM_COPY 1
+#else
+#define BNN_BCONV2D_LDM_COPY 0
+#endif
+
 /* Patch buffer on the stack, in words (>= 1). */
 #ifndef BNN_BCONV2D_STACK_PATCH_WORDS
 #define BNN_BCONV2D_STACK_PATCH_WORDS 96
@@ -27,6 +33,16 @@ size_t bnn_bconv2d_get_buffer_size(const bnn_bconv2d_args_t *a) {
 }
 
 static inline void copy_words(uint32_t *dst, const uint32_t *src, int32_t n) {
+#if BNN_BCONV2D_LDM_COPY
+    /* 8 words per LDM/STM pair (2 instructions) */
+    for (; n >= 8; n -= 8) {
+        __asm__ volatile("ldmia %0!, {r2, r3, r4, r5, r6, r7, r8, r9}\n\t"
+                         "stmia %1!, {r2, r3, r4, r5, r6, r7, r8, r9}"
+                         : "+r"(src), "+r"(dst)
+                         :
+                         : "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "memory");
+    }
+#endif
     for (; n >= 4; n -= 4, dst += 4, src += 4) {
         const uint32_t a0 = src[0], a1 = src[1], a2 = src[2], a3 = src[3];
         dst[0] = a0;
@@ -110,7 +126,7 @@ static inline void put_bits(uint32_t *ob, int32_t o0, int32_t n, const uint32_t 
 void bnn_bconv2d_optimized(const bnn_bconv2d_args_t *a, void *scratch) {
     (void)scratch;
     uint32_t patch[BNN_BCONV2D_STACK_PATCH_WORDS];
-    uint32_t cnt[32], part[32];
+    uint32_t cnt[32], part;
     const int32_t groups = a->groups;
     const int32_t cin_g = a->in_c / groups;
     const int32_t cout_g = a->out_c / groups;
@@ -163,8 +179,8 @@ void bnn_bconv2d_optimized(const bnn_bconv2d_args_t *a, void *scratch) {
                             bnn_xpc_init(&slice, len);
                             gather_slice(a, patch, iy0, ix0, word0, g_words, in_words, j0, len);
                             for (int32_t j = 0; j < nr; j++) {
-                                bnn_xpc_counts(&slice, patch, wrow + (size_t)j * (size_t)patch_words + (size_t)j0, 1, part);
-                                cnt[j] += part[0];
+                                bnn_xpc_counts(&slice, patch, wrow + (size_t)j * (size_t)patch_words + (size_t)j0, 1, &part);
+                                cnt[j] += part;
                             }
                         }
                     }

@@ -54,12 +54,14 @@ static uint32_t xpc_bits_c(const uint32_t *x, const uint32_t *w, int32_t n, int3
 #if BNN_XPC_ASM
 
 /* The assembly's stack frame is bnn_xpc_t.slot[], copied onto its stack at entry (13 words):
- * 0 EIGHTS, 1 EA, 2 ACC (planes / accumulator kept on the stack), 3 XS (x), 4 HEAD (code address,
- * Thumb bit set, of the row prologue), 5 BENTRY (where the prologue continues: a block of the
- * unrolled pass, or FIN), 6 FIN (epilogue for the n % 4 trailing words), 7 XEND (x + n - n % 4:
- * the block passes end there), 8 PTR (counts or thresholds), 9 END (PTR + rows), 10 W, 11 BITS
- * (bits mode: the word being assembled; returned in r0), 12 REND (row end: counts or bits). */
-enum { S_XS = 3, S_HEAD, S_BENTRY, S_FIN, S_XEND, S_PTR, S_END, S_W, S_BITS, S_REND };
+ * 0 EA (a weight-8 word held across two leaves), 1 EIGHTS (plane), 2 ACC (per-byte counts of the
+ * weight-16 words) -- one LDM reads all three, one STRD writes the last two --, 3 XS (x),
+ * 4 HEAD (code address, Thumb bit set, of the row prologue), 5 BENTRY (where the prologue
+ * continues: a block of the unrolled pass, or FIN), 6 FIN (epilogue for the n % 4 trailing
+ * words), 7 XEND (x + n - n % 4: the block passes end there), 8 PTR (counts or thresholds),
+ * 9 BITS (bits mode: the output word being assembled, with a sentinel bit; returned in r0),
+ * 10 END (PTR + rows, counts mode), 11 W, 12 REND (row end: counts or bits). */
+enum { S_XS = 3, S_HEAD, S_BENTRY, S_FIN, S_XEND, S_PTR, S_BITS, S_END, S_W, S_REND };
 
 uint32_t bnn_xpc_rows_asm(const uint32_t *slots);
 /* code addresses: heads q0..q3, head "peel" (first whole block from zero planes), blocks 0..3 of
@@ -72,9 +74,8 @@ extern const uint32_t bnn_xpc_tab[15];
 #define BNN_XPC_DSP "0"
 #endif
 
-/* Slots: EIGHTS 0, EA 4, ACC 8, XS 12, HEAD 16, BENTRY 20, FIN 24, XEND 28, CNTP 32, CNTEND 36,
- * W 40. Registers: r0 = x, r1 = w, r2 = ones, r3 = twos, r4 = fours, r5-r8 = x ^ w, r9-r12 =
- * w / temporaries, lr = a held carry word. */
+/* Registers: r0 = x, r1 = w, r2 = ones, r3 = twos, r4 = fours, r5-r8 = x ^ w, r9-r12 = w /
+ * temporaries, lr = a held carry word. */
 __asm__(
     ".pushsection .text.bnn_xpc_rows_asm,\"ax\",%progbits\n"
     ".syntax unified\n"
@@ -144,31 +145,28 @@ __asm__(
     "  mov r10, #0x33333333\n"
     "  mov r11, #0x0f0f0f0f\n"
     ".endm\n"
-    /* 16 words: planes ones/twos/fours in registers, eights and the byte accumulator on the stack */
+    /* 16 words: planes ones/twos/fours in registers, EA/EIGHTS/ACC on the stack */
     ".macro XPC_BLOCK\n"
     "  XPC_LEAF lr\n"
     "  XPC_LEAF r5\n"
     "  XPC_CSA lr, r4, lr, r5, r9\n"
-    "  str lr, [sp, #4]\n"
+    "  str lr, [sp, #0]\n"
     "  XPC_LEAF lr\n"
     "  XPC_LEAF r5\n"
     "  XPC_CSA lr, r4, lr, r5, r9\n"
-    "  ldr r5, [sp, #4]\n"
-    "  ldr r6, [sp, #0]\n"
+    "  ldmia sp, {r5, r6, r7}\n"
     "  XPC_CSA r5, r6, r5, lr, r9\n"
-    "  str r6, [sp, #0]\n"
     "  XPC_POPB r5, r9\n"
-    "  ldr r6, [sp, #8]\n"
-    "  add r6, r6, r5\n"
-    "  str r6, [sp, #8]\n"
+    "  add r7, r7, r5\n"
+    "  strd r6, r7, [sp, #4]\n"
     ".endm\n"
-    /* epilogue: count = ones + 2 twos + 4 fours + 8 eights (+ T in r5 when hast) + 16 acc; store
-     * it and go to the next row */
+    /* epilogue: count = ones + 2 twos + 4 fours + 8 eights (+ T in r5 when hast) + 16 acc, in r2;
+     * then the row end */
     ".macro XPC_FIN hast\n"
     "  XPC_NIB r2, r12\n"
     "  XPC_NIB r3, r12\n"
     "  add r2, r2, r3, lsl #1\n"
-    "  ldr r3, [sp, #0]\n"
+    "  ldrd r3, r6, [sp, #4]\n"
     "  XPC_NIB r4, r12\n"
     "  XPC_NIB r3, r12\n"
     "  add r4, r4, r3, lsl #1\n"
@@ -178,21 +176,20 @@ __asm__(
     "  .if \\hast\n"
     "  add r2, r2, r5\n"
     "  .endif\n"
-    "  ldr r3, [sp, #8]\n"
     "  .if XPC_DSP\n"
     "  movs r12, #0\n"
     "  usad8 r2, r2, r12\n"
-    "  usad8 r3, r3, r12\n"
-    "  add r2, r2, r3, lsl #4\n"
+    "  usad8 r6, r6, r12\n"
+    "  add r2, r2, r6, lsl #4\n"
     "  .else\n"
     "  mov r9, #0x00ff00ff\n"
     "  and r12, r9, r2, lsr #8\n"
     "  and r2, r2, r9\n"
     "  add r2, r2, r12\n"
-    "  and r12, r9, r3, lsr #8\n"
-    "  and r3, r3, r9\n"
-    "  add r3, r3, r12\n"
-    "  add r2, r2, r3, lsl #4\n"
+    "  and r12, r9, r6, lsr #8\n"
+    "  and r6, r6, r9\n"
+    "  add r6, r6, r12\n"
+    "  add r2, r2, r6, lsl #4\n"
     "  add r2, r2, r2, lsr #16\n"
     "  uxth r2, r2\n"
     "  .endif\n"
@@ -211,33 +208,30 @@ __asm__(
     "  ldmia r0, {r2-r7}\n"
     "  add r8, sp, #28\n"
     "  stmia r8, {r2-r7}\n"
-    "  ldr r1, [sp, #40]\n"
+    "  ldr r1, [sp, #44]\n"
     ".Lxpc_row:\n"
     "  ldr r0, [sp, #12]\n"
     "  ldr pc, [sp, #16]\n"
 
-    /* prologues: the first (n % 16) & ~3 words from zero planes */
+    /* prologues: the first (n % 16) & ~3 words from zero planes; EIGHTS and ACC set */
     ".Lxpc_head_q0:\n"
     "  movs r2, #0\n"
     "  movs r3, #0\n"
     "  movs r4, #0\n"
-    "  str r4, [sp, #0]\n"
-    "  str r4, [sp, #8]\n"
+    "  strd r4, r4, [sp, #4]\n"
     "  ldr pc, [sp, #20]\n"
     ".Lxpc_head_q1:\n"
     "  XPC_LEAF0 r4\n"
     "  movs r5, #0\n"
-    "  str r5, [sp, #0]\n"
-    "  str r5, [sp, #8]\n"
+    "  strd r5, r5, [sp, #4]\n"
     "  ldr pc, [sp, #20]\n"
     ".Lxpc_head_q2:\n"
     "  XPC_LEAF0 r4\n"
     "  XPC_LEAF r5\n"
     "  and lr, r4, r5\n"
     "  eor r4, r4, r5\n"
-    "  str lr, [sp, #0]\n"
     "  movs r5, #0\n"
-    "  str r5, [sp, #8]\n"
+    "  strd lr, r5, [sp, #4]\n"
     "  ldr pc, [sp, #20]\n"
     ".Lxpc_head_q3:\n"
     "  XPC_LEAF0 r4\n"
@@ -248,9 +242,8 @@ __asm__(
     "  and r6, r4, r5\n"
     "  eor r4, r4, r5\n"
     "  orr lr, lr, r6\n"
-    "  str lr, [sp, #0]\n"
     "  movs r5, #0\n"
-    "  str r5, [sp, #8]\n"
+    "  strd lr, r5, [sp, #4]\n"
     "  ldr pc, [sp, #20]\n"
     /* n % 16 < 4 and n >= 16: the first block from zero planes */
     ".Lxpc_head_p:\n"
@@ -258,16 +251,15 @@ __asm__(
     "  XPC_LEAF r5\n"
     "  eor r4, lr, r5\n"
     "  and lr, lr, r5\n"
-    "  str lr, [sp, #4]\n"
+    "  str lr, [sp, #0]\n"
     "  XPC_LEAF lr\n"
     "  XPC_LEAF r5\n"
     "  XPC_CSA lr, r4, lr, r5, r9\n"
-    "  ldr r5, [sp, #4]\n"
+    "  ldr r5, [sp, #0]\n"
     "  eor r6, r5, lr\n"
     "  and r5, r5, lr\n"
-    "  str r6, [sp, #0]\n"
     "  XPC_POPB r5, r9\n"
-    "  str r5, [sp, #8]\n"
+    "  strd r6, r5, [sp, #4]\n"
     "  ldr pc, [sp, #20]\n"
 
     /* the blocks, unrolled 4x, entered at block (4 - nblocks % 4) % 4 */
@@ -286,28 +278,26 @@ __asm__(
 
     /* row ends: store the count (counts mode) ... */
     ".Lxpc_rend_counts:\n"
-    "  ldrd r9, r10, [sp, #32]\n"
+    "  ldr r9, [sp, #32]\n"
     "  str r2, [r9], #4\n"
     "  str r9, [sp, #32]\n"
+    "  ldr r10, [sp, #40]\n"
     "  cmp r9, r10\n"
     "  bne .Lxpc_row\n"
-    "  ldr r0, [sp, #44]\n"
     "  add sp, sp, #52\n"
     "  pop {r4-r11, pc}\n"
-    /* ... or (bits mode) shift !(count > th) into the top of BITS with RRX: (th ^ 2^31) >= (count ^ 2^31)
-     * unsigned is th >= count signed; the caller inverts and aligns the word */
+    /* ... or (bits mode) shift !(count > th) into the top of BITS with RRXS: (th ^ 2^31) >=
+     * (count ^ 2^31) unsigned is th >= count signed. BITS starts with a sentinel bit at rows - 1:
+     * it leaves through the carry at the last row. The caller inverts and aligns the word. */
     ".Lxpc_rend_bits:\n"
-    "  ldrd r9, r10, [sp, #32]\n"
+    "  ldrd r9, r12, [sp, #32]\n"
     "  ldr r11, [r9], #4\n"
-    "  ldr r12, [sp, #44]\n"
     "  add r2, r2, #0x80000000\n"
     "  eor r11, r11, #0x80000000\n"
     "  cmp r11, r2\n"
-    "  rrx r12, r12\n"
-    "  str r12, [sp, #44]\n"
-    "  str r9, [sp, #32]\n"
-    "  cmp r9, r10\n"
-    "  bne .Lxpc_row\n"
+    "  rrxs r12, r12\n"
+    "  strd r9, r12, [sp, #32]\n"
+    "  bcc .Lxpc_row\n"
     "  mov r0, r12\n"
     "  add sp, sp, #52\n"
     "  pop {r4-r11, pc}\n"
@@ -400,7 +390,7 @@ static void xpc_set(bnn_xpc_t *p, const uint32_t *x, const uint32_t *w, int32_t 
     f[S_W] = (uint32_t)(uintptr_t)w;
     f[S_PTR] = (uint32_t)(uintptr_t)ptr;
     f[S_END] = (uint32_t)(uintptr_t)((const uint32_t *)ptr + rows);
-    f[S_BITS] = 0u;
+    f[S_BITS] = bits ? 1u << (rows - 1) : 0u; /* the sentinel */
     f[S_REND] = bnn_xpc_tab[13 + bits];
 }
 
