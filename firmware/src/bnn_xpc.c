@@ -10,18 +10,20 @@
  *   - "leaf": 4 words of x and 4 of w with two LDMs (1 instruction each), 4 EORs, and 3 carry-save
  *     adders (5 logic ops each) into the ones/twos planes, giving one weight-4 word;
  *   - "block" (16 words): 4 leaves, the weight-4 words carry-saved into the fours plane, the
- *     weight-8 words into the eights plane (on the stack: 14 registers are in use), and the
- *     weight-16 word reduced to per-byte counts (9 ops) added to a per-byte accumulator;
+ *     weight-8 words into the eights plane (on the stack: 14 registers are in use; one LDM reads
+ *     the held weight-8 word, the plane and the accumulator, one STRD writes the last two back),
+ *     and the weight-16 word reduced to per-byte counts (9 ops) added to a per-byte accumulator;
  *   - the blocks of a row are unrolled 4x and entered Duff-style (no per-block loop test);
  *   - the first n % 16 words of a row are done first, from zero planes (cheaper adders), or the
  *     first whole block is when n % 16 < 4 (the last n % 4 words are counted in the epilogue);
  *   - epilogue: the four planes reduced to nibble counts, weighted, summed per byte, and the bytes
  *     summed with USAD8 (DSP cores: M4, M7, M33 with DSP) or two SWAR steps;
- *   - bits mode: the count is compared with its threshold and shifted into the output word (RRX)
- *     in the assembly too.
+ *   - bits mode: the count is compared with its threshold and shifted into the output word (RRXS)
+ *     in the assembly too; a sentinel bit leaving the word through the carry ends the row loop.
  *
- * That is 115 instructions per 16 words (~7.2 per word, ~4.5 binary MACs per instruction) plus
- * ~55 per row (e.g. 554 per row of 72 words). The assembly handles 4 <= n <= 511 words per row
+ * That is 112 instructions per 16 words (7 per word, 4.6 binary MACs per instruction) plus ~50
+ * per row: 541 per 72-word row in bits mode (4.26 binary MACs per instruction; the portable C
+ * Harley-Seal takes ~760), 294 per 36-word row. The assembly handles 4 <= n <= 511 words per row
  * (the per-byte accumulator holds 31 blocks); other lengths use the C version. Define
  * BNN_XPC_NO_ASM to force the C version. */
 #include <stddef.h>

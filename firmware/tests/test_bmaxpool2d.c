@@ -64,6 +64,7 @@ int main(void) {
     int ran = 0;
     for (size_t i = 0; i < sizeof(chans) / sizeof(chans[0]); i++) {
         ran += run(&r, 6, 6, chans[i], 2, 2, 2, 2, 230);
+        ran += run(&r, 5, 7, chans[i], 2, 2, 1, 1, 250); /* the 2x2 path, overlapping windows */
         ran += run(&r, 7, 6, chans[i], 3, 3, 2, 2, 240);
         ran += run(&r, 5, 7, chans[i], 3, 2, 1, 2, 128);
         ran += run(&r, 1, 1, chans[i], 1, 1, 1, 1, 128);
