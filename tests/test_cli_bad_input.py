@@ -271,9 +271,7 @@ def test_bad_input(bad, line, word):
 # As a user runs them: exactly one line on the real stderr (nothing from TensorFlow, no usage text).
 SUBPROCESS_CASES = [
     ("inspect {B}/text.txt", "text.txt"),
-    ("summary --classes 0", "--classes"),
     ("train --dataset {B}/notzip.npz --out {B}/o", "notzip.npz"),
-    ("export {B}/text.txt --out {B}/e", "text.txt"),
     ("cil --tasks 0 --buffer-mb 0.01 --out {B}/c", "--tasks"),
     ("run {B}/export --images 0", "--images"),
 ]
