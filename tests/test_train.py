@@ -60,3 +60,10 @@ def test_mirrored_strategy_on_two_logical_devices(tmp_path):
     m = json.loads((tmp_path / "metrics.json").read_text())
     assert m["replicas"] == 2 and m["epochs_run"] == 2
     assert "test_accuracy=" in proc.stdout
+
+
+def test_float_twin_learns_digits(tmp_path):
+    """The -fp baseline (unit-variance weights under the same gains) learns, far above chance."""
+    m = train_run("digits", "tiny-fp", tmp_path, epochs=15, verbose=False)
+    assert m["fully_binary"] is False and m["float_io_layers"] == 2
+    assert m["test_accuracy"] >= 0.6

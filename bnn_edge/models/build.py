@@ -43,12 +43,18 @@ def classifier_gain(fan_in: int, num_classes: int) -> float:
     return 1.0 / math.sqrt(5.0 * fan_in * num_classes)
 
 
+def _unit():
+    """Float twins draw weights with unit variance, like ±1 weights, so that the same gain
+    ``K = 1/sqrt(fan_in)`` keeps their activations at unit scale (glorot init plus K would vanish)."""
+    return keras.initializers.RandomNormal(stddev=1.0)
+
+
 def _conv(p: Preset, filters: int, groups: int, name: str):
     if p.binary:
         return lq.layers.QuantConv2D(
             filters, 3, padding="same", pad_values=1.0, groups=groups, name=name, **_BIN
         )
-    return keras.layers.Conv2D(filters, 3, padding="same", groups=groups, name=name)
+    return keras.layers.Conv2D(filters, 3, padding="same", groups=groups, kernel_initializer=_unit(), name=name)
 
 
 def _act(p: Preset, x, name: str):
@@ -88,7 +94,7 @@ def build_extractor_layers(p: Preset, inputs):
             name="depthwise",
         )(x)
     else:
-        x = keras.layers.DepthwiseConv2D(k, padding="valid", name="depthwise")(x)
+        x = keras.layers.DepthwiseConv2D(k, padding="valid", depthwise_initializer=_unit(), name="depthwise")(x)
     x = Gain(fan_in_gain(k * k), name="depthwise_gain")(x)
     x = _act(p, x, "depthwise_relu")
     x = keras.layers.Flatten(name="flatten")(x)
@@ -96,7 +102,7 @@ def build_extractor_layers(p: Preset, inputs):
     if p.binary:
         x = lq.layers.QuantDense(p.latent, name="bottleneck", **_BIN)(x)
     else:
-        x = keras.layers.Dense(p.latent, name="bottleneck")(x)
+        x = keras.layers.Dense(p.latent, kernel_initializer=_unit(), name="bottleneck")(x)
     x = Gain(fan_in_gain(fan_in), name="bottleneck_gain")(x)
     if p.binary:
         return keras.layers.Activation(lq.quantizers.SteSign(), name=LATENT_LAYER)(x)
@@ -109,7 +115,7 @@ def apply_head(p: Preset, latent, num_classes: int, prefix: str = "head"):
     if p.binary:
         h = lq.layers.QuantDense(p.hidden, name=f"{prefix}_dense1", **_BIN)(latent)
     else:
-        h = keras.layers.Dense(p.hidden, name=f"{prefix}_dense1")(latent)
+        h = keras.layers.Dense(p.hidden, kernel_initializer=_unit(), name=f"{prefix}_dense1")(latent)
     h = Gain(fan_in_gain(n_latent), name=f"{prefix}_dense1_gain")(h)
     if p.binary:
         h = keras.layers.Activation(lq.quantizers.SteSign(), name=f"{prefix}_sign")(h)
@@ -121,7 +127,7 @@ def apply_head(p: Preset, latent, num_classes: int, prefix: str = "head"):
     if p.binary:
         y = lq.layers.QuantDense(num_classes, name=f"{prefix}_dense2", **_BIN)(d)
     else:
-        y = keras.layers.Dense(num_classes, name=f"{prefix}_dense2")(d)
+        y = keras.layers.Dense(num_classes, kernel_initializer=_unit(), name=f"{prefix}_dense2")(d)
     return Gain(classifier_gain(fan_in, num_classes), name=LOGITS_LAYER if prefix == "head" else f"{prefix}_logits")(y)
 
 
