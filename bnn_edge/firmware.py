@@ -41,6 +41,16 @@ class DeviceOutput:
     stdout: str
 
 
+def _make_dir(path: str | os.PathLike) -> Path:
+    """Create a build directory; a :class:`UserError` when that is impossible."""
+    path = Path(path).resolve()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create build directory {path} ({exc.strerror or exc})") from None
+    return path
+
+
 def input_c_source(images: np.ndarray) -> str:
     """``input_data.c``: N input tensors (uint8 ``[H,W,C]`` each) as one const array."""
     images = np.ascontiguousarray(images, np.uint8)
@@ -72,8 +82,7 @@ def build_and_run(pack: bytes, images: np.ndarray, target: str, build_dir: Path,
     from bnn_edge.export import c_array_files
 
     parsed = bp.read_pack(pack)
-    build_dir = Path(build_dir).resolve()
-    build_dir.mkdir(parents=True, exist_ok=True)
+    build_dir = _make_dir(build_dir)
     c_src, _ = c_array_files(pack)
     (build_dir / "model_data.c").write_text(c_src)
     (build_dir / "input_data.c").write_text(input_c_source(images))
@@ -144,8 +153,12 @@ def run_export(export_dir: str | os.PathLike, target: str = "host", images: int 
         raise UserError(f"--images {images}: must be >= 1")
     pack_bytes = pack_path.read_bytes()
     pack = bp.read_pack(pack_bytes)
-    info = json.loads(meta_path.read_text())
-    model, run = load_run(info["run_dir"])
+    try:
+        info = json.loads(meta_path.read_text())
+        run_dir = info["run_dir"]
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise UserError(f"{meta_path}: not an export.json of `bnn-edge export` ({exc.__class__.__name__}: {exc})") from None
+    model, run = load_run(run_dir)
     data = load_dataset(run["dataset"], data_dir=run.get("data_dir"))
     keep = np.isin(data.y_test, run["classes"])
     x = data.x_test[keep][:images]
@@ -204,8 +217,7 @@ def flash_export(export_dir: str | os.PathLike, probe: str, target_mcu: str, cpu
     pack_bytes = pack_path.read_bytes()
     pack = bp.read_pack(pack_bytes)
     build = Path(build_dir) if build_dir else export_dir / f"build-flash-{cpu}"
-    build = build.resolve()
-    build.mkdir(parents=True, exist_ok=True)
+    build = _make_dir(build)
     c_src, _ = c_array_files(pack_bytes)
     (build / "model_data.c").write_text(c_src)
     h, w, c = pack.tensors[pack.input_tensor].shape

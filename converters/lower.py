@@ -149,6 +149,8 @@ class _Builder:
         if v.kind in ("bits", "pm1"):
             self.vals[op.outputs[0]] = _Val("bits", v.tid)
             return
+        if v.kind == "signz":
+            raise _err(op, self.g, "input is sign(x) with sign(0) = 0, not binary", "use larq's ste_sign")
         self.vals[op.outputs[0]] = _Val("bits", self.binarize(op, src, v))
 
     def binarize(self, op: TFLOp, src: int, v: _Val) -> int:
@@ -253,12 +255,16 @@ class _Builder:
             raise _err(op, self.g, "fused activation on a float-output binary convolution")
         mul = self.g.tensors[op.inputs[2]].data if op.inputs[2] >= 0 else None
         bias = self.g.tensors[op.inputs[3]].data if op.inputs[3] >= 0 else None
-        mul = np.ones(cout) if mul is None else mul.astype(np.float64)
+        mul = np.ones(cout) if mul is None else mul.astype(np.float64).reshape(-1)
+        bias = None if bias is None else bias.astype(np.float64).reshape(-1)
+        for name, arr in (("multiplier", mul), ("bias", bias)):
+            if arr is not None and (arr.size not in (1, cout) or not np.all(np.isfinite(arr))):
+                raise _err(op, self.g, f"post-activation {name} must hold 1 or {cout} finite values")
         if np.any(mul <= 0):
             raise _err(op, self.g, "non-positive output multiplier")
         out = self.new_tensor(bp.DTYPE_INT32, ho, wo, cout)
         self.ops.append(bp.OpSpec(bp.BCONV2D, x, None, out, params, weights=filt.view(np.uint32)))
-        self.vals[op.outputs[0]] = _Val("int", out, len(self.ops) - 1, mul, None if bias is None else bias.astype(np.float64), K)
+        self.vals[op.outputs[0]] = _Val("int", out, len(self.ops) - 1, mul, bias, K)
 
     def bmaxpool(self, op: TFLOp) -> None:
         o = op.custom
@@ -279,6 +285,8 @@ class _Builder:
         if b is None:
             raise _err(op, self.g, "bias is not a constant")
         b = b.astype(np.float64).reshape(-1)
+        if b.size not in (1, n) or not np.all(np.isfinite(b)):
+            raise _err(op, self.g, f"bias must hold 1 or {n} finite values")
         return None if not np.any(b) else b
 
     def depthwise(self, op: TFLOp) -> None:

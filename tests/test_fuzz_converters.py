@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 from bnn_edge.errors import UserError
 from converters import bnnpack as bp
 from converters import tflite_reader
-from converters.lower import SUPPORTED, Lowered, Thermo, lower
+from converters.lower import SUPPORTED, Lowered, LoweringError, Thermo, lower
 from converters.tflite_reader import TFLGraph, describe_tflite, read_tflite
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -176,34 +176,12 @@ def fix_pack_crcs(data: bytes) -> bytes:
 # ---------------------------------------------------------------------------------------------
 
 
-# Known robustness bugs of converters/lower.py, reported to its owner (this suite does not edit it):
-# a case ending in one of these (exception type, line of lower.py that raised) counts as
-# "known_lower_bug" instead of failing (test_known_lower_bugs holds a minimal case of each). Once
-# lower.py is fixed they no longer occur, and the entries can go.
-KNOWN_LOWER_BUGS = (
-    ("ValueError", "np.broadcast_to(v.bias, (c,))"),  # float-output LceBconv2d whose bias has != 1, Cout values
-    ("TypeError", "producer = self.ops[v.op]"),  # LceQuantize of SIGN's output (no ADD): TypeError, not LoweringError
-)
-
-
-def known_lower_bug(exc: BaseException) -> bool:
-    import traceback
-
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith("converters/lower.py")]
-    line = frames[-1].line or "" if frames else ""
-    return any(type(exc).__name__ == name and fragment in line for name, fragment in KNOWN_LOWER_BUGS)
-
-
 def lower_or_refuse(g: TFLGraph, tag: str) -> Lowered | None:
-    """lower(g): the result, or None after a LoweringError (or a known lower.py bug)."""
+    """lower(g): the result, or None after a LoweringError (any other exception fails the case)."""
     try:
         return lower(g, THERMO, LATENT_HINT, {"fuzz": True})
     except UserError:
         _outcome(f"{tag}_lowering_refused")
-    except (ValueError, TypeError) as exc:
-        if not known_lower_bug(exc):
-            raise
-        _outcome("known_lower_bug")
     return None
 
 
@@ -432,19 +410,12 @@ def _quantize_of_sign(g: TFLGraph) -> TFLGraph:
 
 
 @pytest.mark.parametrize("make", [_bias_of_wrong_length, _quantize_of_sign])
-def test_known_lower_bugs(make):
-    """Minimal cases of KNOWN_LOWER_BUGS: an xfail while lower.py has the bug, a LoweringError after."""
+def test_malformed_graphs_found_by_fuzzing_are_refused(make):
+    """Minimal cases the fuzzer once crashed lower() with (ValueError, TypeError): now LoweringErrors."""
     g = make(copy.deepcopy(BASE_GRAPH))
     assert readable(g)
-    try:
+    with pytest.raises(LoweringError):
         lower(g, THERMO, LATENT_HINT)
-    except UserError:
-        return
-    except (ValueError, TypeError) as exc:
-        if known_lower_bug(exc):
-            pytest.xfail(f"known lower.py bug, reported: {exc.__class__.__name__}: {exc}")
-        raise
-    pytest.fail("lower() accepted a malformed graph")
 
 
 def test_seeds_are_valid_and_crc_fixing_keeps_them():

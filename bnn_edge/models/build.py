@@ -44,9 +44,14 @@ def classifier_gain(fan_in: int, num_classes: int) -> float:
 
 
 def _unit():
-    """Float twins draw weights with unit variance, like ±1 weights, so that the same gain
-    ``K = 1/sqrt(fan_in)`` keeps their activations at unit scale (glorot init plus K would vanish)."""
-    return keras.initializers.RandomNormal(stddev=1.0)
+    """Float twins use He initialisation (variance 2/fan_in), which already keeps ReLU activations
+    at unit scale, so their gains are 1 (:func:`_gain`): glorot init plus ``K`` made them vanish."""
+    return keras.initializers.HeNormal()
+
+
+def _gain(p: Preset, k: float) -> float:
+    """``K`` for binary layers (±1 weights); 1 for the float twin (its init does the scaling)."""
+    return k if p.binary else 1.0
 
 
 def _conv(p: Preset, filters: int, groups: int, name: str):
@@ -78,7 +83,7 @@ def build_extractor_layers(p: Preset, inputs):
         for i, filters in enumerate(block.filters, start=1):
             groups = block.groups if (cin % block.groups == 0 and (cin // block.groups) % (32 if p.binary else 1) == 0) else 1
             x = _conv(p, filters, groups, f"conv{b}_{i}")(x)
-            x = Gain(fan_in_gain(9 * cin // groups), name=f"conv{b}_{i}_gain")(x)
+            x = Gain(_gain(p, fan_in_gain(9 * cin // groups)), name=f"conv{b}_{i}_gain")(x)
             x = _act(p, x, f"conv{b}_{i}_relu")
             cin = filters
         x = keras.layers.MaxPool2D(2, name=f"pool{b}")(x)
@@ -95,7 +100,7 @@ def build_extractor_layers(p: Preset, inputs):
         )(x)
     else:
         x = keras.layers.DepthwiseConv2D(k, padding="valid", depthwise_initializer=_unit(), name="depthwise")(x)
-    x = Gain(fan_in_gain(k * k), name="depthwise_gain")(x)
+    x = Gain(_gain(p, fan_in_gain(k * k)), name="depthwise_gain")(x)
     x = _act(p, x, "depthwise_relu")
     x = keras.layers.Flatten(name="flatten")(x)
     fan_in = int(x.shape[-1])
@@ -103,7 +108,7 @@ def build_extractor_layers(p: Preset, inputs):
         x = lq.layers.QuantDense(p.latent, name="bottleneck", **_BIN)(x)
     else:
         x = keras.layers.Dense(p.latent, kernel_initializer=_unit(), name="bottleneck")(x)
-    x = Gain(fan_in_gain(fan_in), name="bottleneck_gain")(x)
+    x = Gain(_gain(p, fan_in_gain(fan_in)), name="bottleneck_gain")(x)
     if p.binary:
         return keras.layers.Activation(lq.quantizers.SteSign(), name=LATENT_LAYER)(x)
     return keras.layers.ReLU(name=LATENT_LAYER)(x)
@@ -116,7 +121,7 @@ def apply_head(p: Preset, latent, num_classes: int, prefix: str = "head"):
         h = lq.layers.QuantDense(p.hidden, name=f"{prefix}_dense1", **_BIN)(latent)
     else:
         h = keras.layers.Dense(p.hidden, kernel_initializer=_unit(), name=f"{prefix}_dense1")(latent)
-    h = Gain(fan_in_gain(n_latent), name=f"{prefix}_dense1_gain")(h)
+    h = Gain(_gain(p, fan_in_gain(n_latent)), name=f"{prefix}_dense1_gain")(h)
     if p.binary:
         h = keras.layers.Activation(lq.quantizers.SteSign(), name=f"{prefix}_sign")(h)
     else:
@@ -128,7 +133,7 @@ def apply_head(p: Preset, latent, num_classes: int, prefix: str = "head"):
         y = lq.layers.QuantDense(num_classes, name=f"{prefix}_dense2", **_BIN)(d)
     else:
         y = keras.layers.Dense(num_classes, kernel_initializer=_unit(), name=f"{prefix}_dense2")(d)
-    return Gain(classifier_gain(fan_in, num_classes), name=LOGITS_LAYER if prefix == "head" else f"{prefix}_logits")(y)
+    return Gain(_gain(p, classifier_gain(fan_in, num_classes)), name=LOGITS_LAYER if prefix == "head" else f"{prefix}_logits")(y)
 
 
 def build_model(p: Preset, num_classes: int) -> keras.Model:
