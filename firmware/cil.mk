@@ -21,7 +21,7 @@ CIL_DIR := $(BUILD)/cil
 CIL_STREAM_C ?= $(CIL_DIR)/stream_data.c
 POWERCUT_TRIALS ?= 5000
 
-CIL_HEAD_SRCS := $(addprefix $(CIL_FW)/src/,bnn_head.c bnn_replay.c bnn_store.c bnn_prng.c)
+CIL_HEAD_SRCS := $(addprefix $(CIL_FW)/src/,bnn_head.c bnn_replay.c bnn_store.c bnn_prng.c bnn_crc32.c)
 CIL_HDRS := $(wildcard $(CIL_FW)/include/bnn_head*.h)
 CIL_WARN := -std=c11 -Wall -Wextra -Werror
 CIL_INC := -I$(CIL_FW)/include -I$(CIL_FW)/ports

@@ -30,13 +30,19 @@ from bnn_edge.sim.head import (
     IntHead,
     head_memory,
     init_latents,
-    pack_pm1,
     parse_state,
     rshift_round,
-    unpack_pm1,
     w1_from_seed,
 )
+from bnn_edge.sim.bitpack import from_pm1, to_pm1
 from bnn_edge.sim.prng import XorShift32, fmix32, seed_stream
+
+
+def all_pm1(words: np.ndarray) -> np.ndarray:
+    """All 32W channels of packed words as int8 +-1 (the project's one bit packing, bitpack.py)."""
+    w = np.asarray(words)
+    return to_pm1(w, 32 * w.shape[-1])
+
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -64,12 +70,12 @@ def test_below_is_multiply_shift(state: int, n: int) -> None:
 
 
 @given(st.integers(1, 4), st.integers(0, 2**31))
-def test_pack_unpack_roundtrip_and_convention(words: int, seed: int) -> None:
+def test_head_uses_the_project_bit_packing(words: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
     v = rng.choice(np.array([-1, 1], np.int8), size=(3, 32 * words))
-    w = pack_pm1(v)
+    w = from_pm1(v)
     assert w.shape == (3, words) and w.dtype == np.uint32
-    assert np.array_equal(unpack_pm1(w), v)
+    assert np.array_equal(all_pm1(w), v)
     # channel k = bit k % 32 of word k // 32; bit 1 means -1
     for k in range(32 * words):
         assert ((int(w[0, k // 32]) >> (k % 32)) & 1) == (v[0, k] < 0)
@@ -137,10 +143,10 @@ def test_memory_figures_default() -> None:
         "w2_latent": 15360,
         "buffer": 124 * 33,
         "buffer_meta": 60,
-        "scratch": 384,
+        "scratch": 380,
         "control": 200,
-        "arena": 24952,
-        "total": 25152,
+        "arena": 24948,
+        "total": 25148,
     }
     assert head_memory(cfg, w1_in_ram=False)["w1_bits"] == 0
     assert state_size(cfg) == len(IntHead(cfg).state_bytes()) == 48 + 40 + 20 + 15360 + 124 * 32 + 124
@@ -185,15 +191,15 @@ def test_forward_matches_definition() -> None:
     for i in range(30):
         h.learn(rng.integers(0, 2**32, 2, dtype=np.uint32), i % 5)
     zs = rng.integers(0, 2**32, (20, 2), dtype=np.uint32)
-    zpm = unpack_pm1(zs).astype(int)
-    w1 = unpack_pm1(h.w1_words).astype(int)
+    zpm = all_pm1(zs).astype(int)
+    w1 = all_pm1(h.w1_words).astype(int)
     hid = np.where(zpm @ w1.T >= 0, 1, -1)
     c = np.concatenate([zpm, hid], axis=1)
     d = np.concatenate([c, c], axis=1)
-    w2 = unpack_pm1(h.w2_words()).astype(int)[: h.n_classes]
+    w2 = all_pm1(h.w2_words()).astype(int)[: h.n_classes]
     assert np.array_equal(h.logits(zs), d @ w2.T)
     # packed form: 2C - 2 * popcount(d ^ w2)
-    pc = np.array([[int(np.sum(unpack_pm1(pack_pm1(di)) != wk)) for wk in w2] for di in d])
+    pc = np.array([[int(np.sum(all_pm1(from_pm1(di)) != wk)) for wk in w2] for di in d])
     assert np.array_equal(h.logits(zs), 2 * 96 - 2 * pc)
 
 
@@ -204,7 +210,7 @@ def test_single_sgd_step_by_hand() -> None:
     h.buffer_add(np.array([5, 6], np.uint32), 2)  # classes 0..2 active, no training
     before = h.latent.astype(int).copy()
     z = np.array([0xDEADBEEF, 0x01234567], np.uint32)
-    c = h.channels(unpack_pm1(z)).astype(int)
+    c = h.channels(all_pm1(z)).astype(int)
     d = np.concatenate([c, c])
     signs = np.where(before >= 0, 1, -1)
     logits = [int(signs[k] @ d) for k in range(3)]
@@ -234,7 +240,7 @@ def test_float_reference_step() -> None:
     f.buffer_add(np.array([5, 6], np.uint32), 1)
     before = f.latent.astype(np.float64).copy()
     z = np.array([0xDEADBEEF, 0x01234567], np.uint32)
-    c = f.channels(unpack_pm1(z)).astype(np.float64)
+    c = f.channels(all_pm1(z)).astype(np.float64)
     d = np.concatenate([c, c])
     lg = np.where(before[:2] >= 0, 1.0, -1.0) @ d
     p = np.exp((lg - lg.max()) / 2**cfg.temp_shift)
@@ -356,9 +362,9 @@ def test_simulate_cil_shots_and_inputs() -> None:
     assert not r["fits"]  # the head alone is > 16 KiB
     # +-1 values, bits and LCE-style int32 words are packed the same way
     x = data["latents_by_task"][0]
-    assert np.array_equal(as_packed(unpack_pm1(x).astype(np.float32)), x)
-    assert np.array_equal(as_packed(unpack_pm1(x).astype(np.int8)), x)
-    assert np.array_equal(as_packed(unpack_pm1(x) < 0), x)
+    assert np.array_equal(as_packed(all_pm1(x).astype(np.float32)), x)
+    assert np.array_equal(as_packed(all_pm1(x).astype(np.int8)), x)
+    assert np.array_equal(as_packed(all_pm1(x) < 0), x)
     assert np.array_equal(as_packed(x.view(np.int32)), x)
-    r2 = simulate_cil([unpack_pm1(x)], [data["labels_by_task"][0]], buffer_bytes=1024, seed=3)
+    r2 = simulate_cil([all_pm1(x)], [data["labels_by_task"][0]], buffer_bytes=1024, seed=3)
     assert r2["eval_on"] == "train" and r2["acc_int"].shape == (1, 1)

@@ -33,7 +33,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from bnn_edge.sim.head import FloatHead, HeadConfig, IntHead, head_memory, pack_pm1
+from bnn_edge.sim.bitpack import from_pm1, pack_bits
+from bnn_edge.sim.head import FloatHead, HeadConfig, IntHead, head_memory
 
 OP_ADD = 1
 OP_LEARN = 2
@@ -46,7 +47,7 @@ CONTROL_BYTES_CORTEX_M = 200
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIRMWARE = REPO_ROOT / "firmware"
-HEAD_SOURCES = ("src/bnn_head.c", "src/bnn_replay.c", "src/bnn_store.c", "src/bnn_prng.c")
+HEAD_SOURCES = ("src/bnn_head.c", "src/bnn_replay.c", "src/bnn_store.c", "src/bnn_prng.c", "src/bnn_crc32.c")
 TARGETS = {
     "qemu-m4": ("cortex-m4", "mps2-an386", "mps2_an386.ld"),
     "qemu-m7": ("cortex-m7", "mps2-an500", "mps2_an500.ld"),
@@ -193,8 +194,11 @@ class StreamResult:
     stdout: str = ""
 
 
-def run_sim_stream(stream: CilStream, head: Optional[IntHead] = None) -> StreamResult:
-    """Runs a stream through the Python integer twin (``COMMIT`` records a successful roundtrip)."""
+def run_sim_stream(stream: CilStream, head: Optional[IntHead | FloatHead] = None) -> StreamResult:
+    """Runs a stream through the Python integer twin (``COMMIT`` records a successful roundtrip).
+
+    ``head`` may also be a :class:`FloatHead` (the float reference on the same stream): its result
+    has the same predictions layout and an empty ``state``."""
     h = head if head is not None else IntHead(stream.config)
     preds: list[int] = []
     errors: list[tuple[int, int]] = []
@@ -218,7 +222,7 @@ def run_sim_stream(stream: CilStream, head: Optional[IntHead] = None) -> StreamR
                 errors.append((i, -1))
         except ValueError:
             errors.append((i, -3))
-    state = h.state_bytes()
+    state = h.state_bytes() if isinstance(h, IntHead) else b""
     return StreamResult(
         predictions=np.array(preds, dtype=np.int64),
         state=state,
@@ -382,14 +386,119 @@ def as_packed(latents: np.ndarray, n_latent: Optional[int] = None) -> np.ndarray
     if x.dtype == np.uint32 and (n_latent is None or x.shape[-1] == n_latent // 32):
         return x.reshape(len(x), -1)
     if x.dtype in (np.bool_, np.uint8):
-        return pack_pm1(np.where(x.astype(bool), -1, 1))
+        return pack_bits(x.astype(bool))
     if np.issubdtype(x.dtype, np.integer) and not np.all(np.isin(x, (-1, 0, 1))):
         return x.astype(np.int64).astype(np.uint32) if x.dtype != np.int32 else x.view(np.uint32)
-    return pack_pm1(np.where(x < 0, -1, 1))
+    return from_pm1(x)
 
 
 def _acc(pred: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(pred == y)) if len(y) else float("nan")
+
+
+def task_orders(
+    labels_by_task: Sequence[np.ndarray], *, shots: Optional[int] = None, seed: int = 0
+) -> list[np.ndarray]:
+    """The order in which each task's samples reach the head (the scenario's one definition,
+    shared by :func:`simulate_cil` and :func:`protocol_stream`): per task a permutation from
+    ``numpy.random.default_rng(seed)`` (one generator for all tasks, in task order); for tasks 1..
+    with ``shots``, only the first ``shots`` samples of each class in that order are kept."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for t, y in enumerate(labels_by_task):
+        y = np.asarray(y)
+        order = rng.permutation(len(y))
+        if t > 0 and shots is not None:
+            keep, per = [], {}
+            for i in order:
+                c = int(y[i])
+                if per.get(c, 0) < shots:
+                    keep.append(i)
+                    per[c] = per.get(c, 0) + 1
+            order = np.array(keep, dtype=np.int64)
+        out.append(order)
+    return out
+
+
+@dataclass
+class ProtocolStream:
+    """:func:`protocol_stream`'s result: the stream and how to read its predictions back."""
+
+    stream: CilStream
+    #: per task t, the query indices (rows of ``test_x`` concatenated) predicted after task t
+    queries_after: list[np.ndarray]
+    #: the task each query belongs to, and its true label
+    query_task: np.ndarray
+    query_label: np.ndarray
+    trained_per_task: list[int]
+
+    def accuracy_matrix(self, predictions: np.ndarray) -> np.ndarray:
+        """``a[i][j]``: accuracy on task j's test samples after task i (NaN for j > i), from the
+        predictions of a run of :attr:`stream` (C program, twin or float reference)."""
+        t_n = len(self.queries_after)
+        acc = np.full((t_n, t_n), np.nan)
+        pos = 0
+        for i, q in enumerate(self.queries_after):
+            p = np.asarray(predictions[pos : pos + len(q)])
+            pos += len(q)
+            for j in range(i + 1):
+                m = self.query_task[q] == j
+                if m.any():
+                    acc[i, j] = float(np.mean(p[m] == self.query_label[q][m]))
+        return acc
+
+    def final_accuracy(self, predictions: np.ndarray) -> float:
+        """Accuracy over every query (all tasks, i.e. all classes seen) after the last task."""
+        q = self.queries_after[-1]
+        p = np.asarray(predictions[len(predictions) - len(q) :])
+        return _acc(p, self.query_label[q])
+
+
+def protocol_stream(
+    config: HeadConfig,
+    latents_by_task: Sequence[np.ndarray],
+    labels_by_task: Sequence[np.ndarray],
+    test_latents_by_task: Sequence[np.ndarray],
+    test_labels_by_task: Sequence[np.ndarray],
+    *,
+    shots: Optional[int] = None,
+    seed: int = 0,
+    commit_after_task: bool = True,
+) -> ProtocolStream:
+    """:func:`simulate_cil`'s scenario as one stream, so that the C program, the integer twin and
+    the float reference run exactly the same ops: task 0 ``ADD`` s its samples then ``END_TASK``;
+    tasks 1.. ``LEARN`` each sample then ``END_TASK``; after task t every test latent of tasks
+    0..t is ``PREDICT`` ed (and the state is ``COMMIT`` ted to the simulated flash if asked).
+    Sample orders: :func:`task_orders`."""
+    train_x = [as_packed(x, config.n_latent) for x in latents_by_task]
+    test_x = [as_packed(x, config.n_latent) for x in test_latents_by_task]
+    train_y = [np.asarray(y, dtype=np.int64) for y in labels_by_task]
+    test_y = [np.asarray(y, dtype=np.int64) for y in test_labels_by_task]
+    if not (len(train_x) == len(train_y) == len(test_x) == len(test_y)) or not train_x:
+        raise ValueError("need train and test latents and labels for every task, at least one task")
+    orders = task_orders(train_y, shots=shots, seed=seed)
+    words = config.n_latent // 32
+    q_lat = np.concatenate(test_x).reshape(-1, words)
+    q_task = np.concatenate([np.full(len(y), t, np.int64) for t, y in enumerate(test_y)])
+    q_label = np.concatenate(test_y)
+    n_q = len(q_lat)
+    lat = [q_lat]
+    ops: list[tuple[int, int, int]] = []
+    queries_after = []
+    base = n_q
+    for t, (x, y) in enumerate(zip(train_x, train_y)):
+        lat.append(x.reshape(-1, words))
+        op = OP_ADD if t == 0 else OP_LEARN
+        ops.extend((op, base + int(i), int(y[i])) for i in orders[t])
+        base += len(x)
+        ops.append((OP_END_TASK, 0, 0))
+        q = np.flatnonzero(q_task <= t)
+        queries_after.append(q)
+        ops.extend((OP_PREDICT, int(i), 0) for i in q)
+        if commit_after_task:
+            ops.append((OP_COMMIT, 0, 0))
+    stream = CilStream(config, np.concatenate(lat).astype(np.uint32), ops)
+    return ProtocolStream(stream, queries_after, q_task, q_label, [len(o) for o in orders])
 
 
 def simulate_cil(
@@ -439,23 +548,14 @@ def simulate_cil(
             n_latent=32 * words, n_hidden=n_hidden, max_classes=n_classes,
             buffer_bytes=buffer_bytes, seed=seed,
         )  # fmt: skip
-    rng = np.random.default_rng(seed)
     heads: dict[str, Any] = {"int": IntHead(config, w1), "float": FloatHead(config, w1)}
     t_n = len(train_x)
     acc = {k: np.full((t_n, t_n), np.nan) for k in heads}
-    trained = []
+    orders = task_orders(train_y, shots=shots, seed=seed)
+    trained = [len(o) for o in orders]
     for t in range(t_n):
         x, y = train_x[t], train_y[t]
-        order = rng.permutation(len(y))
-        if t > 0 and shots is not None:
-            keep, per = [], {}
-            for i in order:
-                c = int(y[i])
-                if per.get(c, 0) < shots:
-                    keep.append(i)
-                    per[c] = per.get(c, 0) + 1
-            order = np.array(keep, dtype=np.int64)
-        trained.append(len(order))
+        order = orders[t]
         for h in heads.values():
             for i in order:
                 (h.buffer_add if t == 0 else h.learn)(x[i], int(y[i]))
@@ -515,7 +615,7 @@ def synthetic_latents(
     def gen(c: int, n: int) -> np.ndarray:
         p = rng.uniform(flip[0], flip[1], size=(n, 1))
         f = rng.random((n, n_latent)) < p
-        return pack_pm1(np.where(f, -protos[c], protos[c]))
+        return from_pm1(np.where(f, -protos[c], protos[c]))
 
     tr_x, tr_y, te_x, te_y = [], [], [], []
     for c in range(n_classes):

@@ -45,6 +45,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from bnn_edge.sim.bitpack import from_pm1, to_pm1
 from bnn_edge.sim.prng import STREAM_BUFFER, STREAM_INIT, STREAM_W1, XorShift32, seed_stream
 from bnn_edge.sim.replay import ReplayBuffer, replay_slots
 
@@ -74,11 +75,11 @@ class HeadConfig:
     n_hidden: int = 128
     max_classes: int = 10
     buffer_bytes: int = 4096
-    replay_k: int = 4
-    epochs: int = 8
+    replay_k: int = 2
+    epochs: int = 6
     lr_mul: int = 1
-    lr_shift: int = 8
-    temp_shift: int = 7
+    lr_shift: int = 10
+    temp_shift: int = 5
     latent_clip: int = 2048
     init_range: int = 512
     seed: int = 1
@@ -113,26 +114,6 @@ class HeadConfig:
     def n_slots(self) -> int:
         """Replay buffer capacity in samples."""
         return replay_slots(self.n_latent, self.buffer_bytes)
-
-
-# ---------------------------------------------------------------------------------------------
-# bit packing (converters/FORMAT.md: channel k = bit k%32 of word k/32, bit 1 means -1)
-
-
-def pack_pm1(v: np.ndarray) -> np.ndarray:
-    """Pack a ``(..., n)`` array of +-1 (n a multiple of 32) into ``(..., n/32)`` uint32 words."""
-    v = np.asarray(v)
-    bits = (v < 0).astype(np.uint8)
-    packed = np.packbits(bits, axis=-1, bitorder="little")
-    return np.ascontiguousarray(packed).view("<u4").astype(np.uint32)
-
-
-def unpack_pm1(words: np.ndarray, n: Optional[int] = None) -> np.ndarray:
-    """Inverse of :func:`pack_pm1`: ``(..., W)`` uint32 words to ``(..., 32W)`` int8 +-1."""
-    w = np.ascontiguousarray(np.asarray(words, dtype="<u4"))
-    bits = np.unpackbits(w.view(np.uint8), axis=-1, bitorder="little")
-    out = (1 - 2 * bits.astype(np.int8)).astype(np.int8)
-    return out if n is None else out[..., :n]
 
 
 def rshift_round(x: np.ndarray, s: int) -> np.ndarray:
@@ -218,7 +199,7 @@ class _HeadBase:
                 raise ValueError(f"w1 must have shape {(cfg.n_hidden, cfg.n_latent // 32)}")
             self.w1_words = w1.copy()
             self.w1_in_ram = False
-        self.w1_pm1 = unpack_pm1(self.w1_words).astype(np.int32)  # (H, N)
+        self.w1_pm1 = to_pm1(self.w1_words, cfg.n_latent, np.int32)  # (H, N)
         self.buffer = ReplayBuffer(
             cfg.n_latent, cfg.buffer_bytes, cfg.max_classes, XorShift32(seed_stream(cfg.seed, STREAM_BUFFER))
         )
@@ -252,7 +233,7 @@ class _HeadBase:
 
     def logits(self, latent_words: np.ndarray) -> np.ndarray:
         """Integer logits for bit-packed latents (``(W,)`` or ``(n, W)`` uint32)."""
-        return self.logits_pm1(unpack_pm1(latent_words, self.cfg.n_latent))
+        return self.logits_pm1(to_pm1(latent_words, self.cfg.n_latent))
 
     def predict(self, latent_words: np.ndarray) -> np.ndarray | int:
         """Argmax of :meth:`logits` over the active classes; ties go to the lowest class index."""
@@ -276,7 +257,7 @@ class _HeadBase:
     def _step(self, words: np.ndarray, y: int, slot: int) -> None:
         if self.trace is not None:
             self.trace.slots.append(slot)
-        c = self.channels(unpack_pm1(words, self.cfg.n_latent))
+        c = self.channels(to_pm1(words, self.cfg.n_latent))
         self._sgd(c, y)
         self.steps = (self.steps + 1) & 0xFFFFFFFF
 
@@ -323,7 +304,7 @@ class IntHead(_HeadBase):
 
     def w2_words(self) -> np.ndarray:
         """Bit-packed W2 (``max_classes x 2C/32`` words): bit 1 where the latent is negative."""
-        return pack_pm1(self._signs())
+        return from_pm1(self._signs())
 
     def softmax_q15(self, logits: np.ndarray) -> np.ndarray:
         """Integer softmax of a logit vector: ``p_k`` in Q15 (module docstring)."""

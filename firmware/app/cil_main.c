@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "bnn/bnn_crc32.h"
 #include "bnn_head.h"
 #include "bnn_head_store.h"
 #include "bnn_port.h"
@@ -153,7 +154,7 @@ int main(void) {
     for (uint32_t off = 0; off < size; off += 32u) {
         uint32_t m = size - off < 32u ? size - off : 32u;
         (void)bnn_head_state_read(&head, off, chunk, m);
-        crc = bnn_store_crc32(crc, chunk, m);
+        crc = bnn_crc32_update(crc, chunk, m);
     }
     printf("STATE %lu %08lx\n", (unsigned long)size, (unsigned long)crc);
     static const char hex[] = "0123456789abcdef";

@@ -113,8 +113,8 @@ typedef struct bnn_head {
     uint8_t load_hdr[48]; /* staging for a state header being restored */
 } bnn_head_t;
 
-/* The documented defaults (HEAD.md): N=256, H=128, 10 classes, 4096-byte buffer, K=4, 8 epochs,
- * lr 1/2^8, T=2^7, clip 2048, init 512, seed 1, W1 from the PRNG. */
+/* The documented defaults (HEAD.md): N=256, H=128, 10 classes, 4096-byte buffer, K=2, 6 epochs,
+ * lr 1/2^10, T=2^5, clip 2048, init 512, seed 1, W1 from the PRNG. */
 void bnn_head_config_default(bnn_head_config_t *cfg);
 
 /* Checks cfg (BNN_HEAD_ERR_CONFIG / _BUDGET) and fills mem with every byte the head needs. */

@@ -16,7 +16,8 @@
  * the newer seq (serial-number order) wins; if it fails the head's own checks the other valid
  * slot is tried. Corruption of one slot therefore falls back to the other.
  *
- * All errors are BNN_HEAD_ERR_* codes (bnn_head.h). CRC-32 is IEEE 802.3 (zlib.crc32). */
+ * All errors are BNN_HEAD_ERR_* codes (bnn_head.h). CRC-32 is IEEE 802.3 (zlib.crc32): libbnn's
+ * bnn_crc32_update (bnn/bnn_crc32.h, src/bnn_crc32.c), the runtime's one CRC implementation. */
 #ifndef BNN_HEAD_STORE_H
 #define BNN_HEAD_STORE_H
 
@@ -62,9 +63,6 @@ typedef struct bnn_store_info {
     int32_t loaded;
     uint8_t fallback;
 } bnn_store_info_t;
-
-/* CRC-32 with zlib semantics: crc = bnn_store_crc32(0, data, len), chainable. */
-uint32_t bnn_store_crc32(uint32_t crc, const void *data, uint32_t len);
 
 /* Bytes one slot offers (page_size * n_pages / 2) and the bytes a commit of h needs. */
 uint32_t bnn_store_slot_bytes(const bnn_store_flash_t *fl);

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "bnn/bnn_crc32.h"
 #include "bnn_head_prng.h"
 #include "bnn_head_store.h"
 
@@ -43,12 +44,12 @@ void bnn_head_config_default(bnn_head_config_t *cfg) {
     cfg->n_latent = 256u;
     cfg->n_hidden = 128u;
     cfg->max_classes = 10u;
-    cfg->replay_k = 4u;
-    cfg->epochs = 8u;
+    cfg->replay_k = 2u;
+    cfg->epochs = 6u;
     cfg->buffer_bytes = 4096u;
     cfg->lr_mul = 1u;
-    cfg->lr_shift = 8u;
-    cfg->temp_shift = 7u;
+    cfg->lr_shift = 10u;
+    cfg->temp_shift = 5u;
     cfg->latent_clip = 2048;
     cfg->init_range = 512;
     cfg->seed = 1u;
@@ -108,7 +109,7 @@ static uint32_t w1_crc(const bnn_head_t *h) {
     for (uint32_t i = 0; i < n; i++) {
         uint32_t v = h->w1[i];
         uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
-        crc = bnn_store_crc32(crc, b, 4u);
+        crc = bnn_crc32_update(crc, b, 4u);
     }
     return crc;
 }

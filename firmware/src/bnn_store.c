@@ -3,24 +3,8 @@
 
 #include <stddef.h>
 
+#include "bnn/bnn_crc32.h" /* libbnn's CRC-32 (zlib.crc32), shared with the pack loader */
 #include "bnn_head_prng.h"
-
-/* CRC-32 (reflected 0xEDB88320), one nibble at a time: a 64-byte table instead of 1 KiB. */
-static const uint32_t CRC_NIBBLE[16] = {
-    0x00000000u, 0x1DB71064u, 0x3B6E20C8u, 0x26D930ACu, 0x76DC4190u, 0x6B6B51F4u,
-    0x4DB26158u, 0x5005713Cu, 0xEDB88320u, 0xF00F9344u, 0xD6D6A3E8u, 0xCB61B38Cu,
-    0x9B64C2B0u, 0x86D3D2D4u, 0xA00AE278u, 0xBDBDF21Cu};
-
-uint32_t bnn_store_crc32(uint32_t crc, const void *data, uint32_t len) {
-    const uint8_t *p = (const uint8_t *)data;
-    crc = ~crc;
-    for (uint32_t i = 0; i < len; i++) {
-        crc ^= p[i];
-        crc = (crc >> 4) ^ CRC_NIBBLE[crc & 15u];
-        crc = (crc >> 4) ^ CRC_NIBBLE[crc & 15u];
-    }
-    return ~crc;
-}
 
 static void put32(uint8_t *p, uint32_t v) {
     p[0] = (uint8_t)v;
@@ -70,7 +54,7 @@ static int check_slot(const bnn_store_flash_t *fl, uint32_t slot, uint32_t *seq,
     *blank = all == 0xFFu;
     if (get32(hdr) != BNN_STORE_MAGIC || (get32(hdr + 4) & 0xFFFFu) != BNN_STORE_VERSION ||
         (get32(hdr + 4) >> 16) != BNN_STORE_HEADER || get32(hdr + 20) != 0xFFFFFFFFu ||
-        get32(hdr + 24) != 0xFFFFFFFFu || get32(hdr + 28) != bnn_store_crc32(0u, hdr, 28u))
+        get32(hdr + 24) != 0xFFFFFFFFu || get32(hdr + 28) != bnn_crc32_update(0u, hdr, 28u))
         return 0;
     const uint32_t n = get32(hdr + 12);
     if (n > bnn_store_slot_bytes(fl) - blob_off(fl)) return 0;
@@ -79,7 +63,7 @@ static int check_slot(const bnn_store_flash_t *fl, uint32_t slot, uint32_t *seq,
     for (uint32_t off = 0; off < n; off += BNN_STORE_CHUNK) {
         const uint32_t m = n - off < BNN_STORE_CHUNK ? n - off : BNN_STORE_CHUNK;
         if (fl->read(fl->ctx, base + blob_off(fl) + off, chunk, m) != 0) return -1;
-        crc = bnn_store_crc32(crc, chunk, m);
+        crc = bnn_crc32_update(crc, chunk, m);
     }
     if (crc != get32(hdr + 16)) return 0;
     *seq = get32(hdr + 8);
@@ -131,7 +115,7 @@ int bnn_store_commit(const bnn_head_t *h, const bnn_store_flash_t *fl, bnn_store
         const uint32_t m = blob_len - off < BNN_STORE_CHUNK ? blob_len - off : BNN_STORE_CHUNK;
         st = bnn_head_state_read(h, off, chunk, m);
         if (st != BNN_HEAD_OK) return st;
-        crc = bnn_store_crc32(crc, chunk, m);
+        crc = bnn_crc32_update(crc, chunk, m);
         const uint32_t padded = round_up(m, fl->prog_unit);
         for (uint32_t i = m; i < padded; i++) chunk[i] = 0xFFu;
         if (fl->program(fl->ctx, base + blob_off(fl) + off, chunk, padded) != 0) return BNN_HEAD_ERR_FLASH;
@@ -144,7 +128,7 @@ int bnn_store_commit(const bnn_head_t *h, const bnn_store_flash_t *fl, bnn_store
     put32(chunk + 8, seq);
     put32(chunk + 12, blob_len);
     put32(chunk + 16, crc);
-    put32(chunk + 28, bnn_store_crc32(0u, chunk, 28u));
+    put32(chunk + 28, bnn_crc32_update(0u, chunk, 28u));
     if (fl->program(fl->ctx, base, chunk, span) != 0) return BNN_HEAD_ERR_FLASH;
     /* 4. read back */
     uint32_t got_seq = 0u, got_len = 0u;
@@ -175,7 +159,7 @@ static int load_slot(bnn_head_t *h, const bnn_store_flash_t *fl, uint32_t s, uin
             (void)bnn_head_reset(h);
             return BNN_HEAD_ERR_FLASH;
         }
-        crc = bnn_store_crc32(crc, chunk, m);
+        crc = bnn_crc32_update(crc, chunk, m);
         (void)bnn_head_state_write(h, off, chunk, m);
     }
     uint8_t hdr[BNN_STORE_HEADER];

@@ -87,9 +87,9 @@ static void test_default_memory(void) {
     CHECK(m.w2_latent == 10u * 768u * 2u);         /* 15360 */
     CHECK(m.buffer == 124u * 32u + 124u);          /* 4092 <= 4096 */
     CHECK(m.buffer_meta == 10u * 4u + 20u);        /* 60 */
-    CHECK(m.scratch == 12u * 4u + 80u + 248u + 8u); /* 384 */
+    CHECK(m.scratch == 12u * 4u + 80u + 248u + 4u); /* 380 */
     CHECK(m.arena == m.w1_bits + m.w2_bits + m.w2_latent + m.buffer + m.buffer_meta + m.scratch);
-    CHECK(m.arena == 24952u);
+    CHECK(m.arena == 24948u);
     CHECK(m.control == sizeof(bnn_head_t));
     CHECK(m.total == m.arena + m.control);
     CHECK(m.total <= 65536u);
@@ -332,10 +332,10 @@ static void test_determinism_and_reset(void) {
     run_ops(&hb, 5u);
     uint32_t n = state_of(&ha, blob_a);
     CHECK(n == state_of(&hb, blob_b) && memcmp(blob_a, blob_b, n) == 0);
-    /* steps: 1 for the first learn (empty buffer), 1 + K = 5 for the 59 others, and
+    /* steps: 1 for the first learn (empty buffer), 1 + K for the 59 others, and
      * epochs (4) x fill for each end_task with fill = 20, 40, 56 (the buffer holds 56) */
     CHECK(ha.buf.n_slots == 56u && ha.buf.fill == 56u);
-    CHECK(ha.steps == 1u + 59u * 5u + 4u * (20u + 40u + 56u));
+    CHECK(ha.steps == 1u + 59u * (1u + c.replay_k) + 4u * (20u + 40u + 56u));
     CHECK(ha.learned == 60u && ha.tasks == 3u);
     c.seed = 2u;
     CHECK(bnn_head_init(&hb, &c, arena_b, sizeof arena_b) == BNN_HEAD_OK);

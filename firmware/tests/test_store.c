@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bnn/bnn_crc32.h"
 #include "bnn_head.h"
 #include "bnn_head_prng.h"
 #include "bnn_head_store.h"
@@ -76,15 +77,15 @@ static void wr32(uint8_t *p, uint32_t v) {
 static void reseal(uint32_t slot) {
     uint8_t *base = flash_mem + slot * bnn_store_slot_bytes(&fl);
     uint32_t off = fl.prog_unit > 32u ? fl.prog_unit : 32u;
-    wr32(base + 16, bnn_store_crc32(0u, base + off, rd32(base + 12)));
-    wr32(base + 28, bnn_store_crc32(0u, base, 28u));
+    wr32(base + 16, bnn_crc32_update(0u, base + off, rd32(base + 12)));
+    wr32(base + 28, bnn_crc32_update(0u, base, 28u));
 }
 
 static void test_crc32(void) {
-    CHECK(bnn_store_crc32(0u, "123456789", 9u) == 0xCBF43926u);
-    CHECK(bnn_store_crc32(0u, "", 0u) == 0u);
-    uint32_t c = bnn_store_crc32(0u, "1234", 4u);
-    CHECK(bnn_store_crc32(c, "56789", 5u) == 0xCBF43926u);
+    CHECK(bnn_crc32_update(0u, "123456789", 9u) == 0xCBF43926u);
+    CHECK(bnn_crc32_update(0u, "", 0u) == 0u);
+    uint32_t c = bnn_crc32_update(0u, "1234", 4u);
+    CHECK(bnn_crc32_update(c, "56789", 5u) == 0xCBF43926u);
 }
 
 static void test_commit_load_alternates_slots(void) {

@@ -1,0 +1,66 @@
+"""``bnn-edge simulate EXPORT --cil``: on-device class-incremental learning on an export."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from bnn_edge.cli import user_errors
+from bnn_edge.errors import UserError
+
+
+@click.command()
+@click.argument("export_dir", type=click.Path())
+@click.option("--cil", is_flag=True, help="Run the on-device class-incremental scenario (required: the only mode so far).")
+@click.option("--tasks", type=int, default=None,
+              help="Deployment tasks splitting the classes left after pre-training evenly  [default: 5, or one per class if fewer].")
+@click.option("--buffer-kb", type=float, default=4.0, show_default=True, help="Replay buffer budget in KiB (latents + labels).")
+@click.option("--ram-kb", type=float, default=64.0, show_default=True, help="Device RAM budget in KiB, for `fits`.")
+@click.option("--shots", type=int, default=None, help="At most N training samples per new class (default: all).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seeds the sample order and the head's PRNG.")
+@click.option("--c-target", "c_targets", type=click.Choice(["host", "qemu-m4", "qemu-m7"]), multiple=True,
+              help="Where the C head runs the same stream (repeatable)  [default: host]; qemu-m4 = Cortex-M4 on QEMU mps2-an386.")
+@click.option("--no-c", is_flag=True, help="Skip the C check (bit_exact_vs_c = null).")
+@click.option("--build-dir", type=click.Path(file_okay=False), default=None, help="C build directory (default EXPORT_DIR/build-cil).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@user_errors
+def simulate(export_dir, cil, tasks, buffer_kb, ram_kb, shots, seed, c_targets, no_c, build_dir, as_json):
+    """Learn the classes pre-training left out on the device: integer head vs float reference vs C.
+
+    EXPORT_DIR is `bnn-edge export` of a run trained with `--pretrain-classes P`. Its frozen
+    extractor (the pack, bit-exact simulator) turns every image into a binary latent; the head is
+    trained on the P pre-training classes from its replay buffer, then learns the remaining classes
+    task by task. Reports the final accuracy over all classes of the integer head (what the device
+    computes) and of its float32 reference, both accuracy matrices, every byte of RAM against
+    --ram-kb, and whether the C head (host build, or QEMU with --c-target qemu-m4) ended in a
+    byte-identical state with identical predictions.
+    """
+    if not cil:
+        raise UserError("simulate needs --cil (the on-device class-incremental scenario); "
+                        "to run inference only, use `bnn-edge run`")
+    if no_c and c_targets:
+        raise UserError("--no-c and --c-target contradict each other")
+    from bnn_edge.ondevice import simulate_export
+
+    targets = () if no_c else (tuple(dict.fromkeys(c_targets)) or ("host",))
+    r = simulate_export(export_dir, tasks=tasks, buffer_kb=buffer_kb, ram_kb=ram_kb, shots=shots, seed=seed,
+                        c_targets=targets, build_dir=build_dir)
+    if as_json:
+        click.echo(json.dumps(r, indent=2))
+        return
+    n = len(r["tasks"]) - 1
+    click.echo(f"{r['dataset']}: {len(r['pretrain_classes'])} pre-training classes + {n} task{'s' * (n != 1)} "
+               f"{r['tasks'][1:]}; buffer {r['buffer_samples']} latents of {r['latent_bits']} bits")
+    click.echo(f"final accuracy over {sum(len(t) for t in r['tasks'])} classes: int {r['int_final_accuracy']:.4f}, "
+               f"float {r['float_final_accuracy']:.4f} (gap {r['gap']:+.4f})")
+    click.echo("accuracy after each task (int head; rows = after task i, columns = task j):")
+    for i, row in enumerate(r["int_accuracy_matrix"]):
+        click.echo(f"  {i}: " + " ".join("  -  " if v is None else f"{v:.3f}" for v in row))
+    parts = ", ".join(f"{k} {v}" for k, v in r["ram_breakdown"].items())
+    click.echo(f"RAM {r['ram_bytes']} B of {r['ram_budget_bytes']} B ({parts}): fits={str(r['fits']).lower()}")
+    if r["bit_exact_vs_c"] is None:
+        click.echo("C check skipped (--no-c)")
+    else:
+        per = ", ".join(f"{t} {str(v['bit_exact']).lower()} ({v['seconds']} s)" for t, v in r["c"].items())
+        click.echo(f"bit_exact_vs_c={str(r['bit_exact_vs_c']).lower()}: {per}; state {r['state_bytes']} B")

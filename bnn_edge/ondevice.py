@@ -1,0 +1,292 @@
+"""On-device class-incremental learning on an export: ``bnn-edge simulate EXPORT --cil``.
+
+The export (``bnn-edge export`` of a run trained with ``--pretrain-classes P``) is the frozen
+feature extractor; the classes of the run's dataset that pre-training left out arrive after
+deployment, in the run's class order, split into ``tasks`` tasks. For every train and test image
+the extractor's latent comes from :func:`bnn_edge.sim.interpreter.run_pack` on the pack (bit-exact
+with the firmware, so these are the latents the device would compute). The scenario
+(:func:`bnn_edge.sim.cil_stream.protocol_stream`):
+
+- task 0 = the P pre-training classes: the fresh head offers their train latents to its replay
+  buffer (``buffer_add``; class-balanced reservoir sampling keeps what fits) and ``end_task``
+  trains it on the buffer;
+- tasks 1..T = the new classes: ``learn`` on each train sample (at most ``shots`` per class),
+  then ``end_task``;
+- after each task every test latent of the tasks seen so far is predicted (accuracy matrix), and
+  the state is committed to a simulated flash and reloaded (power-safe store).
+
+That one stream runs through the integer twin (:class:`~bnn_edge.sim.head.IntHead`), the float32
+reference (:class:`~bnn_edge.sim.head.FloatHead`) and, unless skipped, the C head
+(``firmware/app/cil_main.c``) built for the host and/or QEMU Cortex-M: ``bit_exact_vs_c`` is true
+when every C run ends in a byte-identical state with identical predictions.
+
+RAM (``ram_breakdown``): everything the device holds in RAM while it infers and learns -- the
+head's arena without the buffer + its control block (``sizeof(bnn_head_t)`` on a 32-bit
+Cortex-M), the replay buffer, the pack's inference arena (``round_up4(arena_bytes)``) and
+scratch, the runtime's ``bnn_model_t`` + ``bnn_interpreter_t``, and a stack reserve. The latent
+``z`` is read in place from the inference arena (no copy); W1 is the head's PRNG matrix in RAM.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from bnn_edge.errors import UserError
+
+#: ``sizeof(bnn_model_t) + sizeof(bnn_interpreter_t)`` with arm-none-eabi-gcc for Cortex-M (52 + 20).
+RUNTIME_CONTROL_BYTES = 72
+#: Stack reserved for the deepest call chain. Measured with ``-fstack-usage`` (GCC, -O2, Cortex-M4):
+#: inference ~1.4 KiB (interpreter 280 B -> optimized BCONV2D 848 B with its receptive-field patch ->
+#: xor-popcount 136 B, plus frames), learning ~0.6 KiB (bnn_store_commit 184 B -> state I/O 216 B
+#: with a 64-byte chunk); they never nest. 2 KiB leaves room for the application's own frames.
+STACK_RESERVE_BYTES = 2048
+C_TARGETS = ("host", "qemu-m4", "qemu-m7")
+DEFAULT_TASKS = 5
+
+
+def _ru4(x: int) -> int:
+    return (int(x) + 3) & ~3
+
+
+def _read_export(export_dir: Path) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """(pack, export.json, the run's run.json) with one-line errors for every missing piece."""
+    from converters import bnnpack as bp
+
+    if not export_dir.is_dir():
+        raise UserError(f"{export_dir}: not a directory (expected the --out of `bnn-edge export`)")
+    pack_path, meta_path = export_dir / "model.bnnpack", export_dir / "export.json"
+    for p in (pack_path, meta_path):
+        if not p.is_file():
+            raise UserError(f"{export_dir}: no {p.name} (expected the --out of `bnn-edge export`)")
+    try:
+        pack = bp.read_pack(pack_path.read_bytes())
+    except bp.PackError as exc:
+        raise UserError(f"{pack_path}: {exc}") from None
+    try:
+        info = json.loads(meta_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{meta_path}: not valid JSON ({exc})") from None
+    if not pack.has_latent:
+        raise UserError(f"{pack_path}: the pack has no latent tensor, so there is no feature extractor for the head")
+    run_dir = info.get("run_dir") if isinstance(info, dict) else None
+    if not run_dir:
+        raise UserError(f"{meta_path}: no run_dir (re-export the run with `bnn-edge export`)")
+    run_path = Path(run_dir) / "run.json"
+    if not run_path.is_file():
+        raise UserError(f"{meta_path}: its run {run_dir} has no run.json (the training run was moved or deleted?)")
+    try:
+        run = json.loads(run_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{run_path}: not valid JSON ({exc})") from None
+    for key in ("dataset", "class_order", "classes"):
+        if key not in run:
+            raise UserError(f"{run_path}: no '{key}' (not a `bnn-edge train` run?)")
+    if run.get("untrained"):
+        raise UserError(f"{run_dir}: an untrained model (bnn-edge export --untrained); train one with --pretrain-classes")
+    return pack, info, run
+
+
+def split_tasks(order: Sequence[int], pretrain: int, tasks: Optional[int]) -> list[list[int]]:
+    """Phases of the scenario: ``order[:pretrain]``, then the remaining classes split into ``tasks``
+    tasks exactly as ``bnn-edge cil`` splits them (:func:`bnn_edge.cil.scenario.make_scenario`:
+    ``numpy.array_split``). ``None``: 5 tasks, or one per class if fewer classes are left."""
+    from bnn_edge.cil.scenario import make_scenario
+
+    left = len(order) - pretrain
+    if tasks is None:
+        tasks = min(DEFAULT_TASKS, left)
+    if tasks > left:
+        raise UserError(f"--tasks {tasks}: only {left} class{'es' if left != 1 else ''} left after pre-training "
+                        f"({len(order)} classes - {pretrain} pre-trained)")
+    return [list(ph) for ph in make_scenario(list(order), pretrain, int(tasks)).phases]
+
+
+def ram_breakdown(head_mem: dict[str, int], pack: Any) -> dict[str, int]:
+    """Every byte of RAM the device needs to infer with ``pack`` and learn with the head."""
+    head = head_mem["total"] - head_mem["buffer"]
+    out = {
+        "head": head,
+        "buffer": head_mem["buffer"],
+        "inference_arena": _ru4(pack.arena_bytes),
+        "inference_scratch": int(pack.scratch_bytes),
+        "runtime_control": RUNTIME_CONTROL_BYTES,
+        "stack_reserve": STACK_RESERVE_BYTES,
+    }
+    out["total"] = sum(out.values())
+    return out
+
+
+def _jsonable_matrix(a: np.ndarray) -> list[list[Optional[float]]]:
+    return [[None if math.isnan(v) else round(float(v), 4) for v in row] for row in np.asarray(a, dtype=float)]
+
+
+def simulate_export(
+    export_dir: str | Path,
+    *,
+    tasks: Optional[int] = None,
+    buffer_kb: float = 4.0,
+    ram_kb: float = 64.0,
+    shots: Optional[int] = None,
+    seed: int = 0,
+    c_targets: Sequence[str] = ("host",),
+    build_dir: Optional[str | Path] = None,
+) -> dict[str, Any]:
+    """``bnn-edge simulate EXPORT --cil``: the scenario of the module docstring; returns the report
+    (JSON-able). ``c_targets`` empty skips the C check (``bit_exact_vs_c = None``)."""
+    from bnn_edge.data import load_dataset
+    from bnn_edge.sim.cil_stream import CONTROL_BYTES_CORTEX_M, protocol_stream, run_c_stream, run_sim_stream
+    from bnn_edge.sim.head import FloatHead, HeadConfig, IntHead, head_memory
+    from bnn_edge.sim.interpreter import run_pack
+    from bnn_edge.sim.replay import replay_slots
+
+    t_start = time.perf_counter()
+    export_dir = Path(export_dir)
+    if not (ram_kb > 0 and math.isfinite(ram_kb)):
+        raise UserError(f"--ram-kb {ram_kb:g}: must be > 0")
+    if not (buffer_kb > 0 and math.isfinite(buffer_kb)):
+        raise UserError(f"--buffer-kb {buffer_kb:g}: must be > 0")
+    if shots is not None and shots < 1:
+        raise UserError(f"--shots {shots}: must be >= 1")
+    for t in c_targets:
+        if t not in C_TARGETS:
+            raise UserError(f"--c-target {t}: expected one of {', '.join(C_TARGETS)}")
+    pack, _info, run = _read_export(export_dir)
+
+    order = [int(c) for c in run["class_order"]]
+    pre = [int(c) for c in run["classes"]]
+    if order[: len(pre)] != pre:
+        raise UserError(f"{run.get('dataset')}: the run's classes are not the start of its class order")
+    if len(pre) >= len(order):
+        raise UserError(
+            f"the model was pre-trained on all {len(order)} classes of {run['dataset']}: no class is left to learn "
+            f"on the device (train with `bnn-edge train --pretrain-classes K`, K < {len(order)})"
+        )
+    groups = split_tasks(order, len(pre), tasks)
+    if len(order) > 255:
+        raise UserError(f"{run['dataset']}: {len(order)} classes, the head handles at most 255")
+
+    n_latent = int(pack.tensors[pack.latent_tensor].c)
+    if n_latent % 32:
+        raise UserError(f"the pack's latent has {n_latent} channels; the head needs a multiple of 32")
+    buffer_bytes = int(round(buffer_kb * 1024))
+    sample_bytes = n_latent // 8 + 1
+    if replay_slots(n_latent, buffer_bytes) < 1:
+        raise UserError(
+            f"--buffer-kb {buffer_kb:g}: {buffer_bytes} B is smaller than one stored sample "
+            f"({sample_bytes} B: a {n_latent}-bit latent + its label)"
+        )
+    ram_budget = int(round(ram_kb * 1024))
+    try:
+        cfg = HeadConfig(n_latent=n_latent, max_classes=len(order), buffer_bytes=buffer_bytes, seed=seed & 0xFFFFFFFF)
+    except ValueError as exc:
+        raise UserError(f"head configuration: {exc}") from None
+
+    # the frozen extractor's latents (bit-exact with the firmware)
+    t0 = time.perf_counter()
+    data = load_dataset(run["dataset"], data_dir=run.get("data_dir"), seed=int(run.get("seed", 0)))
+    pos = {c: i for i, c in enumerate(order)}  # head label = position in the class order
+
+    def latents(x: np.ndarray) -> np.ndarray:
+        if len(x) == 0:
+            return np.zeros((0, n_latent // 32), np.uint32)
+        return np.asarray(run_pack(pack, x)["latent"]).reshape(len(x), -1).astype(np.uint32)
+
+    tr_x, tr_y, te_x, te_y = [], [], [], []
+    for g in groups:
+        mtr, mte = np.isin(data.y_train, g), np.isin(data.y_test, g)
+        tr_x.append(latents(data.x_train[mtr]))
+        te_x.append(latents(data.x_test[mte]))
+        tr_y.append(np.array([pos[int(c)] for c in data.y_train[mtr]], np.int64))
+        te_y.append(np.array([pos[int(c)] for c in data.y_test[mte]], np.int64))
+    for g, y in zip(groups, tr_y):
+        missing = sorted(set(pos[c] for c in g) - set(int(v) for v in y))
+        if missing:
+            raise UserError(f"{run['dataset']}: no training images of class {order[missing[0]]}")
+    t_lat = time.perf_counter() - t0
+
+    # one stream for all three heads
+    t0 = time.perf_counter()
+    ps = protocol_stream(cfg, tr_x, tr_y, te_x, te_y, shots=shots, seed=seed, commit_after_task=True)
+    py = run_sim_stream(ps.stream, IntHead(cfg))
+    fl = run_sim_stream(ps.stream, FloatHead(cfg))
+    t_sim = time.perf_counter() - t0
+
+    c_report: dict[str, Any] = {}
+    bit_exact: Optional[bool] = None
+    target_mem: Optional[dict[str, int]] = None
+    if c_targets:
+        bdir = Path(build_dir) if build_dir else export_dir / "build-cil"
+        bit_exact = True
+        for target in c_targets:
+            from bnn_edge.firmware import check_toolchain
+
+            check_toolchain(target)
+            t0 = time.perf_counter()
+            try:
+                c = run_c_stream(ps.stream, target, bdir / target)
+            except (RuntimeError, OSError) as exc:
+                raise UserError(f"C head on {target}: {str(exc).strip().splitlines()[0]}") from None
+            same = (
+                c.state == py.state and np.array_equal(c.predictions, py.predictions)
+                and not c.errors and not py.errors and len(c.commits) == len(py.commits)
+                and all(cm["roundtrip"] == 1 and cm["status"] == 0 for cm in c.commits)
+            )  # fmt: skip
+            bit_exact = bit_exact and bool(same)
+            c_report[target] = {
+                "bit_exact": bool(same),
+                "state_bytes": len(c.state),
+                "state_crc32": f"{c.state_crc:08x}",
+                "commits_roundtrip": sum(int(cm["roundtrip"] == 1) for cm in c.commits),
+                "errors": len(c.errors),
+                "seconds": round(time.perf_counter() - t0, 2),
+            }
+            if target != "host":
+                c_report[target]["ticks"] = c.ticks
+                target_mem = c.mem
+
+    head_mem = head_memory(cfg, control_bytes=CONTROL_BYTES_CORTEX_M)
+    if target_mem is not None and target_mem.get("total") != head_mem["total"]:
+        head_mem = dict(target_mem)  # what the Cortex-M build itself reported
+    ram = ram_breakdown(head_mem, pack)
+    acc_int, acc_float = ps.accuracy_matrix(py.predictions), ps.accuracy_matrix(fl.predictions)
+    fin_int, fin_float = ps.final_accuracy(py.predictions), ps.final_accuracy(fl.predictions)
+    return {
+        "export": str(export_dir),
+        "dataset": run["dataset"],
+        "pretrain_classes": pre,
+        "tasks": groups,
+        "samples_per_task": ps.trained_per_task,
+        "test_samples": int(len(ps.query_label)),
+        "shots": shots,
+        "seed": seed,
+        "latent_bits": n_latent,
+        "head": {k: getattr(cfg, k) for k in ("n_latent", "n_hidden", "max_classes", "buffer_bytes", "replay_k",
+                                              "epochs", "lr_mul", "lr_shift", "temp_shift", "latent_clip",
+                                              "init_range", "seed")},  # fmt: skip
+        "buffer_samples": cfg.n_slots,
+        "int_final_accuracy": round(fin_int, 4),
+        "float_final_accuracy": round(fin_float, 4),
+        "gap": round(fin_float - fin_int, 4),
+        "int_accuracy_matrix": _jsonable_matrix(acc_int),
+        "float_accuracy_matrix": _jsonable_matrix(acc_float),
+        "ram_bytes": ram["total"],
+        "ram_breakdown": {k: v for k, v in ram.items() if k != "total"},
+        "head_memory": head_mem,
+        "ram_budget_bytes": ram_budget,
+        "fits": ram["total"] <= ram_budget,
+        "bit_exact_vs_c": bit_exact,
+        "c": c_report,
+        "state_bytes": len(py.state),
+        "seconds": {
+            "latents": round(t_lat, 2),
+            "simulate": round(t_sim, 2),
+            "c": round(sum(v["seconds"] for v in c_report.values()), 2),
+            "total": round(time.perf_counter() - t_start, 2),
+        },
+    }

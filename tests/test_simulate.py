@@ -1,0 +1,176 @@
+"""``bnn-edge simulate EXPORT --cil``: the on-device head learning the classes pre-training left out.
+
+One digits/tiny model pre-trained on 5 classes (the command line's defaults, ~20 s) and its export
+(~10 s) are shared by the module. The real latents come from the pack (bit-exact simulator); the
+integer head, its float reference and the C head (host build; QEMU Cortex-M4 in its own test) run
+the same stream.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from bnn_edge.cli import main
+from bnn_edge.errors import UserError
+from bnn_edge.ondevice import simulate_export, split_tasks
+
+HAVE_ARM = shutil.which("arm-none-eabi-gcc") is not None and shutil.which("qemu-system-arm") is not None
+
+
+@pytest.fixture(scope="module")
+def pre5_export(tmp_path_factory) -> Path:
+    """`bnn-edge train --dataset digits --preset tiny --pretrain-classes 5` + `bnn-edge export --target cortex-m`."""
+    from bnn_edge.export import export_run
+    from bnn_edge.train import train_run
+
+    run = tmp_path_factory.mktemp("pre5_run")
+    train_run("digits", "tiny", run, pretrain_classes=5, seed=0, verbose=False)
+    out = tmp_path_factory.mktemp("pre5_export")
+    export_run(run, out, samples=100)
+    return out
+
+
+def _cli(*args: str):
+    return CliRunner().invoke(main, ["simulate", *args])
+
+
+@pytest.fixture(scope="module")
+def report(pre5_export: Path, tmp_path_factory) -> dict:
+    r = _cli(str(pre5_export), "--cil", "--tasks", "5", "--buffer-kb", "4", "--ram-kb", "64", "--json",
+             "--build-dir", str(tmp_path_factory.mktemp("cil_build")))
+    assert r.exit_code == 0, r.output
+    return json.loads(r.output)
+
+
+def test_digits_pre5_targets(report: dict) -> None:
+    """The acceptance numbers: C bit-exact, fits 64 KiB, >= 75 % over all 10 classes, int within
+    3 points of float."""
+    assert report["bit_exact_vs_c"] is True
+    assert report["c"]["host"]["bit_exact"] and report["c"]["host"]["commits_roundtrip"] == 6
+    assert report["fits"] is True
+    assert report["ram_bytes"] <= report["ram_budget_bytes"] == 65536
+    assert report["int_final_accuracy"] >= 0.75
+    assert abs(report["int_final_accuracy"] - report["float_final_accuracy"]) <= 0.03
+
+
+def test_digits_pre5_report_shape(report: dict) -> None:
+    assert report["pretrain_classes"] == [0, 1, 2, 3, 4]
+    assert report["tasks"] == [[0, 1, 2, 3, 4], [5], [6], [7], [8], [9]]
+    assert report["latent_bits"] == 256 and report["buffer_samples"] == 124
+    for key in ("int_accuracy_matrix", "float_accuracy_matrix"):
+        m = report[key]
+        assert len(m) == 6 and all(len(row) == 6 for row in m)
+        assert all(m[i][j] is None for i in range(6) for j in range(i + 1, 6))
+        assert all(0.0 <= m[i][j] <= 1.0 for i in range(6) for j in range(i + 1))
+    assert report["int_accuracy_matrix"][0][0] >= 0.9  # the pre-training classes, from the buffer
+    bd = report["ram_breakdown"]
+    assert sum(bd.values()) == report["ram_bytes"]
+    hm = report["head_memory"]
+    assert bd["head"] + bd["buffer"] == hm["total"] and bd["buffer"] == hm["buffer"] == 124 * 33
+    assert bd["inference_arena"] > 0 and bd["stack_reserve"] > 0
+    assert report["state_bytes"] == report["c"]["host"]["state_bytes"]
+
+
+def test_no_c_and_text_output(pre5_export: Path) -> None:
+    r = _cli(str(pre5_export), "--cil", "--no-c", "--json", "--seed", "3", "--shots", "20", "--tasks", "2")
+    assert r.exit_code == 0, r.output
+    j = json.loads(r.output)
+    assert j["bit_exact_vs_c"] is None and j["c"] == {}
+    assert j["tasks"][1:] == [[5, 6, 7], [8, 9]] and j["samples_per_task"][1:] == [60, 40]
+    r = _cli(str(pre5_export), "--cil", "--no-c")
+    assert r.exit_code == 0, r.output
+    assert "final accuracy over 10 classes: int" in r.output and "fits=true" in r.output
+
+
+@pytest.mark.skipif(not HAVE_ARM, reason="arm-none-eabi-gcc / qemu-system-arm not installed")
+def test_qemu_m4_same_state_as_host(pre5_export: Path, tmp_path: Path) -> None:
+    """The same stream on the emulated Cortex-M4 ends in the host build's state, byte for byte."""
+    r = simulate_export(pre5_export, tasks=5, c_targets=("host", "qemu-m4"), build_dir=tmp_path)
+    assert r["bit_exact_vs_c"] is True
+    host, m4 = r["c"]["host"], r["c"]["qemu-m4"]
+    assert host["bit_exact"] and m4["bit_exact"] and host["state_crc32"] == m4["state_crc32"]
+    assert m4["ticks"]["learn_n"] == sum(r["samples_per_task"][1:])
+    # the Cortex-M build's own memory report is what the RAM total counts
+    assert r["head_memory"]["control"] == 200 and r["ram_bytes"] <= 65536
+
+
+# ---- errors: one line, exit 2 ----------------------------------------------------------------
+
+
+def _copy_with_run(export: Path, tmp: Path, **run_changes) -> Path:
+    """A copy of the export whose run.json has ``run_changes`` applied."""
+    src_run = Path(json.loads((export / "export.json").read_text())["run_dir"])
+    run_dir = tmp / "run"
+    run_dir.mkdir()
+    run = json.loads((src_run / "run.json").read_text())
+    run.update(run_changes)
+    (run_dir / "run.json").write_text(json.dumps(run))
+    exp = tmp / "export"
+    shutil.copytree(export, exp)
+    info = json.loads((exp / "export.json").read_text())
+    info["run_dir"] = str(run_dir)
+    (exp / "export.json").write_text(json.dumps(info))
+    return exp
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--tasks", "6"], "--tasks 6: only 5 classes left after pre-training"),
+        (["--tasks", "0"], "--tasks 0: must be >= 1"),
+        (["--buffer-kb", "0.02"], "smaller than one stored sample (33 B"),
+        (["--buffer-kb", "0"], "--buffer-kb 0: must be > 0"),
+        (["--ram-kb", "0"], "--ram-kb 0: must be > 0"),
+        (["--ram-kb", "-5"], "--ram-kb -5: must be > 0"),
+        (["--shots", "0"], "--shots 0: must be >= 1"),
+    ],
+)
+def test_bad_options(pre5_export: Path, args: list[str], message: str) -> None:
+    r = _cli(str(pre5_export), "--cil", "--no-c", *args)
+    assert r.exit_code == 2 and message in r.output, r.output
+    assert "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1
+
+
+def test_model_trained_on_all_classes(pre5_export: Path, tmp_path: Path) -> None:
+    exp = _copy_with_run(pre5_export, tmp_path, classes=list(range(10)), pretrain_classes=None)
+    r = _cli(str(exp), "--cil", "--no-c")
+    assert r.exit_code == 2 and "pre-trained on all 10 classes of digits: no class is left" in r.output, r.output
+
+
+def test_missing_files(pre5_export: Path, tmp_path: Path) -> None:
+    r = _cli(str(tmp_path / "nope"), "--cil")
+    assert r.exit_code == 2 and "not a directory" in r.output
+    for name in ("model.bnnpack", "export.json"):
+        d = tmp_path / name.replace(".", "_")
+        shutil.copytree(pre5_export, d)
+        (d / name).unlink()
+        r = _cli(str(d), "--cil")
+        assert r.exit_code == 2 and f"no {name}" in r.output, r.output
+    d = tmp_path / "norun"
+    shutil.copytree(pre5_export, d)
+    info = json.loads((d / "export.json").read_text())
+    info["run_dir"] = str(tmp_path / "gone")
+    (d / "export.json").write_text(json.dumps(info))
+    r = _cli(str(d), "--cil")
+    assert r.exit_code == 2 and "has no run.json" in r.output, r.output
+
+
+def test_needs_cil_flag(pre5_export: Path) -> None:
+    r = _cli(str(pre5_export))
+    assert r.exit_code == 2 and "simulate needs --cil" in r.output
+    r = _cli(str(pre5_export), "--cil", "--no-c", "--c-target", "qemu-m4")
+    assert r.exit_code == 2 and "contradict" in r.output
+
+
+def test_split_tasks_matches_cil_engine() -> None:
+    order = list(range(10))
+    assert split_tasks(order, 5, None) == [[0, 1, 2, 3, 4], [5], [6], [7], [8], [9]]
+    assert split_tasks(order, 3, 3) == [[0, 1, 2], [3, 4, 5], [6, 7], [8, 9]]
+    assert split_tasks(order, 8, None) == [list(range(8)), [8], [9]]
+    with pytest.raises(UserError, match="only 1 class left"):
+        split_tasks(order, 9, 2)
