@@ -205,10 +205,16 @@ def budget_report(pack_bytes: int, pack: bp.Pack, cpu: CpuBudget, flash_kb: int,
 
 
 def head_reserve_bytes(latent: int, hidden: int, max_classes: int) -> int:
-    """RAM the on-device incremental head needs: int8 latent weights + packed binary weights."""
-    w1 = latent * hidden
-    w2 = 2 * (latent + hidden) * max_classes
-    return (w1 + w2) + math.ceil((w1 + w2) / 8)
+    """RAM of the on-device incremental head without its replay buffer (``bnn_head_memory_required``).
+
+    Taken from the head's own accounting (:func:`bnn_edge.sim.head.head_memory`, equal to the C
+    function), with the buffer's payload left out: the replay reserve is ``--buffer-kb``.
+    """
+    from bnn_edge.sim.head import HeadConfig, head_memory
+
+    one_sample = latent // 8 + 1
+    mem = head_memory(HeadConfig(n_latent=latent, n_hidden=hidden, max_classes=max_classes, buffer_bytes=one_sample))
+    return mem["arena"] - mem["buffer"]
 
 
 def export_run(run_dir: str | os.PathLike, out: str | os.PathLike, cpu: str = "cortex-m4", flash_kb: int | None = None,

@@ -27,8 +27,6 @@ $BNN inspect "$OUT/export-full/model.bnnpack" | head -8
 step "5/6 run: the exported model on an emulated Cortex-M4 (QEMU mps2-an386)"
 $BNN run "$OUT/export-full" --target qemu-m4 --images 200
 
-if $BNN --help | grep -q '^  simulate '; then
-  step "6/6 simulate: on-device incremental learning, integer firmware model vs float reference"
-  $BNN simulate "$OUT/export-pretrain5" --cil --tasks 5 --buffer-kb 4 --ram-kb 64
-fi
+step "6/6 simulate: on-device incremental learning, integer model vs float reference, C on host and QEMU M4"
+$BNN simulate "$OUT/export-pretrain5" --cil --tasks 5 --buffer-kb 4 --ram-kb 64 --c-target host --c-target qemu-m4
 printf '\nDemo outputs are in %s/\n' "$OUT"
