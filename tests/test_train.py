@@ -54,14 +54,6 @@ def test_cli_bad_inputs_are_one_line_errors(tmp_path):
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
 
 
-def test_mirrored_strategy_on_two_logical_devices(tmp_path):
-    proc = run_cli("train", "--dataset", "digits", "--preset", "tiny", "--strategy", "mirrored", "--devices", "2",
-                   "--epochs", "2", "--quiet", "--out", str(tmp_path), check=True)
-    m = json.loads((tmp_path / "metrics.json").read_text())
-    assert m["replicas"] == 2 and m["epochs_run"] == 2
-    assert "test_accuracy=" in proc.stdout
-
-
 def test_float_twin_learns_digits(tmp_path):
     """The -fp baseline (unit-variance weights under the same gains) learns, far above chance."""
     m = train_run("digits", "tiny-fp", tmp_path, epochs=15, verbose=False)

@@ -16,6 +16,8 @@ Protocol (see :mod:`bnn_edge.cil.scenario`, :mod:`~bnn_edge.cil.strategies`,
 
 from __future__ import annotations
 
+import contextlib
+
 import json
 import math
 import time
@@ -61,6 +63,8 @@ class CilConfig:
     pretrained: str | None = None
     data_dir: str | None = None
     val_fraction: float = 0.1
+    distribute: str = "none"  # tf.distribute strategy: none | mirrored | multiworker
+    devices: int | None = None  # split the CPU into N logical devices
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -132,13 +136,13 @@ def check_pretrained(run: dict[str, Any], cfg: CilConfig, scenario: Scenario, wh
         raise UserError(f"--pretrained {where}: does not match this scenario: " + "; ".join(problems))
 
 
-def pretrain(cfg: CilConfig, out_dir: Path, verbose: bool) -> Path:
+def pretrain(cfg: CilConfig, out_dir: Path, verbose: bool, dist: Any = None) -> Path:
     """Phase 0 with ``bnn-edge train --pretrain-classes P`` into ``out_dir``; returns it."""
     from bnn_edge.train import train_run
 
     train_run(cfg.dataset, cfg.preset, out_dir, epochs=cfg.epochs, pretrain_classes=cfg.pretrain_classes,
               seed=cfg.seed, schedule=cfg.schedule, batch_size=cfg.batch_size, data_dir=cfg.data_dir,
-              val_fraction=cfg.val_fraction, verbose=verbose)
+              val_fraction=cfg.val_fraction, verbose=verbose, strategy=dist)
     return out_dir
 
 
@@ -153,8 +157,15 @@ def run_cil(cfg: CilConfig, out: str | Path, verbose: bool = True) -> dict[str, 
     from bnn_edge.tfcompat import keras
     from bnn_edge.train import load_run, prepare_out_dir, set_seed, to_positions
 
+    from bnn_edge.distribute import make_strategy
+
     t_start = time.time()
     strategy, data, p, scenario, budget = prepare(cfg)
+    dist = make_strategy(cfg.distribute, cfg.devices)
+
+    def scope():  # a fresh context manager each time: the strategy's, or none
+        return dist.scope() if dist is not None else contextlib.nullcontext()
+
     out_dir = prepare_out_dir(out)
     n_classes = data.num_classes
     n_phases = len(scenario.phases)
@@ -167,12 +178,14 @@ def run_cil(cfg: CilConfig, out: str | Path, verbose: bool = True) -> dict[str, 
     t0 = time.time()
     if cfg.pretrained:
         run_dir = Path(cfg.pretrained)
-        model, run = load_run(run_dir)
+        with scope():
+            model, run = load_run(run_dir)
         check_pretrained(run, cfg, scenario, str(run_dir))
         pretrain_info = {"reused": str(run_dir)}
     else:
-        run_dir = pretrain(cfg, out_dir / PRETRAIN_DIR, verbose)
-        model, run = load_run(run_dir)
+        run_dir = pretrain(cfg, out_dir / PRETRAIN_DIR, verbose, dist)
+        with scope():
+            model, run = load_run(run_dir)
         pretrain_info = {"reused": None, "run_dir": str(run_dir)}
     try:
         pretrain_info.update({k: v for k, v in json.loads((run_dir / "metrics.json").read_text()).items()
@@ -189,7 +202,8 @@ def run_cil(cfg: CilConfig, out: str | Path, verbose: bool = True) -> dict[str, 
 
     # Reset the classifier; choose what is trained from here on.
     set_seed(cfg.seed)
-    learner: Learner = (HeadLearner if strategy.frozen_extractor else FullLearner)(p, model, n_classes)
+    with scope():  # variables of the new head (and of the trainable extractor) live on every replica
+        learner: Learner = (HeadLearner if strategy.frozen_extractor else FullLearner)(p, model, n_classes)
     x_train = learner.represent(data.x_train)
     x_test = learner.represent(data.x_test)
     buffer = ClassBalancedBuffer(budget, learner.codec, cfg.seed) if budget is not None else None
@@ -245,6 +259,7 @@ def run_cil(cfg: CilConfig, out: str | Path, verbose: bool = True) -> dict[str, 
         "label_bits": budget.label_bits if budget else None,
         "buffer_class_counts": {str(order[c]): n for c, n in buffer.class_counts().items()} if buffer else {},
         "extractor_frozen": strategy.frozen_extractor,
+        "replicas": int(dist.num_replicas_in_sync) if dist is not None else 1,
         "replay_repeats": replay_repeats,
         "pretraining": pretrain_info,
         "phase_epochs": phase_epochs,

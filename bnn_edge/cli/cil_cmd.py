@@ -44,11 +44,14 @@ def _common(fn):
 @click.option("--pretrained", type=click.Path(), default=None,
               help="Reuse a `bnn-edge train --pretrain-classes P` run directory instead of pre-training.")
 @schedule_options
+@click.option("--strategy", "distribute", type=click.Choice(["none", "mirrored", "multiworker"]), default="none",
+              show_default=True, help="tf.distribute strategy (multiworker reads TF_CONFIG).")
+@click.option("--devices", type=int, default=None, help="Split the CPU into N logical devices (to test data parallelism).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output directory: cil.json and PNG plots.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @user_errors
 def cil(dataset, data_dir, preset, pretrain_classes, tasks, epochs, batch_size, replay, buffer_mb, joint, seed,
-        pretrained, lr, lr_factor, lr_patience, lr_min, out, quiet):
+        pretrained, lr, lr_factor, lr_patience, lr_min, distribute, devices, out, quiet):
     """Run one class-incremental scenario: pre-train on P classes, then T tasks with replay.
 
     Writes cil.json (accuracy_matrix, final_accuracy, final_accuracy_deployment,
@@ -61,7 +64,7 @@ def cil(dataset, data_dir, preset, pretrain_classes, tasks, epochs, batch_size, 
     cfg = CilConfig(dataset=dataset, preset=preset, pretrain_classes=pretrain_classes, tasks=tasks, replay=replay,
                     buffer_mb=buffer_mb, seed=seed, joint=joint, epochs=epochs, batch_size=batch_size,
                     schedule=schedule_from(lr, lr_factor, lr_patience, lr_min), pretrained=pretrained,
-                    data_dir=data_dir)
+                    data_dir=data_dir, distribute=distribute, devices=devices)
     r = run_cil(cfg, out, verbose=not quiet)
     buf = (f"buffer={r['buffer_bits_used']}/{r['buffer_bits_capacity']} bits ({r['buffer_samples']} samples x "
            f"{r['bits_per_sample']} bits) " if r["bits_per_sample"] else "")
