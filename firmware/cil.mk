@@ -24,7 +24,7 @@ POWERCUT_TRIALS ?= 5000
 CIL_HEAD_SRCS := $(addprefix $(CIL_FW)/src/,bnn_head.c bnn_replay.c bnn_store.c bnn_prng.c bnn_crc32.c)
 CIL_HDRS := $(wildcard $(CIL_FW)/include/bnn_head*.h)
 CIL_WARN := -std=c11 -Wall -Wextra -Werror
-CIL_INC := -I$(CIL_FW)/include -I$(CIL_FW)/ports
+CIL_INC := -I$(CIL_FW)/include -I$(CIL_FW)/ports -I$(CIL_FW)/tests/support
 CIL_CM := $(CIL_FW)/ports/cortex-m
 
 .PHONY: cil-host cil-m4 cil-run-host cil-run-m4 cil-check head-fuzz-smoke

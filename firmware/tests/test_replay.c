@@ -10,22 +10,7 @@
 #include "bnn_head_prng.h"
 #include "bnn_head_replay.h"
 
-static int t_failed;
-static unsigned n_pass, n_fail;
-#define CHECK(c)                                                                   \
-    do {                                                                           \
-        if (!(c)) {                                                                \
-            if (!t_failed) printf("  check failed %s:%d: %s\n", __FILE__, __LINE__, #c); \
-            t_failed = 1;                                                          \
-        }                                                                          \
-    } while (0)
-#define RUN(fn)                                              \
-    do {                                                     \
-        t_failed = 0;                                        \
-        fn();                                                \
-        printf("%s %s\n", t_failed ? "FAIL" : "ok  ", #fn); \
-        if (t_failed) n_fail++; else n_pass++;               \
-    } while (0)
+#include "head_test.h"
 
 #define SLOTS_MAX 512u
 #define WORDS 8u
