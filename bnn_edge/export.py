@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 

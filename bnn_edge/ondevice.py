@@ -29,7 +29,6 @@ scratch, the runtime's ``bnn_model_t`` + ``bnn_interpreter_t``, and a stack rese
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
@@ -55,41 +54,15 @@ def _ru4(x: int) -> int:
 
 
 def _read_export(export_dir: Path) -> tuple[Any, dict[str, Any], dict[str, Any]]:
-    """(pack, export.json, the run's run.json) with one-line errors for every missing piece."""
-    from converters import bnnpack as bp
+    """(pack, export.json, the run's run.json); the pack must have a latent, the run be trained."""
+    from bnn_edge.export_dir import read_export_dir
 
-    if not export_dir.is_dir():
-        raise UserError(f"{export_dir}: not a directory (expected the --out of `bnn-edge export`)")
-    pack_path, meta_path = export_dir / "model.bnnpack", export_dir / "export.json"
-    for p in (pack_path, meta_path):
-        if not p.is_file():
-            raise UserError(f"{export_dir}: no {p.name} (expected the --out of `bnn-edge export`)")
-    try:
-        pack = bp.read_pack(pack_path.read_bytes())
-    except bp.PackError as exc:
-        raise UserError(f"{pack_path}: {exc}") from None
-    try:
-        info = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{meta_path}: not valid JSON ({exc})") from None
-    if not pack.has_latent:
-        raise UserError(f"{pack_path}: the pack has no latent tensor, so there is no feature extractor for the head")
-    run_dir = info.get("run_dir") if isinstance(info, dict) else None
-    if not run_dir:
-        raise UserError(f"{meta_path}: no run_dir (re-export the run with `bnn-edge export`)")
-    run_path = Path(run_dir) / "run.json"
-    if not run_path.is_file():
-        raise UserError(f"{meta_path}: its run {run_dir} has no run.json (the training run was moved or deleted?)")
-    try:
-        run = json.loads(run_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{run_path}: not valid JSON ({exc})") from None
-    for key in ("dataset", "class_order", "classes"):
-        if key not in run:
-            raise UserError(f"{run_path}: no '{key}' (not a `bnn-edge train` run?)")
-    if run.get("untrained"):
-        raise UserError(f"{run_dir}: an untrained model (bnn-edge export --untrained); train one with --pretrain-classes")
-    return pack, info, run
+    e = read_export_dir(export_dir)
+    if not e.pack.has_latent:
+        raise UserError(f"{e.path / 'model.bnnpack'}: the pack has no latent tensor, so there is no feature extractor for the head")
+    if e.run.get("untrained"):
+        raise UserError(f"{e.run_dir}: an untrained model; train one with `bnn-edge train --pretrain-classes P`")
+    return e.pack, e.info, e.run
 
 
 def split_tasks(order: Sequence[int], pretrain: int, tasks: Optional[int]) -> list[list[int]]:

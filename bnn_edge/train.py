@@ -21,7 +21,7 @@ from bnn_edge.models import build_model, get_preset, weight_counts, with_input_s
 from bnn_edge.models.presets import Preset
 from bnn_edge.progress import EpochBar
 from bnn_edge.schedule import AdaptiveLR, LRSchedule
-from bnn_edge.tfcompat import keras, tf
+from bnn_edge.tfcompat import keras
 
 MODEL_FILE = "model.keras"
 RUN_FILE = "run.json"

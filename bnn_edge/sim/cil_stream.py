@@ -23,7 +23,6 @@ its output; :func:`run_sim_stream` runs the same stream through the Python twin.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import zlib
