@@ -18,7 +18,7 @@ help:
 setup: system venv
 
 system:
-	@bash scripts/setup-system.sh
+	@bash scripts/setup-system.sh clang
 
 venv: $(VENV)/.installed
 

@@ -12,7 +12,9 @@ command -v gcc >/dev/null 2>&1 || need+=(gcc)
 command -v make >/dev/null 2>&1 || need+=(make)
 for extra in "$@"; do
   case "$extra" in
-    clang) command -v clang >/dev/null 2>&1 || need+=(clang libclang-rt-14-dev) ;;
+    clang)  # libFuzzer and the sanitizer runtimes come with libclang-rt-14-dev
+      command -v clang >/dev/null 2>&1 || need+=(clang)
+      if command -v dpkg >/dev/null 2>&1 && ! dpkg -s libclang-rt-14-dev >/dev/null 2>&1; then need+=(libclang-rt-14-dev); fi ;;
   esac
 done
 [ ${#need[@]} -eq 0 ] && exit 0
