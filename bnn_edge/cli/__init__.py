@@ -33,7 +33,30 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _OneLineErrors(click.Group):
+    """Click's own usage errors (bad choice, bad type, missing option) as one ``error:`` line, exit 2."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            rv = super().main(*args, **kwargs)
+        except click.exceptions.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(130)
+        except click.ClickException as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # plain `bnn-edge`: the help, not an error
+                click.echo(exc.format_message())
+                sys.exit(0)
+            where = f"{exc.ctx.command_path}: " if getattr(exc, "ctx", None) is not None else ""
+            message = " ".join(exc.format_message().split())
+            click.echo(f"error: {where}{message} (see --help)", err=True)
+            sys.exit(exc.exit_code)
+        if isinstance(rv, int) and rv:  # standalone_mode=False returns the exit code of ctx.exit()
+            sys.exit(rv)
+        return rv
+
+
+@click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="bnn-edge")
 def main() -> None:
     """bnn-edge: fully-binary networks from training to Cortex-M, learning new classes on device.
