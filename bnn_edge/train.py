@@ -1,6 +1,9 @@
 """Training of a preset on a dataset (the pre-training phase of a CIL scenario when asked).
 
-Loss: softmax cross-entropy on the logits; optimizer Adam on larq's latent (real-valued, clipped)
+Loss: softmax cross-entropy on the logits, plus ``recon_weight`` times the mean squared error of a
+training-only linear decoder from the latent back to the pixels
+(:mod:`bnn_edge.models.reconstruction`: it keeps in the latent what classes not trained yet will
+need); optimizer Adam on larq's latent (real-valued, clipped)
 weights; the :class:`bnn_edge.schedule.AdaptiveLR` schedule decides when training has converged.
 """
 
@@ -19,6 +22,7 @@ from bnn_edge.data import Dataset, class_order, load_dataset, validation_split
 from bnn_edge.errors import UserError
 from bnn_edge.models import build_model, get_preset, weight_counts, with_input_shape
 from bnn_edge.models.presets import Preset
+from bnn_edge.models.reconstruction import resolve_recon_weight, with_reconstruction
 from bnn_edge.progress import EpochBar
 from bnn_edge.schedule import AdaptiveLR, LRSchedule
 from bnn_edge.tfcompat import keras
@@ -130,11 +134,20 @@ def train_run(
     val_fraction: float = 0.1,
     verbose: bool = True,
     strategy: Any = None,
+    recon_weight: float | None = None,
 ) -> dict[str, Any]:
-    """``bnn-edge train``: train, save ``model.keras``, ``run.json`` and ``metrics.json`` in ``out``."""
+    """``bnn-edge train``: train, save ``model.keras``, ``run.json`` and ``metrics.json`` in ``out``.
+
+    Minimises ``CE + recon_weight * MSE(decoder(latent), pixels / vmax)``; the decoder is not saved.
+    ``recon_weight=None``: 20 with ``pretrain_classes`` (a CIL pre-training), else 0.
+    """
     schedule = schedule or LRSchedule()
     if epochs < 1:
         raise UserError(f"--epochs must be >= 1, got {epochs}")
+    try:
+        recon_weight = resolve_recon_weight(recon_weight, pretraining=pretrain_classes is not None)
+    except ValueError:
+        raise UserError(f"--recon-weight {recon_weight}: must be a finite number >= 0 (0 = plain cross-entropy)") from None
     out_dir = prepare_out_dir(out)
     data = load_dataset(dataset, data_dir=data_dir, seed=seed)
     p = preset_for(data, preset)
@@ -153,7 +166,8 @@ def train_run(
     scope = strategy.scope() if strategy is not None else _nullcontext()
     with scope:
         model = build_model(p, len(classes))
-    summary = fit(model, x_fit, y_fit, x_val, y_val, schedule, epochs, batch_size, desc=f"train {p.name}", verbose=verbose)
+        trainer = with_reconstruction(model, p, recon_weight)
+    summary = fit(trainer, x_fit, y_fit, x_val, y_val, schedule, epochs, batch_size, desc=f"train {p.name}", verbose=verbose)
     acc = evaluate_accuracy(model, x_te, y_te)
     counts = weight_counts(model)
     model.save(out_dir / MODEL_FILE)
@@ -163,6 +177,7 @@ def train_run(
         "preset": asdict(p),
         "preset_name": preset,
         "seed": seed,
+        "recon_weight": recon_weight,
         "class_order": order,
         "classes": classes,
         "pretrain_classes": k if pretrain_classes is not None else None,
@@ -182,6 +197,7 @@ def train_run(
         "seconds": round(summary["seconds"], 2),
         "replicas": int(strategy.num_replicas_in_sync) if strategy is not None else 1,
         "schedule": asdict(schedule),
+        "recon_weight": recon_weight,
         "preset": p.name,
         "dataset": dataset,
     }

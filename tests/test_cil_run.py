@@ -1,6 +1,6 @@
 """Class-incremental runs on Split-Digits (tiny preset): 5 pre-training classes, then 5 tasks of 1.
 
-One pre-trained model (``bnn-edge train --pretrain-classes 5``, ~25 s) is shared by the module;
+One pre-trained model (``bnn-edge train --pretrain-classes 5``, ~50 s) is shared by the module;
 latent replay runs at the CLI's default settings (head-only training is fast), the runs that
 train the whole network cap their epochs.
 """
@@ -74,15 +74,13 @@ def test_latent_replay_buffer_is_accounted_exactly(latent_run):
 
 
 def test_latent_replay_keeps_old_classes_where_fine_tuning_forgets(latent_run, none_run):
-    """Replay of 76 one-bit latents keeps the pre-training classes; fine-tuning loses them.
+    """Replay of 76 one-bit latents keeps the old classes; fine-tuning loses them (the issue's targets).
 
-    The issue asked for ``final_accuracy >= 0.80`` here. Measured: about 0.74, because an
-    extractor pre-trained on digits 0-4 only gives latents on which even joint training of the
-    head on every sample (the latent upper bound) reaches about 0.79; the bound below is what
-    this protocol supports.
+    Measured with seed 0: 0.856 (pre-training with the reconstruction term; 0.797 without it).
     """
     lat, ft = latent_run, none_run
-    assert lat["final_accuracy"] >= 0.68
+    assert lat["pretraining"]["recon_weight"] == 20.0
+    assert lat["final_accuracy"] >= 0.80
     assert lat["accuracy_matrix"][-1][0] >= 0.85  # pre-training classes after the last task
     assert ft["final_accuracy"] <= 0.6
     assert ft["accuracy_matrix"][-1][0] <= 0.2 and ft["accuracy_matrix"][-1][-1] >= 0.9  # only the newest class

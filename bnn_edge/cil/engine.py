@@ -4,7 +4,9 @@ Protocol (see :mod:`bnn_edge.cil.scenario`, :mod:`~bnn_edge.cil.strategies`,
 :mod:`~bnn_edge.cil.buffer`, :mod:`~bnn_edge.cil.metrics`):
 
 1. Phase 0: train the preset on the ``P`` pre-training classes (``bnn-edge train
-   --pretrain-classes P``; or load ``--pretrained RUN_DIR``) and test it (row 0 of the matrix).
+   --pretrain-classes P``: cross-entropy plus ``recon_weight`` times the training-only
+   reconstruction term of :mod:`bnn_edge.models.reconstruction`; or load ``--pretrained RUN_DIR``)
+   and test it (row 0 of the matrix).
 2. Reset the classifier: a fresh head with ``N_max`` outputs masked to the seen classes
    (:mod:`~bnn_edge.cil.classifier`); with latent replay the extractor is frozen from here on.
 3. Fill the buffer with the pre-training samples (class-balanced, seeded).
@@ -37,6 +39,7 @@ from bnn_edge.cil.strategies import Strategy, replay_mix
 from bnn_edge.data import Dataset, class_order, load_dataset, validation_split
 from bnn_edge.errors import UserError
 from bnn_edge.models.presets import Preset
+from bnn_edge.models.reconstruction import DEFAULT_RECON_WEIGHT, check_recon_weight
 from bnn_edge.schedule import LRSchedule
 
 CIL_FILE = "cil.json"
@@ -65,6 +68,7 @@ class CilConfig:
     val_fraction: float = 0.1
     distribute: str = "none"  # tf.distribute strategy: none | mirrored | multiworker
     devices: int | None = None  # split the CPU into N logical devices
+    recon_weight: float = DEFAULT_RECON_WEIGHT  # pre-training: CE + weight * reconstruction MSE
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -84,6 +88,10 @@ def check_config(cfg: CilConfig) -> Strategy:
         raise UserError(f"--epochs {cfg.epochs}: must be >= 1")
     if cfg.batch_size < 1:
         raise UserError(f"--batch-size {cfg.batch_size}: must be >= 1")
+    try:
+        check_recon_weight(cfg.recon_weight)
+    except ValueError:
+        raise UserError(f"--recon-weight {cfg.recon_weight}: must be a finite number >= 0 (0 = plain cross-entropy)") from None
     if not 0 < cfg.val_fraction < 1:
         raise UserError(f"validation fraction {cfg.val_fraction}: must be in (0, 1)")
     return strategy
@@ -142,7 +150,7 @@ def pretrain(cfg: CilConfig, out_dir: Path, verbose: bool, dist: Any = None) -> 
 
     train_run(cfg.dataset, cfg.preset, out_dir, epochs=cfg.epochs, pretrain_classes=cfg.pretrain_classes,
               seed=cfg.seed, schedule=cfg.schedule, batch_size=cfg.batch_size, data_dir=cfg.data_dir,
-              val_fraction=cfg.val_fraction, verbose=verbose, strategy=dist)
+              val_fraction=cfg.val_fraction, verbose=verbose, strategy=dist, recon_weight=cfg.recon_weight)
     return out_dir
 
 
@@ -189,7 +197,7 @@ def run_cil(cfg: CilConfig, out: str | Path, verbose: bool = True) -> dict[str, 
         pretrain_info = {"reused": None, "run_dir": str(run_dir)}
     try:
         pretrain_info.update({k: v for k, v in json.loads((run_dir / "metrics.json").read_text()).items()
-                              if k in ("epochs_run", "seconds", "test_accuracy")})
+                              if k in ("epochs_run", "seconds", "test_accuracy", "recon_weight")})
     except (OSError, json.JSONDecodeError):
         pass
     seen0 = scenario.seen(0)

@@ -29,6 +29,7 @@ from bnn_edge.cil.engine import CIL_FILE, CilConfig, budget_for, check_config
 from bnn_edge.cil.plots import plot_final_accuracy_vs_buffer
 from bnn_edge.cil.scenario import make_scenario
 from bnn_edge.errors import UserError
+from bnn_edge.models.reconstruction import DEFAULT_RECON_WEIGHT
 from bnn_edge.schedule import LRSchedule
 
 SWEEP_FILE = "sweep.json"
@@ -65,13 +66,14 @@ class SweepConfig:
     batch_size: int = 64
     schedule: LRSchedule = field(default_factory=LRSchedule)
     data_dir: str | None = None
+    recon_weight: float = DEFAULT_RECON_WEIGHT
 
     def shared(self) -> dict[str, Any]:
         """Settings that must not change when a sweep directory is resumed."""
         return {
             "dataset": self.dataset, "data_dir": self.data_dir, "pretrain_classes": self.pretrain_classes,
             "tasks": self.tasks, "epochs": self.epochs, "batch_size": self.batch_size,
-            "schedule": asdict(self.schedule),
+            "schedule": asdict(self.schedule), "recon_weight": self.recon_weight,
         }
 
 
@@ -93,6 +95,7 @@ class Cell:
             dataset=sweep.dataset, preset=self.preset, pretrain_classes=sweep.pretrain_classes, tasks=sweep.tasks,
             replay=replay, joint=joint, buffer_mb=self.buffer_mb, seed=self.seed, epochs=sweep.epochs,
             batch_size=sweep.batch_size, schedule=sweep.schedule, pretrained=str(pretrained), data_dir=sweep.data_dir,
+            recon_weight=sweep.recon_weight,
         )
 
 
@@ -189,7 +192,8 @@ def _pretrain_job(cfg: SweepConfig, preset: str, seed: int, out: str) -> tuple[s
     try:
         shutil.rmtree(tmp, ignore_errors=True)
         train_run(cfg.dataset, preset, tmp, epochs=cfg.epochs, pretrain_classes=cfg.pretrain_classes, seed=seed,
-                  schedule=cfg.schedule, batch_size=cfg.batch_size, data_dir=cfg.data_dir, verbose=False)
+                  schedule=cfg.schedule, batch_size=cfg.batch_size, data_dir=cfg.data_dir, verbose=False,
+                  recon_weight=cfg.recon_weight)
         os.replace(tmp, final)
         return f"pretrain {preset} seed {seed}", None
     except Exception as exc:  # reported in the summary; the sweep goes on with other seeds

@@ -7,7 +7,7 @@ from typing import Callable, TypeVar
 import click
 
 from bnn_edge.cli import user_errors
-from bnn_edge.cli.options import schedule_from, schedule_options
+from bnn_edge.cli.options import recon_option, schedule_from, schedule_options
 from bnn_edge.errors import UserError
 
 T = TypeVar("T")
@@ -26,6 +26,7 @@ def _common(fn):
         click.option("--epochs", type=int, default=200, show_default=True,
                      help="Safety cap on epochs per phase; the adaptive LR schedule normally stops first."),
         click.option("--batch-size", type=int, default=64, show_default=True),
+        recon_option,
     ]):
         fn = opt(fn)
     return fn
@@ -50,7 +51,7 @@ def _common(fn):
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output directory: cil.json and PNG plots.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @user_errors
-def cil(dataset, data_dir, preset, pretrain_classes, tasks, epochs, batch_size, replay, buffer_mb, joint, seed,
+def cil(dataset, data_dir, preset, pretrain_classes, tasks, epochs, batch_size, recon_weight, replay, buffer_mb, joint, seed,
         pretrained, lr, lr_factor, lr_patience, lr_min, distribute, devices, out, quiet):
     """Run one class-incremental scenario: pre-train on P classes, then T tasks with replay.
 
@@ -64,7 +65,7 @@ def cil(dataset, data_dir, preset, pretrain_classes, tasks, epochs, batch_size, 
     cfg = CilConfig(dataset=dataset, preset=preset, pretrain_classes=pretrain_classes, tasks=tasks, replay=replay,
                     buffer_mb=buffer_mb, seed=seed, joint=joint, epochs=epochs, batch_size=batch_size,
                     schedule=schedule_from(lr, lr_factor, lr_patience, lr_min), pretrained=pretrained,
-                    data_dir=data_dir, distribute=distribute, devices=devices)
+                    data_dir=data_dir, distribute=distribute, devices=devices, recon_weight=recon_weight)
     r = run_cil(cfg, out, verbose=not quiet)
     buf = (f"buffer={r['buffer_bits_used']}/{r['buffer_bits_capacity']} bits ({r['buffer_samples']} samples x "
            f"{r['bits_per_sample']} bits) " if r["bits_per_sample"] else "")
@@ -98,7 +99,7 @@ def _split(text: str, conv: Callable[[str], T], what: str) -> list[T]:
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="Sweep directory (resumable: cells whose cil.json exists are skipped).")
 @user_errors
-def sweep(dataset, data_dir, preset, pretrain_classes, tasks, epochs, batch_size, fp_baseline, replays, buffers, seeds,
+def sweep(dataset, data_dir, preset, pretrain_classes, tasks, epochs, batch_size, recon_weight, fp_baseline, replays, buffers, seeds,
           lr, lr_factor, lr_patience, lr_min, jobs, out):
     """Run a grid of CIL scenarios; write sweep.csv and final_accuracy_vs_buffer.png.
 
@@ -112,7 +113,7 @@ def sweep(dataset, data_dir, preset, pretrain_classes, tasks, epochs, batch_size
         presets=[preset] + ([preset + "-fp"] if fp_baseline and not preset.endswith("-fp") else []),
         replays=_split(replays, str, "--replay"), buffers_mb=_split(buffers, float, "--buffer-mb"),
         seeds=_split(seeds, int, "--seeds"), pretrain_classes=pretrain_classes, tasks=tasks, epochs=epochs,
-        batch_size=batch_size, schedule=schedule_from(lr, lr_factor, lr_patience, lr_min),
+        batch_size=batch_size, schedule=schedule_from(lr, lr_factor, lr_patience, lr_min), recon_weight=recon_weight,
     )
     summary = run_sweep(cfg, out, jobs=jobs)
     click.echo(f"cells={summary['cells']} ran={summary['ran']} skipped={summary['skipped']} "

@@ -19,6 +19,27 @@ def schedule_options(fn):
     return fn
 
 
+_RECON_HELP = ("Weight of the training-only reconstruction loss (a linear decoder from the latent back to the "
+               "pixels) added to cross-entropy during pre-training; it keeps in the latent what classes not trained "
+               "yet need. 0 = plain cross-entropy. Nothing of it is deployed.")
+
+
+def recon_option(fn):
+    """``--recon-weight`` for commands whose training is a CIL pre-training (default 20)."""
+    from bnn_edge.models.reconstruction import DEFAULT_RECON_WEIGHT
+
+    return click.option("--recon-weight", type=float, default=DEFAULT_RECON_WEIGHT, show_default=True,
+                        help=_RECON_HELP)(fn)
+
+
+def train_recon_option(fn):
+    """``--recon-weight`` for ``bnn-edge train``: default 20 with --pretrain-classes, else 0."""
+    from bnn_edge.models.reconstruction import DEFAULT_RECON_WEIGHT
+
+    return click.option("--recon-weight", type=float, default=None,
+                        help=_RECON_HELP + f" [default: {DEFAULT_RECON_WEIGHT:g} with --pretrain-classes, else 0]")(fn)
+
+
 def schedule_from(lr: float, factor: float, patience: int, min_lr: float):
     from bnn_edge.schedule import LRSchedule
 

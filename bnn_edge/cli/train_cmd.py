@@ -7,7 +7,7 @@ import json
 import click
 
 from bnn_edge.cli import user_errors
-from bnn_edge.cli.options import schedule_options, schedule_from
+from bnn_edge.cli.options import schedule_from, schedule_options, train_recon_option
 
 
 @click.command()
@@ -21,6 +21,7 @@ from bnn_edge.cli.options import schedule_options, schedule_from
 @click.option("--seed", type=int, default=0, show_default=True, help="Seeds the class order, the validation split and the weights.")
 @click.option("--batch-size", type=int, default=64, show_default=True)
 @schedule_options
+@train_recon_option
 @click.option("--strategy", type=click.Choice(["none", "mirrored", "multiworker"]), default="none", show_default=True,
               help="tf.distribute strategy (multiworker reads TF_CONFIG).")
 @click.option("--devices", type=int, default=None, help="Split the CPU into N logical devices (to test data parallelism on one host).")
@@ -28,7 +29,7 @@ from bnn_edge.cli.options import schedule_options, schedule_from
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @user_errors
 def train(dataset, data_dir, preset, epochs, pretrain_classes, seed, batch_size, lr, lr_factor, lr_patience, lr_min,
-          strategy, devices, out, quiet):
+          recon_weight, strategy, devices, out, quiet):
     """Train a fully-binary network (no float input/output layer, no batch norm) with larq.
 
     Writes the model in Keras format plus metrics.json (test_accuracy, binary_weight_bits,
@@ -43,7 +44,7 @@ def train(dataset, data_dir, preset, epochs, pretrain_classes, seed, batch_size,
     strat = make_strategy(strategy, devices)
     metrics = train_run(dataset, preset, out, epochs=epochs, pretrain_classes=pretrain_classes, seed=seed,
                         schedule=schedule_from(lr, lr_factor, lr_patience, lr_min), batch_size=batch_size,
-                        data_dir=data_dir, verbose=not quiet, strategy=strat)
+                        data_dir=data_dir, verbose=not quiet, strategy=strat, recon_weight=recon_weight)
     click.echo(f"test_accuracy={metrics['test_accuracy']:.4f} fully_binary={str(metrics['fully_binary']).lower()} "
                f"binary_weight_bits={metrics['binary_weight_bits']} epochs={metrics['epochs_run']} "
                f"seconds={metrics['seconds']:.1f} -> {out}")

@@ -46,13 +46,16 @@ class Preset:
         return self.input_shape[2] * self.levels
 
 
+# One block, not two: on Split-Digits a frozen extractor pre-trained on 5 classes transfers better
+# when shallower (latent replay at 0.02 Mb, seed 0: 0.80 against 0.74 with a second 128-filter
+# block; 0.86 with the reconstruction objective of bnn_edge.models.reconstruction).
 TINY = Preset(
     name="tiny",
-    description="8x8x1 digits (0..16): 16-level thermometer, 2 blocks, 256-bit latent; trains in ~1 min",
+    description="8x8x1 digits (0..16): 16-level thermometer, 1 block, 256-bit latent; trains in ~1 min",
     input_shape=(8, 8, 1),
     levels=16,
     vmax=16,
-    blocks=(Block((64, 64)), Block((128,))),
+    blocks=(Block((64, 64)),),
     depthwise_kernel=2,
     latent=256,
     hidden=128,
