@@ -23,6 +23,7 @@ def test_mirrored_cil_on_two_logical_devices(tmp_path):
             "--quiet", "--out", str(tmp_path), check=True)
     r = json.loads((tmp_path / "cil.json").read_text())
     assert r["replicas"] == 2 and len(r["accuracy_matrix"]) == 6
+    assert r["pretraining"]["recon_weight"] == 20.0  # the reconstruction trainer ran under the strategy too
 
 
 def test_bad_strategy_and_devices():
