@@ -22,7 +22,9 @@ $BNN cil --dataset digits --preset tiny --pretrain-classes 5 --tasks 5 --replay 
 step "4/6 export: LCE flatbuffer -> firmware model pack for a Cortex-M4"
 $BNN export "$OUT/train-full" --target cortex-m --cpu cortex-m4 --out "$OUT/export-full"
 $BNN export "$OUT/pretrain5" --target cortex-m --cpu cortex-m4 --head-classes 10 --buffer-kb 4 --out "$OUT/export-pretrain5"
-$BNN inspect "$OUT/export-full/model.bnnpack" | head -8
+# (to a file, not piped to head: with pipefail, head closing the pipe early would fail the demo)
+$BNN inspect "$OUT/export-full/model.bnnpack" > "$OUT/export-full/inspect.txt"
+head -8 "$OUT/export-full/inspect.txt"
 
 step "5/6 run: the exported model on an emulated Cortex-M4 (QEMU mps2-an386)"
 $BNN run "$OUT/export-full" --target qemu-m4 --images 200
