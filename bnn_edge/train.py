@@ -144,10 +144,7 @@ def train_run(
     schedule = schedule or LRSchedule()
     if epochs < 1:
         raise UserError(f"--epochs must be >= 1, got {epochs}")
-    try:
-        recon_weight = resolve_recon_weight(recon_weight, pretraining=pretrain_classes is not None)
-    except ValueError:
-        raise UserError(f"--recon-weight {recon_weight}: must be a finite number >= 0 (0 = plain cross-entropy)") from None
+    recon_weight = resolve_recon_weight(recon_weight, pretraining=pretrain_classes is not None)
     out_dir = prepare_out_dir(out)
     data = load_dataset(dataset, data_dir=data_dir, seed=seed)
     p = preset_for(data, preset)

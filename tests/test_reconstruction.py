@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 
+from bnn_edge.errors import UserError
 from bnn_edge.models import LATENT_LAYER, build_model, get_preset, weight_counts
 from bnn_edge.models.reconstruction import (
     DECODER_LAYER,
@@ -25,7 +27,7 @@ def test_zero_weight_is_the_model_itself():
 
 @pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf")])
 def test_bad_weights_are_refused(bad):
-    with pytest.raises(ValueError):
+    with pytest.raises(UserError, match="--recon-weight"):
         check_recon_weight(bad)
 
 
@@ -35,9 +37,15 @@ def test_default_only_for_a_cil_pretraining():
     assert resolve_recon_weight(3.5, pretraining=False) == 3.5
 
 
-def test_added_loss_is_weighted_mse_of_the_linear_decoder():
-    """``loss_aux = lambda * mean_i (W z + b - x / vmax)_i^2`` over the batch and the pixels."""
+@pytest.mark.parametrize("augment", [False, True])
+def test_added_loss_is_weighted_mse_of_the_linear_decoder(augment):
+    """``loss_aux = lambda * mean_i (W z + b - x / vmax)_i^2`` over the batch and the pixels.
+
+    With an augmentation layer the target is its output (identity outside training).
+    """
     p = get_preset("tiny")
+    if augment:
+        p = dataclasses.replace(p, augment_pad=1, augment_flip=True)
     m = build_model(p, 5)
     trainer = with_reconstruction(m, p, 7.0)
     assert trainer.inputs[0] is m.inputs[0] and trainer.outputs[0] is m.outputs[0]

@@ -88,10 +88,7 @@ def check_config(cfg: CilConfig) -> Strategy:
         raise UserError(f"--epochs {cfg.epochs}: must be >= 1")
     if cfg.batch_size < 1:
         raise UserError(f"--batch-size {cfg.batch_size}: must be >= 1")
-    try:
-        check_recon_weight(cfg.recon_weight)
-    except ValueError:
-        raise UserError(f"--recon-weight {cfg.recon_weight}: must be a finite number >= 0 (0 = plain cross-entropy)") from None
+    check_recon_weight(cfg.recon_weight)
     if not 0 < cfg.val_fraction < 1:
         raise UserError(f"validation fraction {cfg.val_fraction}: must be in (0, 1)")
     return strategy

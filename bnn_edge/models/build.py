@@ -28,6 +28,7 @@ from bnn_edge.models.thermometer import Thermometer
 from bnn_edge.tfcompat import keras, lq
 
 LATENT_LAYER = "latent"
+AUGMENT_LAYER = "augment"
 LOGITS_LAYER = "logits"
 
 _BIN = dict(
@@ -72,7 +73,7 @@ def build_extractor_layers(p: Preset, inputs):
     check_fits(p)
     x = inputs
     if p.augment_pad or p.augment_flip:
-        x = RandomCropFlip(p.augment_pad, p.vmax, p.augment_flip, name="augment")(x)
+        x = RandomCropFlip(p.augment_pad, p.vmax, p.augment_flip, name=AUGMENT_LAYER)(x)
     if p.binary:
         x = Thermometer(p.levels, p.vmax, name="thermometer")(x)
         cin = p.encoded_channels

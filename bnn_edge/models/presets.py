@@ -47,9 +47,9 @@ class Preset:
 
 
 # One block, not two: on Split-Digits a frozen extractor pre-trained on 5 classes transfers better
-# when shallower (latent replay at 0.02 Mb, seeds 0/1/2: 0.797/0.836/0.753 against 0.742/0.736/0.689
-# with a second 128-filter block; 0.856/0.864/0.817 adding the reconstruction term of
-# bnn_edge.models.reconstruction). Offline on all 10 digits it is also better: 0.981 against 0.969.
+# when shallower (latent replay at 0.02 Mb, seed 0: 0.797 against 0.742 with a second 128-filter
+# block, both without the reconstruction term of bnn_edge.models.reconstruction; 0.856 with it).
+# Offline on all 10 digits it is also better: 0.981 against 0.969.
 TINY = Preset(
     name="tiny",
     description="8x8x1 digits (0..16): 16-level thermometer, 1 block, 256-bit latent; trains in ~1 min",

@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import math
 
-from bnn_edge.models.build import LATENT_LAYER
+from bnn_edge.errors import UserError
+from bnn_edge.models.build import AUGMENT_LAYER, LATENT_LAYER
 from bnn_edge.models.presets import Preset
 from bnn_edge.tfcompat import keras, tf
 
 DEFAULT_RECON_WEIGHT = 20.0
 DECODER_LAYER = "recon_decoder"
-AUGMENT_LAYER = "augment"
 
 
 def resolve_recon_weight(weight: float | None, pretraining: bool) -> float:
@@ -45,10 +45,10 @@ def resolve_recon_weight(weight: float | None, pretraining: bool) -> float:
 
 
 def check_recon_weight(weight: float) -> float:
-    """``weight`` as a float if it is finite and ``>= 0``; ``ValueError`` otherwise."""
+    """``weight`` as a float if it is finite and ``>= 0``; :class:`UserError` otherwise."""
     w = float(weight)
     if not (math.isfinite(w) and w >= 0):
-        raise ValueError(f"reconstruction weight must be a finite number >= 0, got {weight}")
+        raise UserError(f"--recon-weight {weight}: must be a finite number >= 0 (0 = plain cross-entropy)")
     return w
 
 
