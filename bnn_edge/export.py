@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from bnn_edge.device.memory import STACK_RESERVE_BYTES
+from bnn_edge.device.targets import budget_targets, lookup
 from bnn_edge.errors import UserError
 from bnn_edge.models import extractor_of, unit_gains
 from bnn_edge.models.build import LATENT_LAYER
@@ -41,18 +43,11 @@ class CpuBudget:
     example: str
 
 
+#: the ``--cpu`` budgets: the rows of the target table (:mod:`bnn_edge.device.targets`) that have one
 CPUS: dict[str, CpuBudget] = {
-    c.name: c
-    for c in (
-        CpuBudget("cortex-m0plus", 256, 32, 9 * 1024, "e.g. RP2040-class / STM32G0: 256 KB flash, 32 KB RAM"),
-        CpuBudget("cortex-m4", 1024, 256, 10 * 1024, "e.g. STM32F4/nRF52840: 1 MB flash, 256 KB RAM"),
-        CpuBudget("cortex-m7", 2048, 512, 10 * 1024, "e.g. STM32F7/H7: 2 MB flash, 512 KB RAM"),
-        CpuBudget("cortex-m33", 1024, 256, 10 * 1024, "e.g. STM32U5/nRF5340: 1 MB flash, 256 KB RAM"),
-        CpuBudget("cortex-m55", 2048, 1024, 10 * 1024, "e.g. Alif Ensemble-class: 2 MB flash, 1 MB RAM"),
-    )
+    t.cpu: CpuBudget(t.cpu, t.flash_bytes // 1024, t.ram_bytes // 1024, t.code_bytes, t.example)
+    for t in budget_targets()
 }
-
-STACK_RESERVE_BYTES = 2048
 
 
 def encoded_submodel(model: keras.Model) -> keras.Model:
@@ -196,7 +191,7 @@ def budget_report(pack_bytes: int, pack: bp.Pack, cpu: CpuBudget, flash_kb: int,
         "budget": {"cpu": cpu.name, "flash_bytes": flash_kb * 1024, "ram_bytes": ram_kb * 1024},
         "breakdown": {
             "flash": {"model_pack": pack_bytes, "code_estimate": cpu.code_bytes},
-            "ram": {"activation_arena": pack.arena_bytes, "scratch": pack.scratch_bytes, "head_reserve": head_bytes,
+            "ram": {"inference_arena": pack.arena_bytes, "inference_scratch": pack.scratch_bytes, "head_reserve": head_bytes,
                     "replay_buffer_reserve": buffer_bytes, "stack_reserve": STACK_RESERVE_BYTES, "total": ram_total},
         },
         "fits": flash <= flash_kb * 1024 and ram_total <= ram_kb * 1024,
@@ -219,9 +214,13 @@ def head_reserve_bytes(latent: int, hidden: int, max_classes: int) -> int:
 def export_run(run_dir: str | os.PathLike, out: str | os.PathLike, cpu: str = "cortex-m4", flash_kb: int | None = None,
                ram_kb: int | None = None, samples: int = 500, allow_oversize: bool = False, buffer_kb: float = 0.0,
                head_classes: int = 0) -> dict[str, Any]:
-    """Export a training run for Cortex-M; writes the five files and returns ``export.json``'s content."""
+    """Export a training run for Cortex-M; writes the export's files (and the Keras
+    predictions on the test images, for ``bnn-edge run``) and returns ``export.json``'s content."""
+    from bnn_edge.export_dir import write_reference_predictions
     from bnn_edge.train import load_run, prepare_out_dir
 
+    t = lookup(cpu)
+    cpu = t.cpu if t is not None and t.cpu in CPUS else cpu  # m4, qemu-m4 -> cortex-m4
     if cpu not in CPUS:
         raise UserError(f"--cpu {cpu}: expected one of {', '.join(CPUS)}")
     budget = CPUS[cpu]
@@ -268,6 +267,7 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike, cpu: str = "c
     c_src, h_src = c_array_files(pack_bytes)
     (out_dir / "model_data.c").write_text(c_src)
     (out_dir / "model_data.h").write_text(h_src)
+    write_reference_predictions(out_dir, run, lambda xs: model.predict(xs.astype(np.float32), batch_size=256, verbose=0))
     report = {
         "run_dir": str(Path(run_dir).resolve()),
         "target": "cortex-m",
@@ -285,7 +285,7 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike, cpu: str = "c
         raise UserError(
             f"model does not fit {cpu} (flash {flash_kb} KB, RAM {ram_kb} KB): flash {acct['flash_bytes']} B "
             f"(pack {b['flash']['model_pack']} + code {b['flash']['code_estimate']}), RAM {b['ram']['total']} B "
-            f"(arena {b['ram']['activation_arena']} + scratch {b['ram']['scratch']} + head {b['ram']['head_reserve']} "
+            f"(arena {b['ram']['inference_arena']} + scratch {b['ram']['inference_scratch']} + head {b['ram']['head_reserve']} "
             f"+ replay {b['ram']['replay_buffer_reserve']} + stack {b['ram']['stack_reserve']}); "
             "files written to --out anyway; pass --allow-oversize to accept"
         )

@@ -8,8 +8,8 @@
 #   make head-fuzz-smoke many random power cuts over many commits (POWERCUT_TRIALS, default
 #                        5000); prints "powercut random: trials=T ... corrupt=C", fails if C > 0
 #
-# The stream defaults to a synthetic digits-like one written by bnn_edge.sim.cil_stream
-# (CIL_STREAM_C overrides it with any stream_data.c from cil_stream.write_stream_c).
+# The stream defaults to a synthetic digits-like one written by bnn_edge.device.cil_app
+# (CIL_STREAM_C overrides it with any stream_data.c from cil_app.write_stream_c).
 
 CIL_FW := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 BUILD ?= $(CIL_FW)/build
@@ -31,7 +31,7 @@ CIL_CM := $(CIL_FW)/ports/cortex-m
 
 $(CIL_DIR)/stream_data.c:
 	@mkdir -p $(@D)
-	cd $(CIL_FW)/.. && $(CIL_PY) -m bnn_edge.sim.cil_stream --write-only --build-dir $(CIL_DIR)
+	cd $(CIL_FW)/.. && $(CIL_PY) -m bnn_edge.device.cil_app --write-only --build-dir $(CIL_DIR)
 
 $(CIL_DIR)/cil_host: $(CIL_FW)/app/cil_main.c $(CIL_HEAD_SRCS) $(CIL_HDRS) $(CIL_STREAM_C)
 	@mkdir -p $(@D)
@@ -58,8 +58,8 @@ cil-run-m4: $(CIL_DIR)/cil_m4.elf
 		rc=$$?; grep -v '^[SP] ' $(CIL_DIR)/cil_m4.out; exit $$rc
 
 cil-check:
-	cd $(CIL_FW)/.. && $(CIL_PY) -m bnn_edge.sim.cil_stream --target host --build-dir $(CIL_DIR)/check-host
-	cd $(CIL_FW)/.. && $(CIL_PY) -m bnn_edge.sim.cil_stream --target qemu-m4 --build-dir $(CIL_DIR)/check-m4
+	cd $(CIL_FW)/.. && $(CIL_PY) -m bnn_edge.device.cil_app --target host --build-dir $(CIL_DIR)/check-host
+	cd $(CIL_FW)/.. && $(CIL_PY) -m bnn_edge.device.cil_app --target qemu-m4 --build-dir $(CIL_DIR)/check-m4
 
 $(CIL_DIR)/test_powercut_fuzz: $(CIL_FW)/tests/test_powercut.c $(CIL_HEAD_SRCS) $(CIL_HDRS)
 	@mkdir -p $(@D)
@@ -68,3 +68,26 @@ $(CIL_DIR)/test_powercut_fuzz: $(CIL_FW)/tests/test_powercut.c $(CIL_HEAD_SRCS) 
 head-fuzz-smoke: $(CIL_DIR)/test_powercut_fuzz
 	BNN_POWERCUT_TRIALS=$(POWERCUT_TRIALS) $< > $(CIL_DIR)/powercut_fuzz.log; rc=$$?; \
 		grep -E '^(powercut|[0-9]+ passed)|FAIL|corrupt:' $(CIL_DIR)/powercut_fuzz.log; exit $$rc
+
+# ---------------------------------------------------------------- CIL application for one TARGET
+# (what bnn_edge.device.cil_app builds and runs; needs firmware/Makefile's per-core variables)
+#   make cil-app     TARGET=host|asan|m4|m7|m33 CIL_STREAM_C=/abs/stream_data.c BUILD=/abs/dir
+#                    -> BUILD/cil_app (host, asan) or BUILD/cil_app.elf   (APP_DEFS adds -D flags)
+#   make cil-run-app same variables: build, then run (host natively, Cortex-M under QEMU, -icount shift=0)
+CIL_APP := $(BUILD)/cil_app$($(TARGET)_EXE)
+CIL_APP_SRCS := $(CIL_FW)/app/cil_main.c $(CIL_HEAD_SRCS) $($(TARGET)_PORT)
+
+.PHONY: cil-app cil-run-app
+$(CIL_APP): $(CIL_APP_SRCS) $(CIL_HDRS) $(CIL_STREAM_C)
+	@mkdir -p $(@D)
+	$(Q)$($(TARGET)_CC) $(CIL_WARN) $($(TARGET)_CFLAGS) $(CIL_INC) $(APP_DEFS) $(CIL_APP_SRCS) $(CIL_STREAM_C) \
+		$($(TARGET)_LDFLAGS) -o $@
+
+cil-app: $(CIL_APP)
+
+cil-run-app: $(CIL_APP)
+ifeq ($($(TARGET)_QEMU),)
+	@timeout $(APP_TIMEOUT) $(CIL_APP)
+else
+	@timeout $(APP_TIMEOUT) $(subst -kernel,-icount shift=0 -kernel,$($(TARGET)_QEMU)) $(CIL_APP)
+endif

@@ -210,7 +210,7 @@ CASES: list[tuple[str, str | None]] = [
     ("simulate {B}/export --cil --ram-kb 0", None),
 ]
 
-# Cases that once ended in an uncaught exception (bnn_edge/firmware.py), kept as ordinary cases.
+# Cases that once ended in an uncaught exception (bnn_edge/device/firmware.py), kept as ordinary cases.
 CASES += [
     ("run {B}/export_badjson", "export.json"),
     ("run {B}/export_norundir", "export.json"),

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bnn_edge.errors import UserError
-from bnn_edge.firmware import flash_commands, flash_export, input_c_source, parse_output, run_export
+from bnn_edge.device.firmware import flash_commands, flash_export, input_c_source, parse_output, run_export
 from converters import bnnpack as bp
 from conftest import run_cli
 
@@ -54,7 +54,7 @@ def test_run_errors(tmp_path, tiny_export):
     with pytest.raises(UserError, match="--images 0"):
         run_export(tiny_export, images=0)
     with pytest.raises(UserError, match="--target"):
-        from bnn_edge.firmware import build_and_run
+        from bnn_edge.device.firmware import build_and_run
 
         build_and_run(b"", np.zeros((1, 8, 8, 1), np.uint8), "qemu-m0", tmp_path)
 

@@ -14,12 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bnn_edge.device.cil_app import FIRMWARE, HEAD_SOURCES, run_c_stream
 from bnn_edge.sim import store
 from bnn_edge.sim.cil_stream import (
     CONTROL_BYTES_CORTEX_M,
     DIGITS_TASKS,
-    FIRMWARE,
-    HEAD_SOURCES,
     OP_COMMIT,
     OP_END_TASK,
     OP_LEARN,
@@ -28,7 +27,6 @@ from bnn_edge.sim.cil_stream import (
     StreamResult,
     group_tasks,
     make_stream,
-    run_c_stream,
     run_sim_stream,
     synthetic_latents,
 )

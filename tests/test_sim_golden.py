@@ -14,7 +14,7 @@ import pytest
 
 from bnn_edge import __version__
 from bnn_edge.sim import run_pack
-from bnn_edge.sim.golden import DEFAULT_OUT, DEFAULT_SEED, build_cases, generate, main
+from bnn_edge.codegen.golden import DEFAULT_OUT, DEFAULT_SEED, build_cases, generate, main
 from converters.bnnpack import (
     BCONV2D,
     BDENSE,
@@ -32,7 +32,7 @@ from converters.bnnpack import (
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = ROOT / "firmware" / "tests" / "golden" / "golden_cases.h"
-REGEN = f"python -m bnn_edge.sim.golden --seed {DEFAULT_SEED} --out firmware/tests/golden/golden_cases.h"
+REGEN = f"python -m bnn_edge.codegen.golden --seed {DEFAULT_SEED} --out firmware/tests/golden/golden_cases.h"
 
 
 @pytest.fixture(scope="module")
