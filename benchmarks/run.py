@@ -232,7 +232,7 @@ def op_shape(pack, op) -> str:
 
 
 def model_bench(work: Path, exports: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    from bnn_edge.export import c_array_files
+    from bnn_edge.codegen.model_data import c_array_files
     from bnn_edge.device.firmware import input_c_source
     from converters import bnnpack as bp
 

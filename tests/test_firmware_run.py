@@ -1,12 +1,16 @@
 """`bnn-edge run` / `bnn-edge flash`: the C firmware with an export, against the simulator."""
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from bnn_edge.errors import UserError
+from bnn_edge.export_dir import REFERENCE_FILE
 from bnn_edge.device.firmware import flash_commands, flash_export, input_c_source, parse_output, run_export
 from converters import bnnpack as bp
 from conftest import run_cli
@@ -80,3 +84,33 @@ def test_flash_builds_image_and_explains_missing_probe_tool(tiny_export, tmp_pat
     with pytest.raises(UserError, match="pyocd is not installed"):
         flash_export(tiny_export, "pyocd", "stm32f429zi", build_dir=tmp_path / "fl")
     assert (tmp_path / "fl" / "fw" / "app.elf").is_file()
+
+
+def test_run_loads_no_keras_model(tiny_export, tmp_path):
+    """`run` takes the Keras reference from what `export` recorded: no TensorFlow, no training code."""
+    code = (
+        "import json, sys\nfrom bnn_edge.device.firmware import run_export\n"
+        f"r = run_export({str(tiny_export)!r}, 'host', 50, {str(tmp_path / 'b')!r})\n"
+        "mods = [m for m in ('tensorflow', 'keras', 'tf_keras', 'larq', 'bnn_edge.train') if m in sys.modules]\n"
+        "print(json.dumps({'mods': mods, 'acc': r['accuracy'], 'ref': r['reference_accuracy'], 'exact': r['bit_exact']}))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(proc.stdout.splitlines()[-1])
+    assert r["mods"] == [] and r["exact"] is True and r["ref"] == r["acc"]
+
+
+def test_recorded_reference_checked_against_the_images(tiny_export, tmp_path):
+    exp = tmp_path / "export"
+    shutil.copytree(tiny_export, exp, ignore=shutil.ignore_patterns("build-*"))
+    with np.load(exp / REFERENCE_FILE) as z:
+        pred, labels = z["predictions"], z["labels"]
+    assert len(pred) == len(labels) == 360  # the whole digits test split
+    np.savez(exp / REFERENCE_FILE, predictions=pred, labels=np.roll(labels, 1))
+    with pytest.raises(UserError, match="recorded at export time are for other test images"):
+        run_export(exp, images=20, build_dir=tmp_path / "b")
+    (exp / REFERENCE_FILE).unlink()  # an export written before the predictions were recorded
+    r = run_export(exp, images=20, build_dir=tmp_path / "b")
+    assert r["reference_accuracy"] is None and r["bit_exact"] is True
+    assert "Keras n/a" in run_cli("run", str(exp), "--images", "5", "--build-dir", str(tmp_path / "c"), check=True).stdout

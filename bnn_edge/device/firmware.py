@@ -81,7 +81,7 @@ def build_and_run(pack: bytes, images: np.ndarray, target: str, build_dir: Path,
     """Build the example app for ``target`` with ``pack`` and ``images`` embedded; run it; parse its output."""
     row = resolve(target, firmware_targets(), "--target")
     check_toolchain(target)
-    from bnn_edge.export import c_array_files
+    from bnn_edge.codegen.model_data import c_array_files
 
     parsed = bp.read_pack(pack)
     build_dir = _make_dir(build_dir)
@@ -210,7 +210,7 @@ def flash_commands(elf: Path, probe: str, target_mcu: str, interface: str = "cms
 def flash_export(export_dir: str | os.PathLike, probe: str, target_mcu: str, cpu: str = "m4", images: int = 1,
                  interface: str = "cmsis-dap", dry_run: bool = False, build_dir: str | os.PathLike | None = None) -> dict[str, Any]:
     """``bnn-edge flash``: build the example app for a real board with the export embedded, then flash it."""
-    from bnn_edge.export import c_array_files
+    from bnn_edge.codegen.model_data import c_array_files
 
     export_dir = Path(export_dir)
     pack_path = export_dir / "model.bnnpack"
