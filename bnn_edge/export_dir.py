@@ -94,10 +94,13 @@ def write_reference_predictions(out_dir: str | Path, run: dict[str, Any],
                                 predict: Callable[[np.ndarray], np.ndarray]) -> Optional[Path]:
     """Record ``argmax(predict(x))`` (the Keras logits) and the labels of the first
     :data:`REFERENCE_MAX_IMAGES` images of :func:`run_test_images` in ``REFERENCE_FILE``.
-    Nothing is written (None) when the run's dataset cannot be loaded."""
+    Nothing is written (None) when the run's dataset cannot be loaded or its images are not the
+    model's input shape (an untrained run on ``random`` pixels)."""
     try:
         x, y = run_test_images(run, REFERENCE_MAX_IMAGES)
     except UserError:
+        return None
+    if tuple(x.shape[1:]) != tuple(run.get("input_shape") or x.shape[1:]):
         return None
     pred = np.argmax(np.asarray(predict(x)), axis=-1) if len(x) else np.zeros(0, np.int64)
     path = Path(out_dir) / REFERENCE_FILE

@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from bnn_edge.cli import main
+
+pytestmark = pytest.mark.slow  # each test trains a sweep
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 BASE = ["sweep", "--dataset", "digits", "--preset", "tiny", "--pretrain-classes", "8", "--tasks", "1",

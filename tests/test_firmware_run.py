@@ -16,6 +16,7 @@ from converters import bnnpack as bp
 from conftest import run_cli
 
 
+@pytest.mark.slow
 def test_host_build_matches_simulator_on_every_test_image(tiny_export, tmp_path):
     r = run_export(tiny_export, target="host", images=10_000, build_dir=tmp_path / "b")
     assert r["images"] == 360  # the whole digits test split
@@ -26,6 +27,7 @@ def test_host_build_matches_simulator_on_every_test_image(tiny_export, tmp_path)
 
 
 @pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="qemu-system-arm not installed (make setup)")
+@pytest.mark.slow
 def test_qemu_m4_cli_200_images(tiny_export, tmp_path):
     proc = run_cli("run", str(tiny_export), "--target", "qemu-m4", "--images", "200", "--json",
                    "--build-dir", str(tmp_path / "m4"), check=True)
@@ -35,6 +37,7 @@ def test_qemu_m4_cli_200_images(tiny_export, tmp_path):
     assert 0 < r["image"]["flash_bytes"] < 1024 * 1024
 
 
+@pytest.mark.slow
 def test_parse_output_rejects_missing_lines(tiny_export):
     pack = bp.read_pack((tiny_export / "model.bnnpack").read_bytes())
     good = "IMG 0 LATENT " + "00" * 32 + " OUT " + " ".join(["1"] * 10) + "\nDONE 1 arena=1088\n"
@@ -52,6 +55,7 @@ def test_input_c_source_layout():
     assert "bnn_n_inputs = 2u" in src and "bnn_input_len = 4u" in src and "0, 1, 2, 3, 4, 5, 6, 7" in src
 
 
+@pytest.mark.slow
 def test_run_errors(tmp_path, tiny_export):
     with pytest.raises(UserError, match="no model.bnnpack"):
         run_export(tmp_path)
@@ -63,6 +67,7 @@ def test_run_errors(tmp_path, tiny_export):
         build_and_run(b"", np.zeros((1, 8, 8, 1), np.uint8), "qemu-m0", tmp_path)
 
 
+@pytest.mark.slow
 def test_flash_commands_for_both_probes(tiny_export, tmp_path):
     elf = tmp_path / "app.elf"
     assert flash_commands(elf, "pyocd", "stm32f429zi") == [["pyocd", "flash", "--target", "stm32f429zi", str(elf)]]
@@ -78,6 +83,7 @@ def test_flash_commands_for_both_probes(tiny_export, tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="no cross compiler")
+@pytest.mark.slow
 def test_flash_builds_image_and_explains_missing_probe_tool(tiny_export, tmp_path, monkeypatch):
     real_which = shutil.which
     monkeypatch.setattr(shutil, "which", lambda name: None if name in ("pyocd", "openocd") else real_which(name))
@@ -86,6 +92,7 @@ def test_flash_builds_image_and_explains_missing_probe_tool(tiny_export, tmp_pat
     assert (tmp_path / "fl" / "fw" / "app.elf").is_file()
 
 
+@pytest.mark.slow
 def test_run_loads_no_keras_model(tiny_export, tmp_path):
     """`run` takes the Keras reference from what `export` recorded: no TensorFlow, no training code."""
     code = (
@@ -101,6 +108,7 @@ def test_run_loads_no_keras_model(tiny_export, tmp_path):
     assert r["mods"] == [] and r["exact"] is True and r["ref"] == r["acc"]
 
 
+@pytest.mark.slow
 def test_recorded_reference_checked_against_the_images(tiny_export, tmp_path):
     exp = tmp_path / "export"
     shutil.copytree(tiny_export, exp, ignore=shutil.ignore_patterns("build-*"))

@@ -169,6 +169,7 @@ def test_python_defaults_are_the_c_defaults(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not HAVE_ARM, reason="arm-none-eabi-gcc / qemu-system-arm not installed")
 @pytest.mark.parametrize("target", ["qemu-m4", "qemu-m33"])
+@pytest.mark.slow
 def test_bit_exact_qemu(target: str, tmp_path: Path) -> None:
     cfg = HeadConfig()  # the digits-sized head: N=256, H=128, 10 classes, 4 KiB buffer
     stream = _stream(cfg, seed=11, per_class=(25, 35), n_test=8)

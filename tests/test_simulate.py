@@ -19,6 +19,8 @@ from bnn_edge.cli import main
 from bnn_edge.errors import UserError
 from bnn_edge.device.ondevice import simulate_export, split_tasks
 
+pytestmark = pytest.mark.slow  # the module's export is of a model trained by its fixture
+
 HAVE_ARM = shutil.which("arm-none-eabi-gcc") is not None and shutil.which("qemu-system-arm") is not None
 
 
