@@ -276,6 +276,7 @@ SUBPROCESS_CASES = [
 ]
 
 
+@pytest.mark.slow  # each case in a fresh process importing TensorFlow
 def test_bad_input_as_a_user_sees_it(bad):
     present = registered_commands()
     cases = [(line, word) for line, word in SUBPROCESS_CASES if line.split()[0] in present]

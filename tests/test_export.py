@@ -112,6 +112,7 @@ def test_float_baseline_is_refused(tmp_path):
         export_run(run, tmp_path / "out")
 
 
+@pytest.mark.slow  # LCE converts the paper-sized (4 Mb) network
 def test_paper_preset_exports_with_keras_reference(tmp_path):
     run = init_run("paper", tmp_path / "paper")
     r = export_run(run, tmp_path / "exp", samples=4)

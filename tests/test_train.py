@@ -36,6 +36,7 @@ def test_pretrain_classes_trains_on_first_k_of_class_order(tmp_path):
     assert m["epochs_run"] == 2
 
 
+@pytest.mark.slow  # five command lines, each in a fresh process importing TensorFlow
 def test_cli_bad_inputs_are_one_line_errors(tmp_path):
     bad = tmp_path / "bad.npz"
     np.savez(bad, x_train=np.zeros((2, 8, 8)))
