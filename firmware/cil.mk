@@ -21,8 +21,8 @@ CIL_DIR := $(BUILD)/cil
 CIL_STREAM_C ?= $(CIL_DIR)/stream_data.c
 POWERCUT_TRIALS ?= 5000
 
-CIL_HEAD_SRCS := $(addprefix $(CIL_FW)/src/,bnn_head.c bnn_replay.c bnn_store.c bnn_prng.c bnn_crc32.c)
-CIL_HDRS := $(wildcard $(CIL_FW)/include/bnn_head*.h)
+CIL_HEAD_SRCS := $(wildcard $(CIL_FW)/src/head/*.c) $(CIL_FW)/src/runtime/bnn_crc32.c
+CIL_HDRS := $(wildcard $(CIL_FW)/include/bnn/bnn_head*.h)
 CIL_WARN := -std=c11 -Wall -Wextra -Werror
 CIL_INC := -I$(CIL_FW)/include -I$(CIL_FW)/ports -I$(CIL_FW)/tests/support
 CIL_CM := $(CIL_FW)/ports/cortex-m

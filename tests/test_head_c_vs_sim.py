@@ -1,4 +1,4 @@
-"""The C head (firmware/src/bnn_head*.c, bnn_replay.c, bnn_store.c, bnn_prng.c) against its
+"""The C head (firmware/src/head/bnn_head*.c) against its
 Python twin: a stream is embedded in ``cil_main`` (built here with gcc, and for QEMU Cortex-M4
 when the cross toolchain is installed) and the predictions and every byte of the final state
 must be *equal* to the Python integer head's."""
@@ -154,7 +154,7 @@ def test_bit_exact_random_streams(tmp_path_factory: pytest.TempPathFactory, n_la
 def test_python_defaults_are_the_c_defaults(tmp_path: Path) -> None:
     prog = tmp_path / "defaults.c"
     prog.write_text(
-        '#include <stdio.h>\n#include "bnn_head.h"\nint main(void) { bnn_head_config_t c;\n'
+        '#include <stdio.h>\n#include "bnn/bnn_head.h"\nint main(void) { bnn_head_config_t c;\n'
         "bnn_head_config_default(&c);\n"
         'printf("%u %u %u %u %u %lu %u %u %u %d %d %lu %d\\n", c.n_latent, c.n_hidden, c.max_classes,\n'
         "c.replay_k, c.epochs, (unsigned long)c.buffer_bytes, c.lr_mul, c.lr_shift, c.temp_shift,\n"

@@ -87,7 +87,7 @@ def test_exp_lut_formula_and_c_table() -> None:
     assert math.floor(32768 * math.exp(-EXP_LUT_LEN / 16) + 0.5) == 0  # entries past the end are 0
     for j, v in enumerate(EXP_LUT):
         assert v == math.floor(32768 * math.exp(-j / 16) + 0.5)
-    src = (REPO / "firmware/src/bnn_head.c").read_text()
+    src = (REPO / "firmware/src/head/bnn_head.c").read_text()
     body = re.search(r"EXP_LUT\[EXP_LUT_LEN\] = \{(.*?)\};", src, re.S)
     assert body is not None
     assert tuple(int(x) for x in body.group(1).replace("\n", " ").split(",")) == EXP_LUT

@@ -46,7 +46,8 @@ CONTROL_BYTES_CORTEX_M = 200
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIRMWARE = REPO_ROOT / "firmware"
-HEAD_SOURCES = ("src/bnn_head.c", "src/bnn_replay.c", "src/bnn_store.c", "src/bnn_prng.c", "src/bnn_crc32.c")
+HEAD_SOURCES = ("src/head/bnn_head.c", "src/head/bnn_head_replay.c", "src/head/bnn_head_store.c", "src/head/bnn_head_prng.c",
+                "src/runtime/bnn_crc32.c")
 TARGETS = {
     "qemu-m4": ("cortex-m4", "mps2-an386", "mps2_an386.ld"),
     "qemu-m7": ("cortex-m7", "mps2-an500", "mps2_an500.ld"),

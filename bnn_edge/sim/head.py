@@ -1,4 +1,4 @@
-"""The on-device classifier head: an integer twin bit-exact with ``firmware/src/bnn_head.c`` and a
+"""The on-device classifier head: an integer twin bit-exact with ``firmware/src/head/bnn_head.c`` and a
 float32 reference of the same head.
 
 Architecture (the seed paper's non-linear ternarized classifier, see ``firmware/HEAD.md``), on a

@@ -20,8 +20,8 @@
 #include <stdio.h>
 
 #include "bnn/bnn_crc32.h"
-#include "bnn_head.h"
-#include "bnn_head_store.h"
+#include "bnn/bnn_head.h"
+#include "bnn/bnn_head_store.h"
 #include "bnn_port.h"
 
 #define CIL_OP_ADD 1u

@@ -113,7 +113,7 @@ static BNN_ALWAYS_INLINE uint32_t bnn_xor_popcount(const uint32_t *a, const uint
     return total;
 }
 
-/* ---- xor-popcount of one vector x (n words) against rows of n words (src/bnn_xpc.c): the inner
+/* ---- xor-popcount of one vector x (n words) against rows of n words (src/kernels/bnn_xpc.c): the inner
  * products of BCONV2D (x = gathered receptive field, a row per output channel) and BDENSE.
  * Hand-scheduled Thumb-2 assembly on Armv7-M/Armv7E-M/Armv8-M Mainline, portable Harley-Seal
  * elsewhere. x and w 4-byte aligned, rows contiguous in w. */

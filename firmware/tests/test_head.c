@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bnn_head.h"
-#include "bnn_head_prng.h"
+#include "bnn/bnn_head.h"
+#include "bnn/bnn_head_prng.h"
 
 #include "head_test.h"
 

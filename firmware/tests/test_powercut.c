@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bnn_head.h"
-#include "bnn_head_prng.h"
-#include "bnn_head_store.h"
+#include "bnn/bnn_head.h"
+#include "bnn/bnn_head_prng.h"
+#include "bnn/bnn_head_store.h"
 
 #ifndef BNN_POWERCUT_TRIALS
 #define BNN_POWERCUT_TRIALS 60

@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bnn_head.h"
-#include "bnn_head_prng.h"
-#include "bnn_head_replay.h"
+#include "bnn/bnn_head.h"
+#include "bnn/bnn_head_prng.h"
+#include "bnn/bnn_head_replay.h"
 
 #include "head_test.h"
 

@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "bnn/bnn_crc32.h"
-#include "bnn_head.h"
-#include "bnn_head_prng.h"
-#include "bnn_head_store.h"
+#include "bnn/bnn_head.h"
+#include "bnn/bnn_head_prng.h"
+#include "bnn/bnn_head_store.h"
 
 #include "head_test.h"
 

@@ -17,13 +17,13 @@
  * slot is tried. Corruption of one slot therefore falls back to the other.
  *
  * All errors are BNN_HEAD_ERR_* codes (bnn_head.h). CRC-32 is IEEE 802.3 (zlib.crc32): libbnn's
- * bnn_crc32_update (bnn/bnn_crc32.h, src/bnn_crc32.c), the runtime's one CRC implementation. */
+ * bnn_crc32_update (bnn/bnn_crc32.h, src/runtime/bnn_crc32.c), the runtime's one CRC implementation. */
 #ifndef BNN_HEAD_STORE_H
 #define BNN_HEAD_STORE_H
 
 #include <stdint.h>
 
-#include "bnn_head.h"
+#include "bnn/bnn_head.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,10 +1,10 @@
 /* bnn-edge on-device head: two-slot, CRC-protected, power-safe state store (bnn_head_store.h). */
-#include "bnn_head_store.h"
+#include "bnn/bnn_head_store.h"
 
 #include <stddef.h>
 
 #include "bnn/bnn_crc32.h" /* libbnn's CRC-32 (zlib.crc32), shared with the pack loader */
-#include "bnn_head_prng.h"
+#include "bnn/bnn_head_prng.h"
 
 static void put32(uint8_t *p, uint32_t v) {
     p[0] = (uint8_t)v;

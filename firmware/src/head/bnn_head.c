@@ -1,13 +1,13 @@
 /* bnn-edge on-device head: non-linear ternarized classifier, integer SGD, latent replay.
  * The math is in bnn_head.h / HEAD.md; bnn_edge/sim/head.py is the bit-exact Python twin. */
-#include "bnn_head.h"
+#include "bnn/bnn_head.h"
 
 #include <stddef.h>
 #include <string.h>
 
 #include "bnn/bnn_crc32.h"
-#include "bnn_head_prng.h"
-#include "bnn_head_store.h"
+#include "bnn/bnn_head_prng.h"
+#include "bnn/bnn_head_store.h"
 
 /* EXP_LUT[j] = round(32768 * exp(-j/16)), j = 0..177; 0 beyond (exp(-178/16) * 32768 < 0.5). */
 #define EXP_LUT_LEN 178u

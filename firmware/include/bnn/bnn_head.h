@@ -28,7 +28,7 @@
 
 #include <stdint.h>
 
-#include "bnn_head_replay.h"
+#include "bnn/bnn_head_replay.h"
 
 #ifdef __cplusplus
 extern "C" {
