@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import struct
+import subprocess
+import sys
 import zlib
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,7 +26,7 @@ from converters.bnnpack import (
     write_pack,
 )
 from converters.errors import FormatError
-from converters.ops import DType, OpCode, Padding
+from converters.ops import OP_RULES, DType, OpCode, Padding
 
 # --------------------------------------------------------------------------------------------
 # A small valid pack using every op type
@@ -227,6 +231,34 @@ def test_pack_error_is_reported_like_a_user_error(capsys: pytest.CaptureFixture[
         command()
     assert info.value.code == 2
     assert capsys.readouterr().err == "error: bad magic b'XXXX' (expected b'BNNP')\n"
+
+
+def test_converters_are_a_standalone_layer() -> None:
+    """converters/ imports nothing from bnn_edge (and reading a flatbuffer does not start TensorFlow)."""
+    code = (
+        "import sys; sys.modules['bnn_edge'] = None\n"
+        "import converters.bitpack, converters.bnnpack, converters.errors, converters.lower, converters.ops\n"
+        "from converters.tflite_reader import read_tflite\n"
+        "g = read_tflite(open('firmware/fuzz/corpus/tflite/small.tflite', 'rb').read())\n"
+        "assert g.ops and 'tensorflow' not in sys.modules, sorted(sys.modules)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(root)})
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_op_table_rows() -> None:
+    """One row per op code; each row's names agree with the format (FORMAT.md op sections)."""
+    assert sorted(OP_RULES) == sorted(OpCode) == list(range(1, len(OpCode) + 1))
+    for code, rule in OP_RULES.items():
+        assert rule.code == code and rule.name == code.name
+        assert len(rule.params) <= bp.N_PARAMS and set(rule.positive) <= set(rule.params)
+        assert rule.n_inputs in (1, 2) and rule.output and all(rule.inputs)
+        assert OpSpec(code, 0, 0 if rule.n_inputs == 2 else None, 1, [1] * len(rule.params)).named_params() == \
+            dict.fromkeys(rule.params, 1)
+    assert OP_RULES[OpCode.CONCAT].n_inputs == 2
+    assert OP_RULES[OpCode.BCONV2D].params[6:] == ("padding", "groups")
 
 
 def test_sizes() -> None:
