@@ -32,8 +32,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from bnn_edge.sim.bitpack import from_pm1, pack_bits
 from bnn_edge.sim.head import FloatHead, HeadConfig, IntHead, head_memory
+from converters.bitpack import from_pm1, pack_bits
 
 OP_ADD = 1
 OP_LEARN = 2
