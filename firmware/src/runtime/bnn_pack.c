@@ -10,6 +10,10 @@
 #include "bnn_internal.h"
 #include "bnn_op.h"
 
+#if defined(__BYTE_ORDER__) && (__BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__)
+#error "bnn-edge reads weights in place and needs a little-endian target"
+#endif
+
 #define BNN_DIM_LIMIT (1u << 30)
 
 /* ---- header field offsets */
