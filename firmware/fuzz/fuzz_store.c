@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "bnn/bnn_crc32.h"
+#include "bnn/bnn_le.h"
 #include "fuzz_head_config.h"
 
 #define REQUIRE(cond, ...)                                    \
@@ -33,13 +34,6 @@ static bnn_head_t head_a, head_b;
 static uint8_t flash_mem[FUZZ_FLASH_BYTES];
 static uint8_t blob_a[FUZZ_ARENA_WORDS * 4u], blob_b[FUZZ_ARENA_WORDS * 4u];
 
-static void put32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
 /* A slot header (bnn_head_store.h) for blob[0..len) in slot s, and the blob itself. */
 static void write_slot(uint32_t s, uint32_t seq, const uint8_t *blob, uint32_t len) {
     const uint32_t slot = FUZZ_FLASH_BYTES / 2u;
@@ -47,12 +41,12 @@ static void write_slot(uint32_t s, uint32_t seq, const uint8_t *blob, uint32_t l
     memset(base, 0xFF, slot);
     if (len > slot - BNN_STORE_HEADER) len = slot - BNN_STORE_HEADER;
     memcpy(base + BNN_STORE_HEADER, blob, len);
-    put32(base + 0, BNN_STORE_MAGIC);
-    put32(base + 4, BNN_STORE_VERSION | (BNN_STORE_HEADER << 16));
-    put32(base + 8, seq);
-    put32(base + 12, len);
-    put32(base + 16, bnn_crc32(blob, len));
-    put32(base + 28, bnn_crc32(base, 28u));
+    bnn_wr_u32(base + 0, BNN_STORE_MAGIC);
+    bnn_wr_u32(base + 4, BNN_STORE_VERSION | (BNN_STORE_HEADER << 16));
+    bnn_wr_u32(base + 8, seq);
+    bnn_wr_u32(base + 12, len);
+    bnn_wr_u32(base + 16, bnn_crc32(blob, len));
+    bnn_wr_u32(base + 28, bnn_crc32(base, 28u));
 }
 
 static uint32_t state_bytes(const bnn_head_t *h, uint8_t *out) {

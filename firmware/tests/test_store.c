@@ -10,6 +10,7 @@
 #include "bnn/bnn_head.h"
 #include "bnn/bnn_head_prng.h"
 #include "bnn/bnn_head_store.h"
+#include "bnn/bnn_le.h"
 
 #include "head_test.h"
 
@@ -49,21 +50,12 @@ static int same(const bnn_head_t *h, const uint8_t *blob, uint32_t n) {
     return state_of(h, blob_c) == n && memcmp(blob_c, blob, n) == 0;
 }
 
-static uint32_t rd32(const uint8_t *p) {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-static void wr32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
 /* Re-seals a slot after a test edited it: blob CRC and header CRC recomputed in place. */
 static void reseal(uint32_t slot) {
     uint8_t *base = flash_mem + slot * bnn_store_slot_bytes(&fl);
     uint32_t off = fl.prog_unit > 32u ? fl.prog_unit : 32u;
-    wr32(base + 16, bnn_crc32_update(0u, base + off, rd32(base + 12)));
-    wr32(base + 28, bnn_crc32_update(0u, base, 28u));
+    bnn_wr_u32(base + 16, bnn_crc32_update(0u, base + off, bnn_rd_u32(base + 12)));
+    bnn_wr_u32(base + 28, bnn_crc32_update(0u, base, 28u));
 }
 
 static void test_crc32(void) {
@@ -239,7 +231,7 @@ static void test_sequence_wraparound(void) {
     CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_OK);
     learn_some(&ha, 4u, 1u);
     CHECK(bnn_store_commit(&ha, &fl, NULL) == BNN_OK);
-    wr32(flash_mem + 8, 0xFFFFFFFEu); /* slot 0 claims seq 2^32 - 2 */
+    bnn_wr_u32(flash_mem + 8, 0xFFFFFFFEu); /* slot 0 claims seq 2^32 - 2 */
     reseal(0u);
     bnn_store_info_t info;
     for (uint32_t r = 0; r < 3u; r++) {
