@@ -248,10 +248,7 @@ def load_run(run_dir: str | os.PathLike) -> tuple[keras.Model, dict[str, Any]]:
         run = json.loads(run_path.read_text())
     except json.JSONDecodeError as exc:
         raise UserError(f"{run_path}: not valid JSON ({exc})") from None
-    from bnn_edge.models import CUSTOM_OBJECTS
+    from bnn_edge.models.loading import load_keras_model
 
-    try:
-        model = keras.models.load_model(model_path, custom_objects=CUSTOM_OBJECTS, compile=False)
-    except Exception as exc:
-        raise UserError(f"{model_path}: cannot load the Keras model ({exc.__class__.__name__}: {str(exc)[:200]})") from None
+    model = load_keras_model(model_path)
     return model, run

@@ -4,6 +4,7 @@ firmware's per-core make includes, the CLI choices, the export budgets and the b
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 from pathlib import Path
 
 import click
@@ -41,15 +42,18 @@ def test_rows_are_complete() -> None:
     assert [t.core for t in firmware_targets()] == ["host", *(t.core for t in board_targets())]
 
 
-# The per-core make includes come with the firmware layout (helper fw's branch); until both branches
-# are merged the directory does not exist here. The integrator removes this xfail after the merge.
-@pytest.mark.xfail(not TARGETS_DIR.is_dir(), reason="firmware/targets/*.mk not merged yet", strict=False)
 def test_table_cores_are_the_firmware_make_includes() -> None:
-    mk = {p.stem: p.read_text() for p in TARGETS_DIR.glob("*.mk")}
-    assert {t.core for t in board_targets()} == set(mk) - {"host", "asan"}
+    """One row per firmware/targets/<core>.mk, agreeing on -mcpu, QEMU board and linker script as the
+    Makefile itself reads them (`make targets`: core, cpu, QEMU machine, linker script)."""
+    mk = {p.stem for p in TARGETS_DIR.glob("*.mk")}
+    assert {t.core for t in firmware_targets()} == mk
+    out = subprocess.run(["make", "-s", "--no-print-directory", "-C", str(ROOT / "firmware"), "targets"],
+                         capture_output=True, text=True, check=True).stdout
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.strip()}
+    assert set(rows) == mk
     for t in board_targets():
-        text = mk[t.core]
-        assert t.qemu_machine in text and t.linker_script in text and f"-mcpu={t.cpu}" in text, t.core
+        assert rows[t.core] == [t.cpu, t.qemu_machine, t.linker_script], t.core
+    assert rows["host"] == []
 
 
 def test_cli_choices_come_from_the_table() -> None:

@@ -38,8 +38,9 @@ from bnn_edge.sim.head import HeadConfig, head_memory
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIRMWARE = REPO_ROOT / "firmware"
-#: the head's C sources (what cil.mk compiles with app/cil_main.c)
-HEAD_SOURCES = ("src/bnn_head.c", "src/bnn_replay.c", "src/bnn_store.c", "src/bnn_prng.c", "src/bnn_crc32.c")
+#: the head's C sources and the libbnn sources they call (the CIL app links all of libbnn)
+HEAD_SOURCES = ("src/head/bnn_head.c", "src/head/bnn_head_replay.c", "src/head/bnn_head_store.c",
+                "src/head/bnn_head_prng.c", "src/runtime/bnn_crc32.c", "src/kernels/bnn_xpc.c")
 
 
 def write_stream_c(stream: CilStream, path: str | os.PathLike[str]) -> Path:
@@ -163,7 +164,7 @@ def _make_cmd(goal: str, stream_c: Path, target: str, build_dir: Path, *, saniti
     host = row.core == "host"
     core = "asan" if host and sanitize else row.core
     defs = [f"-DBNN_HEAD_MAX_CLASSES={max(100, max_classes)}", *extra_cflags]
-    cmd = ["make", "--no-print-directory", "-C", str(FIRMWARE), goal, f"TARGET={core}",
+    cmd = ["make", "-s", "--no-print-directory", "-C", str(FIRMWARE), goal, f"TARGET={core}",
            f"CIL_STREAM_C={stream_c.resolve()}", f"BUILD={build_dir.resolve()}", f"APP_DEFS={' '.join(defs)}",
            f"APP_TIMEOUT={max(1, int(timeout))}"]  # fmt: skip
     compiler = cc or (os.environ.get("CC") if host else None)

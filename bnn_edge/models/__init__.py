@@ -11,11 +11,14 @@ from bnn_edge.models.build import (
     extractor_of,
     weight_counts,
 )
+from bnn_edge.models.augment import RandomCropFlip
 from bnn_edge.models.gain import Gain, fan_in_gain, unit_gains
 from bnn_edge.models.presets import PRESETS, Block, Preset, get_preset, with_input_shape
 from bnn_edge.models.thermometer import Thermometer, thermometer_encode, thermometer_thresholds
 
-CUSTOM_OBJECTS = {"Gain": Gain, "Thermometer": Thermometer}
+#: The project's own layers: the only non-Keras, non-larq classes a model file may name
+#: (:mod:`bnn_edge.models.loading`).
+CUSTOM_OBJECTS = {"Gain": Gain, "Thermometer": Thermometer, "RandomCropFlip": RandomCropFlip}
 
 __all__ = [
     "LATENT_LAYER", "LOGITS_LAYER", "WeightCounts", "apply_head", "build_head_model", "build_model",

@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from bnn_edge.sim.bitpack import from_pm1, pack_bits
 from bnn_edge.sim.head import FloatHead, HeadConfig, IntHead, head_memory
+from converters.bitpack import from_pm1, pack_bits
 
 OP_ADD = 1
 OP_LEARN = 2
@@ -39,6 +38,11 @@ OP_COMMIT = 5
 
 #: ``sizeof(bnn_head_t)`` on 32-bit Cortex-M; checked by the Cortex-M test of the C head.
 CONTROL_BYTES_CORTEX_M = 200
+
+#: ``bnn_status_t`` codes (firmware/include/bnn/bnn_status.h) that ``cil_main`` prints in its E lines.
+STATUS_OP_TYPE = 18  # BNN_ERR_OP_TYPE: not a stream op
+STATUS_LABEL = 33  # BNN_ERR_LABEL
+STATUS_EMPTY = 35  # BNN_ERR_EMPTY
 
 
 @dataclass
@@ -150,13 +154,13 @@ def run_sim_stream(stream: CilStream, head: Optional[IntHead | FloatHead] = None
             elif op == OP_PREDICT:
                 preds.append(int(h.predict(z)) if h.n_classes else -1)
                 if not h.n_classes:
-                    errors.append((i, -6))
+                    errors.append((i, STATUS_EMPTY))
             elif op == OP_COMMIT:
                 commits.append({"op": i, "status": 0, "roundtrip": 1})
             else:
-                errors.append((i, -1))
+                errors.append((i, STATUS_OP_TYPE))
         except ValueError:
-            errors.append((i, -3))
+            errors.append((i, STATUS_LABEL))
     state = h.state_bytes() if isinstance(h, IntHead) else b""
     return StreamResult(
         predictions=np.array(preds, dtype=np.int64),

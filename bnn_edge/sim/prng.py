@@ -1,4 +1,4 @@
-"""The head's pseudo-random generator, bit-exact with ``firmware/src/bnn_prng.c``.
+"""The head's pseudo-random generator, bit-exact with ``firmware/src/head/bnn_head_prng.c``.
 
 Generator: Marsaglia's xorshift32 with the shift triple (13, 17, 5)::
 

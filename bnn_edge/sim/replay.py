@@ -1,4 +1,4 @@
-"""Latent replay buffer with a fixed byte budget, bit-exact with ``firmware/src/bnn_replay.c``.
+"""Latent replay buffer with a fixed byte budget, bit-exact with ``firmware/src/head/bnn_head_replay.c``.
 
 Storage: ``n_slots = budget_bytes // (4*W + 1)`` samples, ``W = n_latent/32``; each sample is its
 bit-packed latent (``W`` u32 words, FORMAT.md packing: bit 1 = -1) plus a u8 label. Per-class

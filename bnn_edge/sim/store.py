@@ -1,4 +1,4 @@
-"""The flash slot format of ``firmware/src/bnn_store.c``, in Python: build slot images and read
+"""The flash slot format of ``firmware/src/head/bnn_head_store.c``, in Python: build slot images and read
 head states back out of a flash dump (e.g. to evaluate a device's learned head on the host).
 
 Region = two equal slots. A slot = 32-byte header (padded with 0xFF to the program unit) then the

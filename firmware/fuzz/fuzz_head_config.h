@@ -7,9 +7,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "bnn_head.h"
-#include "bnn_head_prng.h"
-#include "bnn_head_store.h"
+#include "bnn/bnn_head.h"
+#include "bnn/bnn_head_prng.h"
+#include "bnn/bnn_head_store.h"
 
 #define FUZZ_PAGE 256u
 #define FUZZ_PAGES 12u /* two slots of 1.5 KiB (the state is ~1.1 KiB) */

@@ -1,5 +1,5 @@
 /* bnn-edge on-device head: xorshift32 PRNG (see bnn_head_prng.h). */
-#include "bnn_head_prng.h"
+#include "bnn/bnn_head_prng.h"
 
 #define BNN_PRNG_ZERO_REPLACEMENT 0x6D2B79F5u
 

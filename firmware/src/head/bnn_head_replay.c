@@ -1,7 +1,7 @@
 /* bnn-edge on-device head: class-balanced latent replay buffer (see bnn_head_replay.h). */
-#include "bnn_head_replay.h"
+#include "bnn/bnn_head_replay.h"
 
-#include "bnn_head_prng.h"
+#include "bnn/bnn_head_prng.h"
 
 uint32_t bnn_replay_slots(uint32_t n_latent, uint32_t budget_bytes) {
     uint32_t words = (n_latent + 31u) / 32u;
