@@ -1,21 +1,22 @@
-"""Network definitions: presets, the thermometer input, the BN-free gain, the ternarized head."""
+"""Network definitions: presets, the thermometer input, the BN-free gain, the ternarized head.
 
-from bnn_edge.models.build import (
-    LATENT_LAYER,
-    LOGITS_LAYER,
-    WeightCounts,
-    apply_head,
-    build_head_model,
-    build_model,
-    classifier_gain,
-    extractor_of,
-    weight_counts,
-)
-from bnn_edge.models.gain import Gain, fan_in_gain, unit_gains
-from bnn_edge.models.presets import PRESETS, Block, Preset, get_preset, with_input_shape
-from bnn_edge.models.thermometer import Thermometer, thermometer_encode, thermometer_thresholds
+The names below are loaded on first use (PEP 562 ``__getattr__``): importing
+:mod:`bnn_edge.models.presets` (plain dataclasses) does not import TensorFlow; asking for
+``build_model`` or ``CUSTOM_OBJECTS`` does.
+"""
 
-CUSTOM_OBJECTS = {"Gain": Gain, "Thermometer": Thermometer}
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE = {
+    **dict.fromkeys(["LATENT_LAYER", "LOGITS_LAYER", "WeightCounts", "apply_head", "build_head_model", "build_model",
+                     "classifier_gain", "extractor_of", "weight_counts"], "bnn_edge.models.build"),
+    **dict.fromkeys(["Gain", "fan_in_gain", "unit_gains"], "bnn_edge.models.gain"),
+    **dict.fromkeys(["PRESETS", "Block", "Preset", "get_preset", "with_input_shape"], "bnn_edge.models.presets"),
+    **dict.fromkeys(["Thermometer", "thermometer_encode", "thermometer_thresholds"], "bnn_edge.models.thermometer"),
+}
 
 __all__ = [
     "LATENT_LAYER", "LOGITS_LAYER", "WeightCounts", "apply_head", "build_head_model", "build_model",
@@ -23,3 +24,18 @@ __all__ = [
     "Block", "Preset", "get_preset", "with_input_shape", "Thermometer", "thermometer_encode",
     "thermometer_thresholds", "CUSTOM_OBJECTS",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "CUSTOM_OBJECTS":
+        value: Any = {"Gain": __getattr__("Gain"), "Thermometer": __getattr__("Thermometer")}
+    elif name in _WHERE:
+        value = getattr(importlib.import_module(_WHERE[name]), name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # cached: the next lookup is a plain module attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
