@@ -25,6 +25,7 @@ from bnn_edge.models.presets import Preset
 from bnn_edge.models.reconstruction import resolve_recon_weight, with_reconstruction
 from bnn_edge.progress import EpochBar
 from bnn_edge.schedule import AdaptiveLR, LRSchedule
+from bnn_edge.tblog import epoch_callbacks
 from bnn_edge.tfcompat import keras
 
 MODEL_FILE = "model.keras"
@@ -91,6 +92,7 @@ def fit(
     bar = EpochBar(epochs, desc) if verbose else None
     if bar is not None:
         callbacks.append(bar)
+    callbacks += epoch_callbacks(desc)  # TensorBoard scalars under `--tensorboard DIR` (bnn_edge.tblog)
     compile_model(model, schedule.start_lr)
     t0 = time.time()
     hist = model.fit(

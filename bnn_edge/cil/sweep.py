@@ -29,6 +29,7 @@ from bnn_edge.cil.engine import CIL_FILE, CilConfig, budget_for, check_config
 from bnn_edge.cil.plots import plot_final_accuracy_vs_buffer
 from bnn_edge.cil.scenario import make_scenario
 from bnn_edge.errors import UserError
+from bnn_edge.models.preset_file import preset_label
 from bnn_edge.models.reconstruction import DEFAULT_RECON_WEIGHT
 from bnn_edge.schedule import LRSchedule
 
@@ -87,7 +88,7 @@ class Cell:
     @property
     def name(self) -> str:
         mb = f"_{self.buffer_mb:g}Mb" if self.buffer_mb is not None else ""
-        return f"{self.preset}_{self.replay}{mb}_seed{self.seed}"
+        return f"{preset_label(self.preset)}_{self.replay}{mb}_seed{self.seed}"
 
     def config(self, sweep: SweepConfig, pretrained: Path) -> CilConfig:
         replay, joint = STRATEGIES[self.replay]
@@ -112,7 +113,7 @@ def grid(cfg: SweepConfig) -> list[Cell]:
 
 
 def pretrain_dir(out: Path, preset: str, seed: int) -> Path:
-    return out / "pretrain" / f"{preset}_seed{seed}"
+    return out / "pretrain" / f"{preset_label(preset)}_seed{seed}"
 
 
 def cell_dir(out: Path, cell: Cell) -> Path:
@@ -244,8 +245,7 @@ def _row(cell: Cell, out: Path, status: str) -> dict[str, Any]:
 
 def run_sweep(cfg: SweepConfig, out: str | Path, jobs: int = 1, progress: bool = True) -> dict[str, Any]:
     """Run every unfinished cell; write ``sweep.csv`` and the figure; returns a summary dict."""
-    from tqdm.auto import tqdm
-
+    from bnn_edge.progress import job_bar
     from bnn_edge.train import prepare_out_dir
 
     if jobs < 1:
@@ -261,8 +261,7 @@ def run_sweep(cfg: SweepConfig, out: str | Path, jobs: int = 1, progress: bool =
     pre_jobs = [(p, s) for p, s in pairs if not (pretrain_dir(out, p, s) / "run.json").is_file()]
     failures: dict[str, str] = {}
     t0 = time.time()
-    bar = tqdm(total=len(pre_jobs) + len(runnable), initial=len(done), desc="sweep", unit="job",
-               disable=not progress, dynamic_ncols=True)
+    bar = job_bar(total=len(pre_jobs) + len(runnable), initial=len(done), desc="sweep", unit="job", disable=not progress)
 
     def finished(name: str, error: str | None) -> None:
         if error:
