@@ -110,15 +110,25 @@ def test_run_loads_no_keras_model(tiny_export, tmp_path):
 
 @pytest.mark.slow
 def test_recorded_reference_checked_against_the_images(tiny_export, tmp_path):
+    from bnn_edge.manifest import FILES_KEY, sha256_file
+
     exp = tmp_path / "export"
     shutil.copytree(tiny_export, exp, ignore=shutil.ignore_patterns("build-*"))
+    info = json.loads((exp / "export.json").read_text())
+    assert REFERENCE_FILE in info[FILES_KEY]  # recorded with its hash, verified on read like the other files
     with np.load(exp / REFERENCE_FILE) as z:
         pred, labels = z["predictions"], z["labels"]
     assert len(pred) == len(labels) == 360  # the whole digits test split
+    # predictions of other images (a consistent export.json, as if the dataset had changed since)
     np.savez(exp / REFERENCE_FILE, predictions=pred, labels=np.roll(labels, 1))
+    info[FILES_KEY][REFERENCE_FILE] = sha256_file(exp / REFERENCE_FILE)
+    (exp / "export.json").write_text(json.dumps(info))
     with pytest.raises(UserError, match="recorded at export time are for other test images"):
         run_export(exp, images=20, build_dir=tmp_path / "b")
-    (exp / REFERENCE_FILE).unlink()  # an export written before the predictions were recorded
+    # an export that recorded none (its dataset was not available at export time)
+    (exp / REFERENCE_FILE).unlink()
+    del info[FILES_KEY][REFERENCE_FILE]
+    (exp / "export.json").write_text(json.dumps(info))
     r = run_export(exp, images=20, build_dir=tmp_path / "b")
     assert r["reference_accuracy"] is None and r["bit_exact"] is True
     assert "Keras n/a" in run_cli("run", str(exp), "--images", "5", "--build-dir", str(tmp_path / "c"), check=True).stdout
