@@ -139,7 +139,7 @@ def image_size(target: str, build_dir: Path) -> dict[str, int] | None:
 def run_export(export_dir: str | os.PathLike, target: str = "host", images: int = 200,
                build_dir: str | os.PathLike | None = None) -> dict[str, Any]:
     """``bnn-edge run``: device accuracy vs the Keras model on the same images, and bit-exactness vs the simulator."""
-    from bnn_edge.data import load_dataset
+    from bnn_edge.data import load_run_dataset
     from bnn_edge.export_dir import read_export_dir
     from bnn_edge.sim.interpreter import run_pack
     from bnn_edge.train import evaluate_accuracy, load_run, to_positions
@@ -149,7 +149,7 @@ def run_export(export_dir: str | os.PathLike, target: str = "host", images: int 
     e = read_export_dir(export_dir)
     export_dir, pack_bytes, pack = e.path, e.pack_bytes, e.pack
     model, run = load_run(e.run_dir)
-    data = load_dataset(run["dataset"], data_dir=run.get("data_dir"))
+    data = load_run_dataset(run)
     keep = np.isin(data.y_test, run["classes"])
     x = data.x_test[keep][:images]
     y = to_positions(data.y_test[keep][:images], run["classes"])

@@ -108,6 +108,7 @@ def fit(
     return {
         "epochs_run": len(hist.history.get("loss", [])),
         "stopped_by_lr_floor": lr_cb.stopped_by_floor,
+        "stopped_by_time": lr_cb.stopped_by_time,
         "final_lr": lr_cb.lr,
         "seconds": time.time() - t0,
     }
@@ -135,6 +136,8 @@ def train_run(
     verbose: bool = True,
     strategy: Any = None,
     recon_weight: float | None = None,
+    image_size: tuple[int, int] | None = None,
+    test_fraction: float | None = None,
 ) -> dict[str, Any]:
     """``bnn-edge train``: train, save ``model.keras``, ``run.json`` and ``metrics.json`` in ``out``.
 
@@ -146,7 +149,7 @@ def train_run(
         raise UserError(f"--epochs must be >= 1, got {epochs}")
     recon_weight = resolve_recon_weight(recon_weight, pretraining=pretrain_classes is not None)
     out_dir = prepare_out_dir(out)
-    data = load_dataset(dataset, data_dir=data_dir, seed=seed)
+    data = load_dataset(dataset, data_dir=data_dir, seed=seed, image_size=image_size, test_fraction=test_fraction)
     p = preset_for(data, preset)
     order = class_order(data.num_classes, seed)
     k = data.num_classes if pretrain_classes is None else pretrain_classes
@@ -171,6 +174,8 @@ def train_run(
     run = {
         "dataset": dataset,
         "data_dir": data_dir,
+        "dataset_options": data.options,
+        "class_names": data.class_names,
         "preset": asdict(p),
         "preset_name": preset,
         "seed": seed,
@@ -191,6 +196,7 @@ def train_run(
         "class_order": order,
         "epochs_run": summary["epochs_run"],
         "stopped_by_lr_floor": summary["stopped_by_lr_floor"],
+        "stopped_by_time": summary["stopped_by_time"],
         "seconds": round(summary["seconds"], 2),
         "replicas": int(strategy.num_replicas_in_sync) if strategy is not None else 1,
         "schedule": asdict(schedule),
