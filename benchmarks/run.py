@@ -66,7 +66,7 @@ FW = ROOT / "firmware"
 # against the board's SysTick clock: 25 MHz on AN386/AN500, 20 MHz on AN505); checked by calibrate()
 BOARDS = {"m4": ("mps2-an386", "Cortex-M4", 40), "m7": ("mps2-an500", "Cortex-M7", 40),
           "m33": ("mps2-an505", "Cortex-M33 (Armv8-M Mainline)", 50)}
-PRESETS = ("tiny", "paper")
+PRESETS = ("tiny", "paper", "m4-32")
 OP_NAMES = {1: "THERMO_ENCODE", 2: "BCONV2D", 3: "BMAXPOOL2D", 4: "BDEPTHWISE2D", 5: "BDENSE", 6: "CONCAT"}
 
 
