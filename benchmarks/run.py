@@ -68,7 +68,7 @@ from bnn_edge.device.targets import board_targets  # noqa: E402
 # instruction against the board's SysTick clock: 25 MHz on AN386/AN500, 20 MHz on AN505), from the
 # target table (bnn_edge/device/targets.py); the ticks are checked by calibrate()
 BOARDS = {t.core: (t.qemu_machine, t.description, t.insns_per_tick) for t in board_targets()}
-PRESETS = ("tiny", "paper")
+PRESETS = ("tiny", "paper", "m4-32")
 OP_NAMES = {1: "THERMO_ENCODE", 2: "BCONV2D", 3: "BMAXPOOL2D", 4: "BDEPTHWISE2D", 5: "BDENSE", 6: "CONCAT"}
 
 

@@ -91,10 +91,10 @@ def convert_lce(model: keras.Model) -> bytes:
 
 
 def _reference_images(run: dict[str, Any], samples: int, seed: int = 0) -> tuple[np.ndarray, str]:
-    from bnn_edge.data import load_dataset
+    from bnn_edge.data import load_run_dataset
 
     try:
-        data = load_dataset(run["dataset"], data_dir=run.get("data_dir"))
+        data = load_run_dataset(run)
         x = data.x_test[:samples]
         if tuple(x.shape[1:]) == tuple(run["input_shape"]):
             return x, f"{run['dataset']} test split"

@@ -83,9 +83,9 @@ def to_positions(y: np.ndarray, order: list[int]) -> np.ndarray:
 def run_test_images(run: dict[str, Any], limit: Optional[int] = None) -> tuple[np.ndarray, np.ndarray]:
     """The test images of the run's dataset whose class the run trained on, in dataset order (the
     first ``limit``), and their labels as output rows (:func:`to_positions`)."""
-    from bnn_edge.data import load_dataset
+    from bnn_edge.data import load_run_dataset
 
-    data = load_dataset(run["dataset"], data_dir=run.get("data_dir"))
+    data = load_run_dataset(run)
     keep = np.isin(data.y_test, run["classes"])
     x, y = data.x_test[keep][:limit], data.y_test[keep][:limit]
     return x, to_positions(y, run["classes"])

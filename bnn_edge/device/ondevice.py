@@ -112,7 +112,7 @@ def simulate_export(
     """``bnn-edge simulate EXPORT``: the scenario of the module docstring; returns the report
     (JSON-able). ``c_targets`` (any spelling of firmware targets: ``host``, ``qemu-m4``, ``m33``)
     empty skips the C check (``bit_exact_vs_c = None``); the report names them as the table does."""
-    from bnn_edge.data import load_dataset
+    from bnn_edge.data import load_run_dataset
     from bnn_edge.device.cil_app import run_c_stream
     from bnn_edge.device.firmware import check_toolchain
     from bnn_edge.sim.cil_stream import CONTROL_BYTES_CORTEX_M, protocol_stream, run_sim_stream
@@ -162,7 +162,7 @@ def simulate_export(
 
     # the frozen extractor's latents (bit-exact with the firmware)
     t0 = time.perf_counter()
-    data = load_dataset(run["dataset"], data_dir=run.get("data_dir"), seed=int(run.get("seed", 0)))
+    data = load_run_dataset(run)
     pos = {c: i for i, c in enumerate(order)}  # head label = position in the class order
 
     def latents(x: np.ndarray) -> np.ndarray:
