@@ -11,7 +11,8 @@ import pytest
 
 from bnn_edge.errors import UserError
 from bnn_edge.export_dir import REFERENCE_FILE
-from bnn_edge.device.firmware import flash_commands, flash_export, input_c_source, parse_output, run_export
+from bnn_edge.device.firmware import (build_and_run, failure_reason, flash_commands, flash_export, input_c_source,
+                                      make_command, make_safe_path, parse_output, run_bounded, run_export)
 from converters import bnnpack as bp
 from conftest import run_cli
 
@@ -73,7 +74,11 @@ def test_flash_commands_for_both_probes(tiny_export, tmp_path):
     assert flash_commands(elf, "pyocd", "stm32f429zi") == [["pyocd", "flash", "--target", "stm32f429zi", str(elf)]]
     (cmd,) = flash_commands(elf, "openocd", "stm32f4x", "stlink")
     assert cmd[:5] == ["openocd", "-f", "interface/stlink.cfg", "-f", "target/stm32f4x.cfg"]
-    assert cmd[-1] == f"program {elf} verify reset exit"
+    assert cmd[-1] == f"program {{{elf}}} verify reset exit"
+    spaced = tmp_path / "my dir" / "app.elf"
+    assert flash_commands(spaced, "openocd", "stm32f4x")[0][-1] == f"program {{{spaced}}} verify reset exit"
+    with pytest.raises(UserError, match="--interface"):
+        flash_commands(elf, "openocd", "stm32f4x", "stlink.cfg; shutdown")
     r = json.loads(run_cli("flash", str(tiny_export), "--probe", "pyocd", "--target-mcu", "stm32f429zi", "--dry-run",
                            "--json", check=True).stdout)
     assert r["dry_run"] is True and r["flash"][0][:2] == ["pyocd", "flash"]
@@ -132,3 +137,64 @@ def test_recorded_reference_checked_against_the_images(tiny_export, tmp_path):
     r = run_export(exp, images=20, build_dir=tmp_path / "b")
     assert r["reference_accuracy"] is None and r["bit_exact"] is True
     assert "Keras n/a" in run_cli("run", str(exp), "--images", "5", "--build-dir", str(tmp_path / "c"), check=True).stdout
+
+
+def test_run_bounded_streams_and_kills_past_the_cap(tmp_path):
+    ok = run_bounded([sys.executable, "-c", "import sys; print('a'*10); print('oops', file=sys.stderr)"], 30, 1000)
+    assert (ok.returncode, ok.stdout, ok.stderr) == (0, "a" * 10 + "\n", "oops\n")
+    marker = tmp_path / "still-running"
+    endless = f"import time\nwhile True: print('x' * 1000, flush=True)"
+    with pytest.raises(UserError, match="more than 100000 bytes"):
+        run_bounded([sys.executable, "-c", endless], 60, 100_000)
+    # the whole process group is killed: a child that would write a file later never does
+    child = f"import subprocess,sys; subprocess.Popen([sys.executable,'-c',\"import time; time.sleep(2); open({str(marker)!r},'w')\"]); print('y'*5000)"
+    with pytest.raises(UserError, match="more than 1000 bytes"):
+        run_bounded([sys.executable, "-c", child + "; import time; time.sleep(5)"], 60, 1000)
+    with pytest.raises(UserError, match="timed out after 1 s"):
+        run_bounded([sys.executable, "-c", "import time; time.sleep(30)"], 1)
+    import time
+    time.sleep(3)
+    assert not marker.exists()
+
+
+def test_failure_reason_prefers_the_firmware_message():
+    err = ("built /x/app\nbnn-app: model rejected: op output overlaps an input in the arena (status 25)\n"
+           "make: *** [Makefile:233: run-app] Error 2\n")
+    assert failure_reason(err) == "bnn-app: model rejected: op output overlaps an input in the arena (status 25)"
+    assert failure_reason("main.c:3:1: error: expected ';'\nmake[1]: *** [x] Error 1\n") == "main.c:3:1: error: expected ';'"
+    assert failure_reason("make: *** [Makefile:1: a] Error 2\n") == "make: *** [Makefile:1: a] Error 2"
+    assert failure_reason("") == "(no output)"
+
+
+def test_make_paths_with_spaces_go_through_links(tmp_path):
+    plain = tmp_path / "plain"
+    assert make_safe_path(plain, "build") == plain
+    spaced = tmp_path / "with space$x"
+    spaced.mkdir()
+    link = make_safe_path(spaced, "build")
+    assert " " not in str(link) and "$" not in str(link) and link.resolve() == spaced.resolve()
+    assert make_safe_path(spaced, "build") == link  # stable: the object files stay cached
+    assert all(" " not in a for a in make_command("app", link, f"BUILD={link / 'fw'}"))
+
+
+@pytest.mark.slow
+def test_run_on_a_path_with_spaces(tiny_export, tmp_path):
+    spaced = tmp_path / "my exports" / "tiny model"
+    shutil.copytree(tiny_export, spaced, ignore=shutil.ignore_patterns("build-*"))
+    r = run_export(spaced, "host", images=3)
+    assert r["bit_exact"] is True and r["images"] == 3
+    assert (spaced / "build-host" / "fw" / "app").is_file()
+
+
+@pytest.mark.slow
+def test_run_shows_the_firmware_reason(tiny_export, tmp_path, monkeypatch):
+    pack = bp.read_pack((tiny_export / "model.bnnpack").read_bytes())
+    op = next(o for o in pack.ops if o.in0 != pack.input_tensor)
+    pack.tensors[op.out].arena_offset = pack.tensors[op.in0].arena_offset  # output overlaps its input
+    bad = bp.write_pack(pack, validate=False)
+    monkeypatch.setattr(bp, "validate_pack", lambda p: None)  # only the C loader judges here
+    h, w, c = pack.tensors[pack.input_tensor].shape
+    with pytest.raises(UserError) as err:
+        build_and_run(bad, np.zeros((1, h, w, c), np.uint8), "host", tmp_path / "b")
+    msg = str(err.value)
+    assert "model rejected: op output overlaps an input in the arena (status" in msg and "make:" not in msg

@@ -16,10 +16,14 @@ The reference accuracy is the Keras model's on the same images, recorded by ``bn
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
+import signal
 import subprocess
+import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +37,12 @@ from converters import bnnpack as bp
 ROOT = Path(__file__).resolve().parents[2]
 FIRMWARE = ROOT / "firmware"
 _LINE = re.compile(r"^IMG (\d+) LATENT (\S+) OUT ?(.*)$")
+# make cannot quote file names: a path with a space (or one of make's special characters) is
+# reached through a symbolic link under a plain temporary directory instead
+_MAKE_SAFE = re.compile(r"^[A-Za-z0-9_./+@,~=-]*$")
+# bound on what a firmware run may print (stdout + stderr): the example app prints about
+# 2 x (latent + output bytes) + 40 characters per image
+OUTPUT_CAP_BYTES = 64 << 20
 
 
 @dataclass
@@ -51,6 +61,103 @@ def _make_dir(path: str | os.PathLike) -> Path:
     except OSError as exc:
         raise UserError(f"cannot create build directory {path} ({exc.strerror or exc})") from None
     return path
+
+
+@dataclass
+class Completed:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_bounded(cmd: list[str], timeout: float, max_bytes: int = OUTPUT_CAP_BYTES, what: str = "firmware",
+                cwd: str | os.PathLike | None = None) -> Completed:
+    """Run ``cmd`` reading its stdout and stderr line by line as it runs; at most ``max_bytes`` in
+    all are kept. Past the cap (or past ``timeout`` seconds) the whole process group (make, QEMU,
+    the app) is killed and a :class:`UserError` says why."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd, start_new_session=True)
+    lock = threading.Lock()
+    total = [0]
+    over = threading.Event()
+    chunks: dict[str, list[bytes]] = {"out": [], "err": []}
+
+    def kill() -> None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def pump(stream: Any, key: str) -> None:
+        for line in iter(lambda: stream.readline(65536), b""):
+            with lock:
+                total[0] += len(line)
+                if total[0] > max_bytes:
+                    over.set()
+                    break
+                chunks[key].append(line)
+        if over.is_set():
+            kill()
+        stream.close()
+
+    threads = [threading.Thread(target=pump, args=(proc.stdout, "out"), daemon=True),
+               threading.Thread(target=pump, args=(proc.stderr, "err"), daemon=True)]
+    for t in threads:
+        t.start()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill()
+        proc.wait()
+        raise UserError(f"{what} timed out after {timeout:.0f} s") from None
+    finally:
+        for t in threads:
+            t.join(timeout=10)
+    if over.is_set():
+        raise UserError(f"{what} printed more than {max_bytes} bytes; stopped (a model with huge activations?)")
+    dec = lambda key: b"".join(chunks[key]).decode("utf-8", "replace")  # noqa: E731
+    return Completed(proc.returncode, dec("out"), dec("err"))
+
+
+def failure_reason(stderr: str, stdout: str = "") -> str:
+    """The most telling line of a failed firmware build or run: the application's own message
+    (``bnn-app: model rejected: ... (status 25)``), else the compiler's or make's last line."""
+    lines = [ln.strip() for ln in (stderr + "\n" + stdout).splitlines() if ln.strip()]
+    for pick in (lambda ln: ln.startswith("bnn-"), lambda ln: "error" in ln.lower() and not ln.startswith("make"),
+                 lambda ln: not ln.startswith("make")):
+        found = [ln for ln in lines if pick(ln)]
+        if found:
+            return found[-1]
+    return lines[-1] if lines else "(no output)"
+
+
+def make_safe_path(path: Path, role: str) -> Path:
+    """``path`` itself when make can take it as a word, else a stable symbolic link to it under the
+    temporary directory (one per path and user), so that spaces in a path never reach make."""
+    path = Path(path)
+    if _MAKE_SAFE.match(str(path)):
+        return path
+    base = Path(tempfile.gettempdir()) / f"bnn-edge-paths-{os.getuid()}"
+    if not _MAKE_SAFE.match(str(base)):
+        raise UserError(f"{path}: make cannot use this path and the temporary directory {base} has spaces too; "
+                        "use a path without spaces")
+    base.mkdir(mode=0o700, exist_ok=True)
+    link = base / f"{role}-{hashlib.sha256(str(path).encode()).hexdigest()[:16]}"
+    if not (link.is_symlink() and os.readlink(link) == str(path)):
+        tmp = link.with_name(link.name + f".{os.getpid()}")
+        if tmp.is_symlink():
+            tmp.unlink()
+        os.symlink(path, tmp)
+        os.replace(tmp, link)
+    return link
+
+
+def make_command(goal: str, build_dir: Path, *args: str) -> list[str]:
+    """``make -C firmware <goal> ...`` with every path make sees free of spaces (see :func:`make_safe_path`)."""
+    fw = make_safe_path(FIRMWARE, "fw")
+    cmd = ["make", "--no-print-directory", "-C", str(fw), goal]
+    if fw != FIRMWARE:
+        cmd.append(f"FW={fw}")  # a command-line variable: sub-makes use it too
+    return cmd + list(args)
 
 
 def input_c_source(images: np.ndarray) -> str:
@@ -89,16 +196,16 @@ def build_and_run(pack: bytes, images: np.ndarray, target: str, build_dir: Path,
     (build_dir / "model_data.c").write_text(c_src)
     (build_dir / "input_data.c").write_text(input_c_source(images))
     arena = parsed.arena_bytes + parsed.scratch_bytes + 64
-    cmd = ["make", "--no-print-directory", "-C", str(FIRMWARE), "run-app", f"TARGET={row.core}",
-           f"MODEL_C={build_dir / 'model_data.c'}", f"INPUT_C={build_dir / 'input_data.c'}",
-           f"BUILD={build_dir / 'fw'}", f"ARENA_BYTES={max(arena, 64)}", f"APP_TIMEOUT={timeout}"]
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 300)
-    except subprocess.TimeoutExpired:
-        raise UserError(f"firmware run on {target} timed out after {timeout} s") from None
+    b = make_safe_path(build_dir, "build")
+    cmd = make_command("run-app", b, f"TARGET={row.core}", f"MODEL_C={b / 'model_data.c'}",
+                       f"INPUT_C={b / 'input_data.c'}", f"BUILD={b / 'fw'}", f"ARENA_BYTES={max(arena, 64)}",
+                       f"APP_TIMEOUT={timeout}")
+    lat = parsed.tensors[parsed.latent_tensor].size_bytes if parsed.has_latent else 0
+    per_image = 2 * lat + 12 * parsed.tensors[parsed.output_tensor].size_bytes + 64  # hex latent, decimal logits
+    cap = min(OUTPUT_CAP_BYTES, (1 << 20) + 2 * per_image * len(images))
+    proc = run_bounded(cmd, timeout + 300, cap, what=f"firmware on {target}")
     if proc.returncode != 0:
-        tail = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise UserError(f"firmware on {target} failed (exit {proc.returncode}): {tail}")
+        raise UserError(f"firmware on {target} failed (exit {proc.returncode}): {failure_reason(proc.stderr, proc.stdout)}")
     return parse_output(proc.stdout, parsed, len(images))
 
 
@@ -202,8 +309,13 @@ def flash_commands(elf: Path, probe: str, target_mcu: str, interface: str = "cms
     if probe == "pyocd":
         return [["pyocd", "flash", "--target", target_mcu, str(elf)]]
     if probe == "openocd":
+        if not re.fullmatch(r"[A-Za-z0-9_.+-]+(/[A-Za-z0-9_.+-]+)?", interface or "") or ".." in interface:
+            raise UserError(f"--interface {interface!r}: expected an OpenOCD interface name such as cmsis-dap or stlink")
+        if any(ch in str(elf) for ch in "{}\\\n"):
+            raise UserError(f"{elf}: OpenOCD cannot take a path with braces, backslashes or newlines; use another --out")
+        # Tcl braces quote the path word for word (spaces included)
         return [["openocd", "-f", f"interface/{interface}.cfg", "-f", f"target/{target_mcu}.cfg",
-                 "-c", f"program {elf} verify reset exit"]]
+                 "-c", f"program {{{elf}}} verify reset exit"]]
     raise UserError(f"--probe {probe}: expected one of {', '.join(PROBES)}")
 
 
@@ -228,17 +340,17 @@ def flash_export(export_dir: str | os.PathLike, probe: str, target_mcu: str, cpu
     h, w, c = pack.tensors[pack.input_tensor].shape
     (build / "input_data.c").write_text(input_c_source(np.zeros((images, h, w, c), np.uint8)))
     elf = build / "fw" / "app.elf"
-    make = ["make", "--no-print-directory", "-C", str(FIRMWARE), "app", f"TARGET={cpu}",
-            f"MODEL_C={build / 'model_data.c'}", f"INPUT_C={build / 'input_data.c'}", f"BUILD={build / 'fw'}",
-            f"ARENA_BYTES={pack.arena_bytes + pack.scratch_bytes + 64}"]
+    b = make_safe_path(build, "build")
+    make = make_command("app", b, f"TARGET={cpu}", f"MODEL_C={b / 'model_data.c'}", f"INPUT_C={b / 'input_data.c'}",
+                        f"BUILD={b / 'fw'}", f"ARENA_BYTES={pack.arena_bytes + pack.scratch_bytes + 64}")
     cmds = flash_commands(elf, probe, target_mcu, interface)
     result = {"build": make, "flash": cmds, "elf": str(elf), "dry_run": dry_run}
     if dry_run:
         return result
     check_toolchain(cpu)
-    proc = subprocess.run(make, capture_output=True, text=True)
+    proc = run_bounded(make, 900, what="firmware build")
     if proc.returncode != 0:
-        raise UserError(f"firmware build failed: {(proc.stderr.strip().splitlines() or ['?'])[-1]}")
+        raise UserError(f"firmware build failed: {failure_reason(proc.stderr, proc.stdout)}")
     if shutil.which(cmds[0][0]) is None:
         hint = "pip install pyocd" if probe == "pyocd" else "apt-get install openocd"
         raise UserError(f"{cmds[0][0]} is not installed ({hint}); the image is built at {elf}")
