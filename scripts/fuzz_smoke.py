@@ -14,6 +14,10 @@ The LAST line of stdout is a JSON object:
     loader_execs      libFuzzer executions (both targets)
     crashes           failing fuzz tests + fuzzer crashes/timeouts/leaks + abnormal power-cut runs
     powercut_trials   power-cut trials (exhaustive + random), powercut_corrupt: corrupt loads
+    powercut_lost_commits   commits that returned OK and did not load after the next reboot
+    flash_read_error_trials power-cut trials run with the flash simulator's read faults after a
+                      cut (torn units fail to read, or read unstable bits); their corrupt loads and
+                      lost commits are counted in powercut_corrupt / powercut_lost_commits
 plus seconds, skipped (parts that could not run, and why) and details. Progress goes to stderr,
 tool output to logs under firmware/build/fuzz/smoke/. Exit status: 1 when crashes or corrupt
 loads were found (or, with --require-targets, a budget target was missed), else 0.
@@ -39,7 +43,7 @@ FW = ROOT / "firmware"
 FUZZ_DIR = FW / "fuzz"
 BUILD = FW / "build" / "fuzz"
 LOGS = BUILD / "smoke"
-TARGETS = {"converter_cases": 1000, "loader_execs": 100000, "powercut_trials": 1000}
+TARGETS = {"converter_cases": 1000, "loader_execs": 100000, "powercut_trials": 1000, "flash_read_error_trials": 1000}
 ARTIFACT_PREFIXES = ("crash-", "timeout-", "oom-", "leak-", "slow-unit-")
 
 
@@ -176,7 +180,7 @@ def powercut(trials: int, timeout: int) -> dict:
     srcs = sorted((FW / "tests").glob("test_powercut*.c"))
     if not srcs:
         return {"skipped": "no firmware/tests/test_powercut*.c yet"}
-    total = {"trials": 0, "corrupt": 0, "crashes": 0, "runs": []}
+    total = {"trials": 0, "corrupt": 0, "lost": 0, "read_fault_trials": 0, "crashes": 0, "runs": []}
     for src in srcs:
         exe = FW / "build" / "asan" / "tests" / src.stem
         rc, out = run_logged(["make", "-C", str(FW), f"-j{os.cpu_count() or 2}", str(exe)], LOGS / f"build_{src.stem}.log")
@@ -186,12 +190,21 @@ def powercut(trials: int, timeout: int) -> dict:
             continue
         rc, out = run_logged([str(exe)], LOGS / f"{src.stem}.log", env={"BNN_POWERCUT_TRIALS": str(trials)},
                              timeout=timeout)
-        trials_here = corrupt_here = 0
-        for m in re.finditer(r"trials=(\d+)\b.*?\bcorrupt=(\d+)", out):
-            trials_here += int(m.group(1))
-            corrupt_here += int(m.group(2))
+        trials_here = corrupt_here = lost_here = faults_here = 0
+        for line in out.splitlines():
+            if "powercut read-faults:" in line:  # a total of the lines with read faults
+                m = re.search(r"trials=(\d+)", line)
+                faults_here += int(m.group(1)) if m else 0
+                continue
+            m = re.search(r"trials=(\d+)\b.*?\bcorrupt=(\d+)", line)
+            if m:
+                trials_here += int(m.group(1))
+                corrupt_here += int(m.group(2))
+            m = re.search(r"\blost=(\d+)", line)
+            lost_here += int(m.group(1)) if m else 0
         summary = re.findall(r"^(\d+) passed, (\d+) failed$", out, re.M)
-        run = {"test": src.stem, "rc": rc, "trials": trials_here, "corrupt": corrupt_here,
+        run = {"test": src.stem, "rc": rc, "trials": trials_here, "corrupt": corrupt_here, "lost": lost_here,
+               "read_fault_trials": faults_here,
                "result": " ".join(f"{p} passed, {f} failed" for p, f in summary[-1:]) or None,
                "log": str(LOGS / f"{src.stem}.log")}
         if rc != 0:  # a failed check, a sanitizer report or a timeout
@@ -200,6 +213,8 @@ def powercut(trials: int, timeout: int) -> dict:
                                          if "check failed" in ln or "ERROR:" in ln or "runtime error" in ln), None)
         total["trials"] += trials_here
         total["corrupt"] += corrupt_here
+        total["lost"] += lost_here
+        total["read_fault_trials"] += faults_here
         total["runs"].append(run)
     return total
 
@@ -229,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     skipped: list[str] = []
     details: dict = {"seed": seed}
-    result = {"converter_cases": 0, "loader_execs": 0, "crashes": 0, "powercut_trials": 0, "powercut_corrupt": 0}
+    result = {"converter_cases": 0, "loader_execs": 0, "crashes": 0, "powercut_trials": 0, "powercut_corrupt": 0,
+              "powercut_lost_commits": 0, "flash_read_error_trials": 0}
 
     def do_python():
         log(f"Hypothesis fuzzers: {args.examples} examples per test, seed {seed}")
@@ -277,9 +293,12 @@ def main(argv: list[str] | None = None) -> int:
         else:
             result["powercut_trials"] = pc["trials"]
             result["powercut_corrupt"] = pc["corrupt"]
+            result["powercut_lost_commits"] = pc["lost"]
+            result["flash_read_error_trials"] = pc["read_fault_trials"]
             result["crashes"] += pc["crashes"]
             details["powercut"] = pc
-            log(f"power cuts: {pc['trials']} trials, {pc['corrupt']} corrupt, {pc['crashes']} failed runs")
+            log(f"power cuts: {pc['trials']} trials ({pc['read_fault_trials']} with read faults), {pc['corrupt']} corrupt, "
+                f"{pc['lost']} lost commits, {pc['crashes']} failed runs")
     else:
         skipped.append("powercut: --skip powercut")
 
@@ -287,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     out = {**result, "seconds": round(time.time() - t0, 1), "skipped": skipped, "targets_missed": missed,
            "details": details}
     print(json.dumps(out, default=str), flush=True)
-    bad = result["crashes"] > 0 or result["powercut_corrupt"] > 0
+    bad = result["crashes"] > 0 or result["powercut_corrupt"] > 0 or result["powercut_lost_commits"] > 0
     if args.require_targets and (missed or skipped):
         log("targets missed: " + "; ".join(missed + skipped))
         bad = True

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-KEYS = {"converter_cases", "loader_execs", "crashes", "powercut_trials", "powercut_corrupt"}
+KEYS = {"converter_cases", "loader_execs", "crashes", "powercut_trials", "powercut_corrupt", "powercut_lost_commits",
+        "flash_read_error_trials"}
 
 
 def crash_report(summary: dict) -> str:
@@ -53,6 +54,7 @@ def test_fuzz_smoke_small_budget():
         assert summary["loader_execs"] >= 4000, summary["skipped"]
     if list((ROOT / "firmware" / "tests").glob("test_powercut*.c")):
         assert summary["powercut_trials"] >= 100, summary["skipped"]
+        assert summary["flash_read_error_trials"] >= 200 and summary["powercut_lost_commits"] == 0, summary["skipped"]
 
 
 def test_fuzz_smoke_rejects_negative_budgets():

@@ -53,11 +53,13 @@ typedef struct bnn_store_flash {
 } bnn_store_flash_t;
 
 /* What bnn_store_scan / bnn_store_load found. valid[s]: slot s holds a CRC-clean state;
- * blank[s]: slot s's header area is erased. loaded: slot restored (-1 none). fallback: 1 when
+ * blank[s]: slot s's header area is erased; unreadable[s]: a read of slot s failed (a torn
+ * word on ECC flash) -- the slot counts as invalid, and the next commit erases it. loaded: slot restored (-1 none). fallback: 1 when
  * the newest valid slot could not be used and the other one was. */
 typedef struct bnn_store_info {
     uint8_t valid[2];
     uint8_t blank[2];
+    uint8_t unreadable[2];
     uint32_t seq[2];
     uint32_t blob_len[2];
     int32_t newest;
@@ -93,6 +95,17 @@ bnn_status_t bnn_store_load(bnn_head_t *h, const bnn_store_flash_t *fl, bnn_stor
 #define BNN_STORE_TORN_PREFIX 1u
 #define BNN_STORE_TORN_BITS 2u
 #define BNN_STORE_NO_CUT 0xFFFFFFFFu
+/* Reads of the program units a torn step left half-done (bnn_store_ram_read_faults):
+ *   BNN_STORE_READ_CLEAN:    read back as stored;
+ *   BNN_STORE_READ_ERROR:    fail (ECC flash: read returns -1 for any read touching the unit);
+ *   BNN_STORE_READ_UNSTABLE: each read sees a different value: random bits of the unit read
+ *                            as if the interrupted operation had gone further (program: some
+ *                            1 bits read 0; erase: some 0 bits read 1).
+ * A unit is torn when the cut left it neither as it was nor as intended (and, in PREFIX mode,
+ * the unit where the prefix ends); erasing its page heals it. */
+#define BNN_STORE_READ_CLEAN 0u
+#define BNN_STORE_READ_ERROR 1u
+#define BNN_STORE_READ_UNSTABLE 2u
 
 typedef struct bnn_store_ram {
     uint8_t *mem;
@@ -103,6 +116,9 @@ typedef struct bnn_store_ram {
     uint32_t rng;            /* xorshift32 state for torn writes */
     uint8_t powered;         /* 0 after a cut */
     uint32_t erases, programs, overwrites; /* overwrites: programmed bytes that were not erased */
+    uint8_t *torn;           /* NULL, or one byte per program unit: 0 ok, 1 torn program, 2 torn erase */
+    uint32_t read_mode;      /* BNN_STORE_READ_* for torn units */
+    uint32_t faulty_reads;   /* reads that touched a torn unit */
 } bnn_store_ram_t;
 
 /* mem: page_size * n_pages bytes, set to 0xFF (erased). fl is filled to drive this sim. */
@@ -110,6 +126,9 @@ void bnn_store_ram_init(bnn_store_ram_t *rf, bnn_store_flash_t *fl, uint8_t *mem
                         uint32_t page_size, uint32_t n_pages, uint32_t prog_unit);
 /* Arms a cut at write step `step` counted from now (steps reset to 0), with a torn mode. */
 void bnn_store_ram_arm_cut(bnn_store_ram_t *rf, uint32_t step, uint32_t torn_mode, uint32_t seed);
+/* Read faults after cuts: torn_map (page_size * n_pages / prog_unit bytes, cleared here) records
+ * the torn program units; mode is BNN_STORE_READ_*. torn_map NULL turns them off. */
+void bnn_store_ram_read_faults(bnn_store_ram_t *rf, uint8_t *torn_map, uint32_t mode);
 /* Power back on: clears the cut, steps = 0. */
 void bnn_store_ram_power_on(bnn_store_ram_t *rf);
 

@@ -86,10 +86,24 @@ bnn_status_t bnn_store_scan(const bnn_store_flash_t *fl, bnn_store_info_t *info)
     for (uint32_t s = 0; s < 2u; s++) {
         info->seq[s] = 0u;
         info->blob_len[s] = 0u;
-        const int v = check_slot(fl, s, &info->seq[s], &info->blob_len[s], &info->blank[s]);
-        if (v < 0) return BNN_ERR_FLASH;
-        info->valid[s] = (uint8_t)v;
+        int v = check_slot(fl, s, &info->seq[s], &info->blob_len[s], &info->blank[s]);
+        if (v == 1) { /* a torn word may read unstably: a slot is valid only if it reads so twice */
+            uint32_t seq2 = 0u, len2 = 0u;
+            uint8_t blank2;
+            const int v2 = check_slot(fl, s, &seq2, &len2, &blank2);
+            if (v2 != 1 || seq2 != info->seq[s] || len2 != info->blob_len[s]) v = v2 < 0 ? -1 : 0;
+        }
+        /* an unreadable slot (a torn word on ECC flash) is an invalid one: the other slot's
+         * state is used, and the next commit erases this slot */
+        info->unreadable[s] = (uint8_t)(v < 0);
+        if (v != 1) {
+            info->seq[s] = 0u;
+            info->blob_len[s] = 0u;
+        }
+        if (v < 0) info->blank[s] = 0u;
+        info->valid[s] = (uint8_t)(v == 1);
     }
+    if (info->unreadable[0] && info->unreadable[1]) return BNN_ERR_FLASH; /* no slot readable: the flash */
     if (info->valid[0] && info->valid[1])
         info->newest = (int32_t)(info->seq[1] - info->seq[0]) > 0 ? 1 : 0;
     else if (info->valid[0] || info->valid[1])
@@ -207,18 +221,36 @@ bnn_status_t bnn_store_load(bnn_head_t *h, const bnn_store_flash_t *fl, bnn_stor
 /* ---- RAM flash simulator ------------------------------------------------------------------ */
 
 static int ram_step(bnn_store_ram_t *rf, uint8_t *p, const uint8_t *src, uint32_t len) {
-    /* returns 1 when this step is the torn one (and applies the torn effect) */
+    /* returns 1 when this step is the torn one (and applies the torn effect); p is at a
+     * program-unit boundary and len a multiple of the unit */
     const uint32_t step = rf->steps++;
     if (step != rf->cut_at) return 0;
     rf->powered = 0u;
+    const uint32_t u = rf->prog_unit;
+    const uint32_t first_unit = (uint32_t)(p - rf->mem) / u;
+    uint32_t r = len;
     if (rf->torn_mode == BNN_STORE_TORN_PREFIX) {
-        const uint32_t r = bnn_prng_below(&rf->rng, len);
+        r = bnn_prng_below(&rf->rng, len);
         for (uint32_t i = 0; i < r; i++) p[i] = src != NULL ? (uint8_t)(p[i] & src[i]) : 0xFFu;
-    } else if (rf->torn_mode == BNN_STORE_TORN_BITS) {
-        for (uint32_t i = 0; i < len; i++) {
-            const uint8_t rnd = (uint8_t)(bnn_prng_next(&rf->rng) >> 24);
-            p[i] = src != NULL ? (uint8_t)(p[i] & (src[i] | rnd)) : (uint8_t)(p[i] | rnd);
+    }
+    for (uint32_t k = 0; k < len / u; k++) {
+        uint8_t *w = p + k * u;
+        int changed = 0, done = 1;
+        for (uint32_t i = 0; i < u; i++) {
+            uint8_t before = w[i];
+            if (rf->torn_mode == BNN_STORE_TORN_BITS) {
+                const uint8_t rnd = (uint8_t)(bnn_prng_next(&rf->rng) >> 24);
+                w[i] = src != NULL ? (uint8_t)(w[i] & (src[k * u + i] | rnd)) : (uint8_t)(w[i] | rnd);
+                changed |= w[i] != before;
+                before = w[i];
+            }
+            const uint8_t want = src != NULL ? (uint8_t)(before & src[k * u + i]) : 0xFFu;
+            done &= before == want;
         }
+        /* torn: partly done (BITS), or the unit where the prefix ends (PREFIX) */
+        const int torn = (rf->torn_mode == BNN_STORE_TORN_BITS && changed && !done) ||
+                         (rf->torn_mode == BNN_STORE_TORN_PREFIX && r < len && k == r / u);
+        if (torn && rf->torn != NULL) rf->torn[first_unit + k] = src != NULL ? 1u : 2u;
     }
     return 1;
 }
@@ -230,6 +262,8 @@ static int ram_erase(void *ctx, uint32_t page) {
     uint8_t *p = rf->mem + (size_t)page * rf->page_size;
     if (ram_step(rf, p, NULL, rf->page_size)) return -1;
     for (uint32_t i = 0; i < rf->page_size; i++) p[i] = 0xFFu;
+    if (rf->torn != NULL)
+        for (uint32_t k = 0; k < rf->page_size / rf->prog_unit; k++) rf->torn[page * (rf->page_size / rf->prog_unit) + k] = 0u;
     rf->erases++;
     return 0;
 }
@@ -255,7 +289,23 @@ static int ram_read(void *ctx, uint32_t addr, uint8_t *dst, uint32_t len) {
     if (!rf->powered) return -1;
     const uint32_t size = rf->page_size * rf->n_pages;
     if (addr > size || len > size - addr) return -2;
-    for (uint32_t i = 0; i < len; i++) dst[i] = rf->mem[addr + i];
+    int faulty = 0;
+    for (uint32_t i = 0; i < len; i++) {
+        const uint8_t torn = rf->torn != NULL ? rf->torn[(addr + i) / rf->prog_unit] : 0u;
+        uint8_t v = rf->mem[addr + i];
+        if (torn != 0u) {
+            faulty = 1;
+            if (rf->read_mode == BNN_STORE_READ_ERROR) break;
+            if (rf->read_mode == BNN_STORE_READ_UNSTABLE) {
+                const uint32_t a = bnn_prng_next(&rf->rng), b = bnn_prng_next(&rf->rng);
+                const uint8_t rnd = (uint8_t)((a & b) >> 24); /* about 1 bit in 4 */
+                v = torn == 1u ? (uint8_t)(v & (uint8_t)~rnd) : (uint8_t)(v | rnd);
+            }
+        }
+        dst[i] = v;
+    }
+    rf->faulty_reads += (uint32_t)faulty;
+    if (faulty && rf->read_mode == BNN_STORE_READ_ERROR) return -1;
     return 0;
 }
 
@@ -271,6 +321,9 @@ void bnn_store_ram_init(bnn_store_ram_t *rf, bnn_store_flash_t *fl, uint8_t *mem
     rf->rng = 1u;
     rf->powered = 1u;
     rf->erases = rf->programs = rf->overwrites = 0u;
+    rf->torn = NULL;
+    rf->read_mode = BNN_STORE_READ_CLEAN;
+    rf->faulty_reads = 0u;
     for (uint32_t i = 0; i < page_size * n_pages; i++) mem[i] = 0xFFu;
     fl->page_size = page_size;
     fl->n_pages = n_pages;
@@ -289,6 +342,13 @@ void bnn_store_ram_arm_cut(bnn_store_ram_t *rf, uint32_t step, uint32_t torn_mod
     rf->powered = 1u;
 }
 
+void bnn_store_ram_read_faults(bnn_store_ram_t *rf, uint8_t *torn_map, uint32_t mode) {
+    rf->torn = torn_map;
+    rf->read_mode = mode;
+    rf->faulty_reads = 0u;
+    if (torn_map != NULL)
+        for (uint32_t k = 0; k < rf->page_size * rf->n_pages / rf->prog_unit; k++) torn_map[k] = 0u;
+}
 void bnn_store_ram_power_on(bnn_store_ram_t *rf) {
     rf->steps = 0u;
     rf->cut_at = BNN_STORE_NO_CUT;
