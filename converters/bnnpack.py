@@ -68,6 +68,10 @@ __all__ = [
     "N_PARAMS",
     "NO_TENSOR",
     "MAX_ENTRIES",
+    "MAX_DIM",
+    "MAX_TENSOR_BYTES",
+    "MAX_ARENA_BYTES",
+    "ARENA_TOTAL_LIMIT",
     "INT32_MIN",
     "INT32_MAX",
     "DType",
@@ -106,6 +110,14 @@ N_PARAMS = 8
 NO_TENSOR = 0xFFFF
 """Tensor id meaning "none" (unused ``in1``, no latent tensor)."""
 MAX_ENTRIES = 65534
+MAX_DIM = 1 << 30
+"""Largest tensor dimension h, w or c (FORMAT.md validity rule 6)."""
+MAX_TENSOR_BYTES = 1 << 26
+"""Largest tensor storage size in bytes, 64 MiB (FORMAT.md validity rule 7)."""
+MAX_ARENA_BYTES = 1 << 28
+"""Largest arena_bytes, 256 MiB (FORMAT.md validity rule 7)."""
+ARENA_TOTAL_LIMIT = 0xFFFFFFFC
+"""arena_bytes rounded up to 4 plus scratch_bytes must not exceed this (FORMAT.md validity rule 8)."""
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
 _U32_MAX = 2**32 - 1
@@ -439,13 +451,13 @@ def _check_tensor(i: int, t: TensorSpec, arena_bytes: int) -> None:
     dtype_rule(t.dtype, f"tensor {i}")
     for name in ("h", "w", "c"):
         v = getattr(t, name)
-        if not 1 <= v <= _U32_MAX:
-            raise PackError(f"tensor {i}: {name} = {v}, expected 1..{_U32_MAX}")
+        if not 1 <= v <= MAX_DIM:
+            raise PackError(f"tensor {i}: {name} = {v}, expected 1..{MAX_DIM} (2^30)")
     if not 0 <= t.arena_offset <= _U32_MAX or t.arena_offset % 4:
         raise PackError(f"tensor {i}: arena_offset {t.arena_offset} is not a multiple of 4")
     size = t.size_bytes
-    if size > _U32_MAX:
-        raise PackError(f"tensor {i}: size {size} bytes does not fit u32")
+    if size > MAX_TENSOR_BYTES:
+        raise PackError(f"tensor {i}: size {size} bytes exceeds the cap of {MAX_TENSOR_BYTES} bytes")
     if t.arena_offset + size > arena_bytes:
         raise PackError(
             f"tensor {i}: arena range [{t.arena_offset}, {t.arena_offset + size}) exceeds arena_bytes {arena_bytes}"
@@ -464,14 +476,17 @@ def validate_pack(pack: Pack) -> None:
         v = getattr(pack, name)
         if not 0 <= v <= _U32_MAX:
             raise PackError(f"{name} {v} does not fit u32")
-    for i, t in enumerate(pack.tensors):
-        _check_tensor(i, t, pack.arena_bytes)
-    for i, op in enumerate(pack.ops):
-        check_op(i, op, pack.tensors)
+    if pack.arena_bytes > MAX_ARENA_BYTES:
+        raise PackError(f"arena_bytes {pack.arena_bytes} exceeds the cap of {MAX_ARENA_BYTES} bytes")
     for name in ("input_tensor", "output_tensor"):
         tid = getattr(pack, name)
         if not 0 <= tid < nt:
             raise PackError(f"{name} {tid} out of range (n_tensors = {nt})")
+    for i, t in enumerate(pack.tensors):
+        _check_tensor(i, t, pack.arena_bytes)
+    for i, op in enumerate(pack.ops):
+        check_op(i, op, pack.tensors)
+    _check_graph(pack)
     if pack.latent_tensor != NO_TENSOR:
         if not 0 <= pack.latent_tensor < nt:
             raise PackError(f"latent_tensor {pack.latent_tensor} out of range (n_tensors = {nt}; 0xFFFF = none)")
@@ -480,6 +495,28 @@ def validate_pack(pack: Pack) -> None:
             raise PackError(f"latent_tensor {pack.latent_tensor} has dtype {lt.dtype_name}, expected BITS")
     if not isinstance(pack.meta, dict):
         raise PackError(f"metadata must be a JSON object, got {type(pack.meta).__name__}")
+
+
+def _check_graph(pack: Pack) -> None:
+    """The rules between ops (FORMAT.md validity rules 9-11): op order, output/input overlap, and
+    arena + scratch <= 0xFFFFFFFC. Tensors and ops are already checked one by one."""
+    if pack.arena_bytes > MAX_ARENA_BYTES:
+        raise PackError(f"arena_bytes {pack.arena_bytes} exceeds the cap of {MAX_ARENA_BYTES} bytes")
+    written = {pack.input_tensor}
+    for i, op in enumerate(pack.ops):
+        label = op.label(i)
+        for tid in op.input_ids():
+            if tid not in written:
+                raise PackError(f"{label}: reads tensor {tid} before any op writes it "
+                                "(an op reads only the model input or tensors written by an earlier op)")
+        out = pack.tensors[op.out]
+        for tid in op.input_ids():
+            t = pack.tensors[tid]
+            if out.arena_offset < t.arena_offset + t.size_bytes and t.arena_offset < out.arena_offset + out.size_bytes:
+                raise PackError(f"{label}: output tensor {op.out} overlaps its input tensor {tid} in the arena")
+        written.add(op.out)
+    if ((pack.arena_bytes + 3) & ~3) + pack.scratch_bytes > ARENA_TOTAL_LIMIT:
+        raise PackError(f"arena_bytes {pack.arena_bytes} + scratch_bytes {pack.scratch_bytes} exceeds 0xFFFFFFFC")
 
 
 # --------------------------------------------------------------------------------------------
@@ -701,8 +738,10 @@ def read_pack(data: bytes | bytearray | memoryview) -> Pack:
         raise PackError(
             f"latent_tensor {hd.latent_tensor} has dtype {tensors[hd.latent_tensor].dtype_name}, expected BITS"
         )
-    return Pack(tensors, ops, hd.input_tensor, hd.latent_tensor, hd.output_tensor, hd.arena_bytes,
+    pack = Pack(tensors, ops, hd.input_tensor, hd.latent_tensor, hd.output_tensor, hd.arena_bytes,
                 hd.scratch_bytes, meta)
+    _check_graph(pack)
+    return pack
 
 
 # --------------------------------------------------------------------------------------------

@@ -170,6 +170,13 @@ def _spatial(
 ) -> tuple[int, int]:
     if padding not in (Padding.SAME, Padding.VALID):
         raise PackError(f"{label}: padding {padding}, expected 0 (SAME) or 1 (VALID)")
+    limit = 1 << 30  # FORMAT.md validity rule 6: the geometry caps, as the C loader's
+    for size, k, s, d in ((h, kh, sh, dh), (w, kw, sw, dw)):
+        span = (k - 1) * d + 1
+        if k > limit or d > limit or span > limit:
+            raise PackError(f"{label}: kernel {k} with dilation {d} spans {span} > 2^30")
+        if padding == Padding.SAME and (-(-size // s) - 1) * s + span > 2 * limit:
+            raise PackError(f"{label}: SAME window span {span} with stride {s} exceeds 2^31 on a {size} input")
     ho = conv_output_size(h, kh, sh, dh, padding)
     wo = conv_output_size(w, kw, sw, dw, padding)
     if ho < 1 or wo < 1:

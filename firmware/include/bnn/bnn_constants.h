@@ -1,6 +1,6 @@
 /* GENERATED — do not edit.
  * Generator: python -m bnn_edge.codegen.constants --out firmware/include/bnn/bnn_constants.h
- * Inputs: converters/bnnpack.py, converters/ops.py, bnn_edge/sim/head.py; sha256 e17baeb84a62a0a3
+ * Inputs: converters/bnnpack.py, converters/ops.py, bnn_edge/sim/head.py; sha256 d9649f37da8cba8c
  * The constants the Python side and the firmware share: the .bnnpack format (converters/FORMAT.md)
  * and the on-device head's exp table (firmware/HEAD.md). Change them in Python and regenerate.
  */
@@ -15,6 +15,9 @@
 #define BNN_PACK_TENSOR_ENTRY_SIZE 24u
 #define BNN_PACK_OP_ENTRY_SIZE 64u
 #define BNN_PACK_MAX_ENTRIES 65534u
+#define BNN_PACK_MAX_DIM 1073741824u /* largest tensor h, w, c */
+#define BNN_PACK_MAX_TENSOR_BYTES 67108864u /* largest tensor size */
+#define BNN_PACK_MAX_ARENA_BYTES 268435456u /* largest arena_bytes */
 #define BNN_TENSOR_NONE 0xFFFFu /* "no tensor" id (latent_tensor, unused in1) */
 #define BNN_OP_N_PARAMS 8
 

@@ -54,6 +54,8 @@ typedef enum {
     BNN_ERR_FLASH,           /* the flash driver reported an error (e.g. power loss) */
     BNN_ERR_FLASH_CONFIG,    /* flash descriptor invalid (callbacks, page size, program unit) */
     BNN_ERR_FLASH_TOO_SMALL, /* a flash slot is smaller than the state */
+    BNN_ERR_OP_ORDER,        /* an op reads a tensor that is neither the model input nor written
+                                by an earlier op */
     BNN_STATUS_COUNT         /* number of codes (not a status) */
 } bnn_status_t;
 

@@ -14,7 +14,7 @@
 #error "bnn-edge reads weights in place and needs a little-endian target"
 #endif
 
-#define BNN_DIM_LIMIT (1u << 30)
+#define BNN_DIM_LIMIT BNN_PACK_MAX_DIM
 
 /* ---- header field offsets */
 enum {
@@ -66,6 +66,7 @@ static bnn_status_t check_tensor(const bnn_tensor_info_t *t, uint32_t arena_byte
         t->c > BNN_DIM_LIMIT)
         return BNN_ERR_TENSOR_SHAPE;
     if (tensor_storage(t) != (uint64_t)t->size_bytes) return BNN_ERR_TENSOR_SIZE;
+    if (t->size_bytes > BNN_PACK_MAX_TENSOR_BYTES) return BNN_ERR_TENSOR_SIZE;
     if (t->arena_offset % 4u) return BNN_ERR_TENSOR_ALIGN;
     if ((uint64_t)t->arena_offset + t->size_bytes > (uint64_t)arena_bytes) return BNN_ERR_TENSOR_BOUNDS;
     return BNN_OK;
@@ -111,20 +112,33 @@ void bnn_op_ctx_init(bnn_op_ctx_t *c, const bnn_model_t *m, const bnn_op_info_t 
     }
 }
 
+/* 1 when tensor id is the model input or the output of one of the ops before `index`. O(index):
+ * no table of written tensors (no RAM proportional to the pack); packs hold few ops. */
+static int written_before(const bnn_model_t *m, uint32_t index, uint32_t id) {
+    if (id == m->input_tensor) return 1;
+    const uint8_t *ops = m->payload + (size_t)m->n_tensors * BNN_PACK_TENSOR_ENTRY_SIZE;
+    for (uint32_t j = 0; j < index; j++)
+        if (bnn_rd_u16(ops + (size_t)j * BNN_PACK_OP_ENTRY_SIZE + 8) == id) return 1;
+    return 0;
+}
+
 /* Validates one op (the generic checks here, the op's own in its prepare, src/kernels/); on
  * success raises *scratch to its kernel's scratch need. */
-static bnn_status_t check_op(const bnn_model_t *m, const bnn_op_info_t *op, uint64_t *scratch) {
+static bnn_status_t check_op(const bnn_model_t *m, uint32_t index, const bnn_op_info_t *op, uint64_t *scratch) {
     const uint32_t nt = m->n_tensors;
     const bnn_op_kernel_t *k = bnn_op_kernel(op->type);
     if (!k) return BNN_ERR_OP_TYPE;
     if (op->in0 >= nt || op->out >= nt) return BNN_ERR_OP_TENSOR_ID;
     if (k->inputs > 1 && op->in1 >= nt) return BNN_ERR_OP_TENSOR_ID;
+    if (k->inputs < 2 && op->in1 != BNN_TENSOR_NONE) return BNN_ERR_OP_TENSOR_ID;
     bnn_op_ctx_t c;
     bnn_op_ctx_init(&c, m, op, k, 0);
     bnn_op_args_t args;
     size_t need = 0;
     const bnn_status_t s = k->prepare(&c, &args, &need);
     if (s != BNN_OK) return s;
+    if (!written_before(m, index, op->in0)) return BNN_ERR_OP_ORDER;
+    if (k->inputs > 1 && !written_before(m, index, op->in1)) return BNN_ERR_OP_ORDER;
     if (overlaps(&c.out, &c.in0)) return BNN_ERR_OP_ALIAS;
     if (k->inputs > 1 && overlaps(&c.out, &c.in1)) return BNN_ERR_OP_ALIAS;
     if ((uint64_t)need > *scratch) *scratch = need;
@@ -169,6 +183,7 @@ bnn_status_t bnn_model_load(bnn_model_t *m, const void *buf, size_t len) {
     t.output_tensor = bnn_rd_u16(h + H_OUT);
     t.meta_off = meta_off;
     t.meta_len = meta_len;
+    if (t.arena_bytes > BNN_PACK_MAX_ARENA_BYTES) return BNN_ERR_TENSOR_BOUNDS;
     if (t.input_tensor >= nt || t.output_tensor >= nt ||
         (t.latent_tensor != BNN_TENSOR_NONE && t.latent_tensor >= nt))
         return BNN_ERR_IO_TENSOR;
@@ -189,7 +204,7 @@ bnn_status_t bnn_model_load(bnn_model_t *m, const void *buf, size_t len) {
     for (uint32_t i = 0; i < no; i++) {
         bnn_op_info_t op;
         decode_op(payload, nt, i, &op);
-        bnn_status_t s = check_op(&t, &op, &scratch);
+        bnn_status_t s = check_op(&t, i, &op, &scratch);
         if (s != BNN_OK) return s;
     }
     const uint64_t arena4 = ((uint64_t)t.arena_bytes + 3u) & ~(uint64_t)3u;

@@ -46,6 +46,7 @@ const char *bnn_status_str(bnn_status_t status) {
         case BNN_ERR_FLASH: return "flash error";
         case BNN_ERR_FLASH_CONFIG: return "invalid flash descriptor";
         case BNN_ERR_FLASH_TOO_SMALL: return "flash slot too small for the state";
+        case BNN_ERR_OP_ORDER: return "op reads a tensor before any op writes it";
         case BNN_STATUS_COUNT: break;
     }
     return "unknown status";
