@@ -702,11 +702,12 @@ def read_pack(data: bytes | bytearray | memoryview) -> Pack:
         label = f"op {i} ({op_name(op_type)})"
         op_rule(op_type, label)
         weights = thresholds = None
+        # the ranges are checked even when empty (FORMAT.md validity rule 5), as the C loader does
+        _range_in_payload(label, "weights", w_off, w_len, hd.payload_size)
+        _range_in_payload(label, "thresholds", t_off, t_len, hd.payload_size)
         if w_len:
-            _range_in_payload(label, "weights", w_off, w_len, hd.payload_size)
             weights = np.frombuffer(payload, dtype="<u4", count=w_len // 4, offset=w_off).astype(np.uint32)
         if t_len:
-            _range_in_payload(label, "thresholds", t_off, t_len, hd.payload_size)
             thresholds = np.frombuffer(payload, dtype="<i4", count=t_len // 4, offset=t_off).astype(np.int32)
         op = OpSpec(op_type, in0, in1, out, list(params), weights, thresholds)
         check_op(i, op, tensors)

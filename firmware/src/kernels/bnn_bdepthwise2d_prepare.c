@@ -18,6 +18,7 @@ bnn_status_t bnn_bdepthwise2d_prepare(const bnn_op_ctx_t *c, bnn_op_args_t *args
         const uint64_t taps = (uint64_t)p[0] * (uint64_t)p[1];
         if (taps > 0x7FFFFFFFull) return BNN_ERR_OP_SHAPE;
         if (!bnn_op_weights_ok(c, taps * (uint64_t)bnn_words_u32(in->c) * 4u)) return BNN_ERR_OP_WEIGHTS;
+        if (!bnn_op_weight_tails_zero(c, taps, bnn_words_u32(in->c), (int32_t)in->c)) return BNN_ERR_OP_WEIGHTS;
     }
     a->input = (const uint32_t *)c->x0;
     a->in_h = (int32_t)in->h;
