@@ -6,6 +6,8 @@
    read_tflite, describe_tflite, lower, read_pack, describe and `bnn-edge inspect`.
 2. The libFuzzer targets of the firmware (firmware/fuzz, clang + ASan + UBSan): the pack loader
    with inference, and the head's stored-state loader, side by side (one core each).
+4. The differential pack test (scripts/pack_diff_fuzz.py): generated packs through the Python
+   reader and the C loader, which must give the same accept/reject verdict (--diff-packs).
 3. The head's power-cut test (firmware/tests/test_powercut*.c, ASan build) with many random cut
    points over many commits (BNN_POWERCUT_TRIALS), after its exhaustive cuts.
 
@@ -14,6 +16,8 @@ The LAST line of stdout is a JSON object:
     loader_execs      libFuzzer executions (both targets)
     crashes           failing fuzz tests + fuzzer crashes/timeouts/leaks + abnormal power-cut runs
     powercut_trials   power-cut trials (exhaustive + random), powercut_corrupt: corrupt loads
+    verdict_disagreements   packs the Python reader and the C loader judged differently (of
+                      diff_packs generated)
     powercut_lost_commits   commits that returned OK and did not load after the next reboot
     flash_read_error_trials power-cut trials run with the flash simulator's read faults after a
                       cut (torn units fail to read, or read unstable bits); their corrupt loads and
@@ -43,7 +47,7 @@ FW = ROOT / "firmware"
 FUZZ_DIR = FW / "fuzz"
 BUILD = FW / "build" / "fuzz"
 LOGS = BUILD / "smoke"
-TARGETS = {"converter_cases": 1000, "loader_execs": 100000, "powercut_trials": 1000, "flash_read_error_trials": 1000}
+TARGETS = {"converter_cases": 1000, "loader_execs": 100000, "powercut_trials": 1000, "flash_read_error_trials": 1000, "diff_packs": 10000}
 ARTIFACT_PREFIXES = ("crash-", "timeout-", "oom-", "leak-", "slow-unit-")
 
 
@@ -229,14 +233,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--store-runs", type=int, default=120000, help="libFuzzer executions of the store target")
     ap.add_argument("--max-seconds", type=int, default=150, help="time cap of each libFuzzer target (default 150)")
     ap.add_argument("--powercut-trials", type=int, default=5000, help="random power-cut trials (default 5000)")
+    ap.add_argument("--diff-packs", type=int, default=10000, help="packs of the differential test (default 10000)")
     ap.add_argument("--seed", type=int, default=None, help="seed of every fuzzer (default: random, printed)")
     ap.add_argument("--case-seconds", type=float, default=20.0, help="per-case time limit of the Python fuzzers")
-    ap.add_argument("--skip", action="append", default=[], choices=["python", "libfuzzer", "powercut"],
+    ap.add_argument("--skip", action="append", default=[], choices=["python", "libfuzzer", "powercut", "diff"],
                     help="leave a part out (repeatable)")
     ap.add_argument("--require-targets", action="store_true",
                     help=f"also fail when a budget target is missed: {', '.join(f'{k} >= {v}' for k, v in TARGETS.items())}")
     args = ap.parse_args(argv)
-    for name in ("examples", "pack_runs", "store_runs", "max_seconds", "powercut_trials"):
+    for name in ("examples", "pack_runs", "store_runs", "max_seconds", "powercut_trials", "diff_packs"):
         if getattr(args, name) < 0:
             ap.error(f"--{name.replace('_', '-')} must be >= 0")
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(3), "little")
@@ -245,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     skipped: list[str] = []
     details: dict = {"seed": seed}
     result = {"converter_cases": 0, "loader_execs": 0, "crashes": 0, "powercut_trials": 0, "powercut_corrupt": 0,
-              "powercut_lost_commits": 0, "flash_read_error_trials": 0}
+              "powercut_lost_commits": 0, "flash_read_error_trials": 0, "diff_packs": 0, "verdict_disagreements": 0}
 
     def do_python():
         log(f"Hypothesis fuzzers: {args.examples} examples per test, seed {seed}")
@@ -302,11 +307,31 @@ def main(argv: list[str] | None = None) -> int:
     else:
         skipped.append("powercut: --skip powercut")
 
+    if "diff" not in args.skip:
+        log(f"differential packs: {args.diff_packs} through the Python reader and the C loader")
+        sys.path.insert(0, str(ROOT / "scripts"))
+        import pack_diff_fuzz
+
+        try:
+            d = pack_diff_fuzz.run(args.diff_packs, seed)
+        except SystemExit as exc:  # the C tool did not build
+            skipped.append(f"diff: {exc}")
+        else:
+            result["diff_packs"] = d["packs"]
+            result["verdict_disagreements"] = d["verdict_disagreements"]
+            result["crashes"] += d["python_crashes"]
+            details["diff"] = d
+            log(f"differential packs: {d['packs']} packs, {d['accepted']} accepted by both, "
+                f"{d['verdict_disagreements']} disagreements")
+    else:
+        skipped.append("diff: --skip diff")
+
     missed = [f"{k} {result[k]} < {v}" for k, v in TARGETS.items() if result[k] < v]
     out = {**result, "seconds": round(time.time() - t0, 1), "skipped": skipped, "targets_missed": missed,
            "details": details}
     print(json.dumps(out, default=str), flush=True)
-    bad = result["crashes"] > 0 or result["powercut_corrupt"] > 0 or result["powercut_lost_commits"] > 0
+    bad = (result["crashes"] > 0 or result["powercut_corrupt"] > 0 or result["powercut_lost_commits"] > 0
+           or result["verdict_disagreements"] > 0)
     if args.require_targets and (missed or skipped):
         log("targets missed: " + "; ".join(missed + skipped))
         bad = True

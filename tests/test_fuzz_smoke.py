@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = {"converter_cases", "loader_execs", "crashes", "powercut_trials", "powercut_corrupt", "powercut_lost_commits",
-        "flash_read_error_trials"}
+        "flash_read_error_trials", "verdict_disagreements"}
 
 
 def crash_report(summary: dict) -> str:
@@ -38,7 +38,7 @@ def crash_report(summary: dict) -> str:
 @pytest.mark.slow  # builds the fuzzers with sanitizers and runs them (about a minute)
 def test_fuzz_smoke_small_budget():
     cmd = [sys.executable, str(ROOT / "scripts" / "fuzz_smoke.py"), "--examples", "3", "--pack-runs", "3000",
-           "--store-runs", "1000", "--max-seconds", "60", "--powercut-trials", "100", "--seed", "1"]
+           "--store-runs", "1000", "--max-seconds", "60", "--powercut-trials", "100", "--diff-packs", "200", "--seed", "1"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     lines = proc.stdout.strip().splitlines()
@@ -48,6 +48,7 @@ def test_fuzz_smoke_small_budget():
     detail = crash_report(summary)
     assert summary["crashes"] == 0, detail
     assert summary["powercut_corrupt"] == 0, detail
+    assert summary["verdict_disagreements"] == 0 and summary["diff_packs"] == 200, summary["details"].get("diff")
     assert proc.returncode == 0, proc.stderr
     assert summary["converter_cases"] >= 5 * 3  # every Hypothesis fuzz test ran
     if shutil.which("clang"):
