@@ -56,7 +56,7 @@ def test_reordered_ops_refused_by_both(diff, tmp_path):
     data = bp.write_pack(pack, validate=False)
     with pytest.raises(bp.PackError, match="before any op writes it"):
         bp.read_pack(data)
-    assert c_status(diff, tmp_path, data) != 0
+    assert c_status(diff, tmp_path, data) == 43  # BNN_ERR_OP_ORDER
 
 
 def test_oversized_activation_refused_by_both(diff, tmp_path):

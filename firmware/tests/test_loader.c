@@ -210,7 +210,7 @@ static void test_ops(void) {
     expect_u16(OP(1, O_IN0), 9, BNN_ERR_OP_TENSOR_ID, "in0 id");
     expect_u16(OP(1, O_OUT), 0xFFFF, BNN_ERR_OP_TENSOR_ID, "out id");
     expect_u16(OP(6, O_IN1), 0xFFFF, BNN_ERR_OP_TENSOR_ID, "concat in1 missing");
-    expect_u16(OP(1, O_IN1), 3, BNN_OK, "in1 ignored for single-input ops");
+    expect_u16(OP(1, O_IN1), 3, BNN_ERR_OP_TENSOR_ID, "in1 must be 0xFFFF for single-input ops (FORMAT.md rule 5)");
     /* dtypes */
     expect_u16(OP(0, O_IN0), 1, BNN_ERR_OP_DTYPE, "thermo in BITS");
     expect_u16(OP(1, O_IN0), 0, BNN_ERR_OP_DTYPE, "bconv in UINT8");
@@ -250,10 +250,10 @@ static void test_ops(void) {
         pb_fix_crcs(work);
         CHECK(load_work(good_len) == BNN_OK, "dense full word weights");
         reset_work();
-        woff = 64u + rd32(good + OP(3, O_WOFF)); /* depthwise c 40: tails do not matter */
+        woff = 64u + rd32(good + OP(3, O_WOFF)); /* depthwise c 40: tail bits must be 0 (rule 5) */
         work[woff + 7] |= 0x80;
         pb_fix_crcs(work);
-        CHECK(load_work(good_len) == BNN_OK, "depthwise weight tails ignored");
+        CHECK(load_work(good_len) == BNN_ERR_OP_WEIGHTS, "depthwise weight tail bit");
     }
     /* thermometer thresholds */
     reset_work();
