@@ -137,8 +137,10 @@ def image_size(target: str, build_dir: Path) -> dict[str, int] | None:
 
 
 def run_export(export_dir: str | os.PathLike, target: str = "host", images: int = 200,
-               build_dir: str | os.PathLike | None = None) -> dict[str, Any]:
-    """``bnn-edge run``: device accuracy vs the Keras model on the same images, and bit-exactness vs the simulator."""
+               build_dir: str | os.PathLike | None = None, board: str | None = None) -> dict[str, Any]:
+    """``bnn-edge run``: device accuracy vs the Keras model on the same images, and bit-exactness vs the simulator.
+
+    ``board``: a real board's image (:mod:`bnn_edge.device.board_image`) on its QEMU model instead of ``target``."""
     from bnn_edge.data import load_dataset
     from bnn_edge.export_dir import read_export_dir
     from bnn_edge.sim.interpreter import run_pack
@@ -146,6 +148,11 @@ def run_export(export_dir: str | os.PathLike, target: str = "host", images: int 
 
     if images < 1:
         raise UserError(f"--images {images}: must be >= 1")
+    if board is not None:  # an unknown board: one error line before any work
+        from bnn_edge.device.board_image import qemu_board
+
+        qemu_board(board)
+        target = board
     e = read_export_dir(export_dir)
     export_dir, pack_bytes, pack = e.path, e.pack_bytes, e.pack
     model, run = load_run(e.run_dir)
@@ -154,7 +161,14 @@ def run_export(export_dir: str | os.PathLike, target: str = "host", images: int 
     x = data.x_test[keep][:images]
     y = to_positions(data.y_test[keep][:images], run["classes"])
     build = Path(build_dir) if build_dir else export_dir / f"build-{target}"
-    dev = build_and_run(pack_bytes, x, target, build)
+    if board is not None:
+        from bnn_edge.device.board_image import build_and_run_board, image_memory
+
+        dev, elf = build_and_run_board(pack_bytes, x, board, build)
+        image = image_memory(elf, qemu_board(board))
+    else:
+        dev = build_and_run(pack_bytes, x, target, build)
+        image = image_size(target, build)
     sim = run_pack(pack, x)
     sim_out = sim["output"].reshape(len(x), -1)
     sim_lat = sim["latent"].reshape(len(x), -1).astype("<u4").view(np.uint8) if pack.has_latent else np.zeros((len(x), 0), np.uint8)
@@ -169,7 +183,7 @@ def run_export(export_dir: str | os.PathLike, target: str = "host", images: int 
         "bit_exact": bit_exact,
         "latent_bits_compared": int(sim_lat.size * 8),
         "arena_bytes": dev.arena_bytes,
-        "image": image_size(target, build),
+        "image": image,
     }
 
 

@@ -16,6 +16,7 @@ BOARD_UART_BAUD = 115200
 # RCC_APB2ENR.USART1EN, RCC_AHB1ENR.GPIOAEN
 BOARD_UART_CLKEN = 0x40023844 4 0x40023830 0
 BOARD_UART_TX = 0x40020000 9 7
+# pyOCD takes this part from its CMSIS pack: pyocd pack install stm32f405rg
 BOARD_PYOCD = stm32f405rgtx
 BOARD_OPENOCD = interface/stlink.cfg target/stm32f4x.cfg
 BOARD_QEMU = netduinoplus2

@@ -17,6 +17,7 @@ BOARD_UART_BAUD = 115200
 BOARD_UART_CLKEN = 0x40023840 17 0x40023830 0
 # TX pin: GPIO port base, pin, alternate function
 BOARD_UART_TX = 0x40020000 2 7
+# pyOCD takes this part from its CMSIS pack: pyocd pack install stm32f446re
 BOARD_PYOCD = stm32f446retx
 BOARD_OPENOCD = board/st_nucleo_f4.cfg
 BOARD_QEMU =

@@ -15,6 +15,7 @@ BOARD_UART_BASE = 0x40004400
 BOARD_UART_BAUD = 115200
 BOARD_UART_CLKEN = 0x40023840 17 0x40023830 0
 BOARD_UART_TX = 0x40020000 2 7
+# pyOCD takes this part from its CMSIS pack: pyocd pack install stm32f407vg
 BOARD_PYOCD = stm32f407vgtx
 BOARD_OPENOCD = board/stm32f4discovery.cfg
 BOARD_QEMU =
