@@ -113,7 +113,7 @@ def test_unknown_board_is_one_line_listing_the_known_ones(tmp_path):
 def test_flash_commands_take_the_probe_targets_of_the_board(tmp_path):
     elf = tmp_path / "dir with blanks" / "app.elf"
     b = get_board("nucleo-f446re")
-    assert flash_commands(elf, b, "pyocd") == [["pyocd", "flash", "--target", "stm32f446retx", str(elf)]]
+    assert flash_commands(elf, b, "pyocd") == [["pyocd", "flash", "--no-wait", "--target", "stm32f446retx", str(elf)]]
     (cmd,) = flash_commands(elf, b, "openocd")
     assert cmd[:3] == ["openocd", "-f", "board/st_nucleo_f4.cfg"]
     assert cmd[-2:] == ["-c", f"program {{{elf}}} verify reset exit"]  # braces: one Tcl word, blanks included
@@ -136,7 +136,7 @@ def test_flash_dry_run_json_prints_the_commands(tiny_export, tmp_path):
         assert cmd[0] == tool and target in cmd and any(elf in a for a in cmd)
         assert "BOARD=nucleo-f446re" in r["build"] and not (build / "fw").exists()  # dry run: nothing built
     proc = run_cli("flash", str(tiny_export), "--board", "nucleo-f446re", "--dry-run", check=True)
-    assert "would run: pyocd flash --target stm32f446retx" in proc.stdout
+    assert "would run: pyocd flash --no-wait --target stm32f446retx" in proc.stdout
 
 
 @pytest.fixture

@@ -214,10 +214,11 @@ def build_and_run_board(pack_bytes: bytes, images: Any, board_name: str, build_d
 def flash_commands(elf: Path, board: Board, probe: str) -> list[list[str]]:
     """The commands that write ``elf`` to ``board`` through a debug probe.
 
-    pyOCD: ``pyocd flash --target <BOARD_PYOCD> <elf>``; OpenOCD: ``openocd -f <cfg> ... -c
+    pyOCD: ``pyocd flash --no-wait --target <BOARD_PYOCD> <elf>`` (no probe: an error at once, not a
+    wait for one to be plugged in); OpenOCD: ``openocd -f <cfg> ... -c
     "program {<elf>} verify reset exit"`` (braces: Tcl takes the path literally, blanks included)."""
     if probe == "pyocd":
-        return [["pyocd", "flash", "--target", board.pyocd_target, str(elf)]]
+        return [["pyocd", "flash", "--no-wait", "--target", board.pyocd_target, str(elf)]]
     if probe == "openocd":
         if re.search(r"[{}\\]", str(elf)):
             raise UserError(f"{elf}: OpenOCD cannot take a path with braces or backslashes; use --build-dir")
