@@ -293,8 +293,8 @@ def model_bench(work: Path, exports: dict[str, dict[str, Any]]) -> dict[str, Any
 def minimal_pack() -> bytes:
     from converters import bnnpack as bp
 
-    t = [bp.TensorSpec(bp.DTYPE_UINT8, 1, 1, 1), bp.TensorSpec(bp.DTYPE_BITS, 1, 1, 1)]
-    ops = [bp.OpSpec(bp.THERMO_ENCODE, 0, None, 1, [1], None, np.array([128], np.int32))]
+    t = [bp.TensorSpec(bp.DType.UINT8, 1, 1, 1), bp.TensorSpec(bp.DType.BITS, 1, 1, 1)]
+    ops = [bp.OpSpec(bp.OpCode.THERMO_ENCODE, 0, None, 1, [1], None, np.array([128], np.int32))]
     t, arena = bp.plan_arena(t, ops, input_tensor=0, keep=[1])
     return bp.write_pack(bp.Pack(t, ops, 0, None, 1, arena))
 
@@ -322,7 +322,7 @@ def memory(work: Path, exports: dict[str, dict[str, Any]]) -> dict[str, Any]:
         size = image_size("qemu-m4", build)
         sim = run_pack(pack, x)
         sim_out = np.asarray(sim["output"]).reshape(len(x), -1).astype(np.int64)
-        if out_is_int := pack.tensors[pack.output_tensor].dtype == bp.DTYPE_INT32:
+        if out_is_int := pack.tensors[pack.output_tensor].dtype == bp.DType.INT32:
             dev_out = dev.outputs.reshape(len(x), -1).astype(np.int64)
         else:
             dev_out = dev.outputs.reshape(len(x), -1).view("<u4").astype(np.int64)
@@ -592,6 +592,12 @@ def main(argv: list[str] | None = None) -> int:
     log("== python: simulator vs LCE, training throughput")
     res["python"] = python_benches(exports)
     res["headline"] = headline(res["kernels"], res["memory"], res["python"])
+    log("== command start-up: bnn-edge --help, bnn-edge inspect (bench_cli)")
+    import bench_cli
+
+    cli = bench_cli.cli_startup(exports["tiny"]["export_dir"] / "model.bnnpack")
+    res["headline"].update({k: v for k, v in cli.items() if k != "cli"})
+    res["cli"] = cli["cli"]
     res["exports"] = {p: {"cmd": e["cmd"], "pack_bytes": e["report"]["pack_bytes"], "ops": e["report"]["ops"]}
                       for p, e in exports.items()}
     res["wall_s"] = time.perf_counter() - t_start

@@ -55,6 +55,7 @@ BOARD_DEFS += -DBNN_UART_TX_PIN=$(word 1,$(BOARD_UART_TX))u
 endif
 
 board_CC := $(ARM_CC)
+board_AR := $(or $(ARM_AR),arm-none-eabi-ar)
 board_CFLAGS := -mcpu=$(BOARD_CPU) -mthumb -mfloat-abi=soft -O2 -g -ffunction-sections -fdata-sections \
     -DBNN_TARGET_CORTEX_M=1 -DBNN_PORT_NAME='"$(BOARD)"' $(BOARD_DEFS) -I$(FW)/ports/board
 # no specs: newlib's libc with the system calls of startup_board.c (no rdimon, no semihosting)
