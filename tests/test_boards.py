@@ -123,11 +123,10 @@ def test_flash_commands_take_the_probe_targets_of_the_board(tmp_path):
         flash_commands(tmp_path / "a{b}" / "app.elf", b, "openocd")
 
 
-@pytest.mark.slow
-def test_flash_dry_run_json_prints_the_commands(tiny_export, tmp_path):
+def test_flash_dry_run_json_prints_the_commands(pack_export, tmp_path):
     build = tmp_path / "build here"
     for probe, tool, target in (("pyocd", "pyocd", "stm32f446retx"), ("openocd", "openocd", "board/st_nucleo_f4.cfg")):
-        proc = run_cli("flash", str(tiny_export), "--board", "nucleo-f446re", "--probe", probe, "--dry-run", "--json",
+        proc = run_cli("flash", str(pack_export), "--board", "nucleo-f446re", "--probe", probe, "--dry-run", "--json",
                        "--build-dir", str(build), check=True)
         r = json.loads(proc.stdout)
         elf = str(build.resolve() / "fw" / "app.elf")
@@ -135,7 +134,7 @@ def test_flash_dry_run_json_prints_the_commands(tiny_export, tmp_path):
         (cmd,) = r["flash"]
         assert cmd[0] == tool and target in cmd and any(elf in a for a in cmd)
         assert "BOARD=nucleo-f446re" in r["build"] and not (build / "fw").exists()  # dry run: nothing built
-    proc = run_cli("flash", str(tiny_export), "--board", "nucleo-f446re", "--dry-run", check=True)
+    proc = run_cli("flash", str(pack_export), "--board", "nucleo-f446re", "--dry-run", check=True)
     assert "would run: pyocd flash --no-wait --target stm32f446retx" in proc.stdout
 
 
@@ -200,9 +199,10 @@ def test_run_qemu_stops_at_the_exit_line_and_times_out():
 
 
 @need_qemu
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["netduinoplus2", "microbit"])
 def test_board_console_and_exit_status_on_qemu(name, tmp_path):
-    elf = build_dummy(name, tmp_path / "b")
+    elf = build_dummy(name, tmp_path / "build dir with blanks")  # make runs elsewhere, the image comes back
     r = run_qemu(qemu_command(get_board(name), elf), timeout=60)
     assert r.status == 2  # the app's "model rejected" exit status, through exit() -> _exit -> BNN-EXIT
     assert "bnn-app: model rejected" in r.stdout  # stderr on the board's UART
