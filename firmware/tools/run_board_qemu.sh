@@ -7,6 +7,7 @@
 set -u
 coproc QEMU_PROC { exec "$@" 2>&1; }
 qpid=$QEMU_PROC_PID
+trap 'kill "$qpid" 2>/dev/null; exit 124' TERM INT HUP  # stopped by `timeout`: QEMU goes too
 status=125
 while IFS= read -r line <&"${QEMU_PROC[0]}"; do
     line=${line%$'\r'}
