@@ -113,9 +113,12 @@ def simulate_export(
     seed: int = 0,
     c_targets: Sequence[str] = ("host",),
     build_dir: Optional[str | Path] = None,
+    c_boards: Sequence[str] = (),
 ) -> dict[str, Any]:
     """``bnn-edge simulate EXPORT --cil``: the scenario of the module docstring; returns the report
-    (JSON-able). ``c_targets`` empty skips the C check (``bit_exact_vs_c = None``)."""
+    (JSON-able). ``c_targets`` empty skips the C check (``bit_exact_vs_c = None``). ``c_boards``:
+    real boards QEMU models (``netduinoplus2``, ``microbit``) whose image runs the same stream
+    too, the two-slot store on the board's flash geometry (:func:`bnn_edge.device.board_image.run_cil_board`)."""
     from bnn_edge.data import load_dataset
     from bnn_edge.sim.cil_stream import CONTROL_BYTES_CORTEX_M, protocol_stream, run_c_stream, run_sim_stream
     from bnn_edge.sim.head import FloatHead, HeadConfig, IntHead, head_memory
@@ -133,6 +136,10 @@ def simulate_export(
     for t in c_targets:
         if t not in C_TARGETS:
             raise UserError(f"--c-target {t}: expected one of {', '.join(C_TARGETS)}")
+    if c_boards:  # an unknown board, or one QEMU does not model: one error line before any work
+        from bnn_edge.device.board_image import qemu_board, run_cil_board
+
+        c_boards = [qemu_board(b).name for b in dict.fromkeys(c_boards)]
     pack, _info, run = _read_export(export_dir)
 
     order = [int(c) for c in run["class_order"]]
@@ -197,16 +204,19 @@ def simulate_export(
     c_report: dict[str, Any] = {}
     bit_exact: Optional[bool] = None
     target_mem: Optional[dict[str, int]] = None
-    if c_targets:
+    if c_targets or c_boards:
         bdir = Path(build_dir) if build_dir else export_dir / "build-cil"
         bit_exact = True
-        for target in c_targets:
+        for target in [*c_targets, *c_boards]:
             from bnn_edge.firmware import check_toolchain
 
-            check_toolchain(target)
             t0 = time.perf_counter()
             try:
-                c = run_c_stream(ps.stream, target, bdir / target)
+                if target in c_boards:
+                    c = run_cil_board(ps.stream, target, bdir / target)
+                else:
+                    check_toolchain(target)
+                    c = run_c_stream(ps.stream, target, bdir / target)
             except (RuntimeError, OSError) as exc:
                 raise UserError(f"C head on {target}: {str(exc).strip().splitlines()[0]}") from None
             same = (

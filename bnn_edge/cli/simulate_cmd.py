@@ -21,11 +21,14 @@ from bnn_edge.errors import UserError
 @click.option("--seed", type=int, default=0, show_default=True, help="Seeds the sample order and the head's PRNG.")
 @click.option("--c-target", "c_targets", type=click.Choice(["host", "qemu-m4", "qemu-m7"]), multiple=True,
               help="Where the C head runs the same stream (repeatable)  [default: host]; qemu-m4 = Cortex-M4 on QEMU mps2-an386.")
+@click.option("--c-board", "c_boards", multiple=True, metavar="NAME",
+              help="Also run the C head in a real board's image on QEMU's model of it (netduinoplus2, microbit; "
+                   "repeatable): UART console, the store on the board's flash geometry.")
 @click.option("--no-c", is_flag=True, help="Skip the C check (bit_exact_vs_c = null).")
 @click.option("--build-dir", type=click.Path(file_okay=False), default=None, help="C build directory (default EXPORT_DIR/build-cil).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @user_errors
-def simulate(export_dir, cil, tasks, buffer_kb, ram_kb, shots, seed, c_targets, no_c, build_dir, as_json):
+def simulate(export_dir, cil, tasks, buffer_kb, ram_kb, shots, seed, c_targets, c_boards, no_c, build_dir, as_json):
     """Learn the classes pre-training left out on the device: integer head vs float reference vs C.
 
     EXPORT_DIR is `bnn-edge export` of a run trained with `--pretrain-classes P`. Its frozen
@@ -39,13 +42,13 @@ def simulate(export_dir, cil, tasks, buffer_kb, ram_kb, shots, seed, c_targets, 
     if not cil:
         raise UserError("simulate needs --cil (the on-device class-incremental scenario); "
                         "to run inference only, use `bnn-edge run`")
-    if no_c and c_targets:
-        raise UserError("--no-c and --c-target contradict each other")
+    if no_c and (c_targets or c_boards):
+        raise UserError(f"--no-c and {'--c-target' if c_targets else '--c-board'} contradict each other")
     from bnn_edge.ondevice import simulate_export
 
-    targets = () if no_c else (tuple(dict.fromkeys(c_targets)) or ("host",))
+    targets = () if no_c else (tuple(dict.fromkeys(c_targets)) or (() if c_boards else ("host",)))
     r = simulate_export(export_dir, tasks=tasks, buffer_kb=buffer_kb, ram_kb=ram_kb, shots=shots, seed=seed,
-                        c_targets=targets, build_dir=build_dir)
+                        c_targets=targets, build_dir=build_dir, c_boards=c_boards)
     if as_json:
         click.echo(json.dumps(r, indent=2))
         return

@@ -276,3 +276,32 @@ def flash_board(export_dir: str | os.PathLike, board_name: str, probe: str = "py
             raise UserError(f"{cmd[0]} failed (exit {proc.returncode}): {lines[-1].strip()[:200]}")
     result["flashed"] = True
     return result
+
+
+# ---------------------------------------------------------------------------------------------
+# the CIL application (bnn-edge simulate --c-board)
+
+
+def run_cil_board(stream: Any, board_name: str, build_dir: Path, timeout: float = 600.0) -> Any:
+    """The CIL application (``firmware/app/cil_main.c`` + the head) with ``stream`` embedded, in the
+    image of ``board_name`` (``make -C firmware cil-app BOARD=<name>``), run on QEMU's model of the
+    board with ``-icount shift=0``; its two-slot store gets the board's flash geometry (page,
+    program unit). Returns the parsed :class:`~bnn_edge.sim.cil_stream.StreamResult`."""
+    import dataclasses
+
+    from bnn_edge.sim.cil_stream import parse_output, write_stream_c
+
+    board = qemu_board(board_name)
+    check_build_tools(need_qemu=True)
+    stream = dataclasses.replace(stream, flash_page=board.flash_page, flash_prog_unit=board.flash_prog_unit)
+    build_dir = Path(build_dir).resolve()
+    build_dir.mkdir(parents=True, exist_ok=True)
+    text = write_stream_c(stream, build_dir / "stream_data.c").read_text()
+    defs = f"-DBNN_HEAD_MAX_CLASSES={max(100, stream.config.max_classes)}"
+    elf = build_image(board, "cil-app", build_dir, {"stream_data.c": text},
+                      {"CIL_STREAM_C": "stream_data.c", "APP_DEFS": defs}, "cil_app.elf")
+    run = run_qemu(qemu_command(board, elf, icount=True), timeout=timeout)
+    try:
+        return parse_output(run.stdout)
+    except RuntimeError as exc:
+        raise UserError(f"CIL app on {board.name} (exit {run.status}): {str(exc).splitlines()[0]}") from None
