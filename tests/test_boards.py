@@ -231,3 +231,59 @@ def test_run_board_microbit_cortex_m0_in_16k(tiny_export, tmp_path):
     img = r["image"]
     assert img["ram_used_bytes"] == img["data"] + img["bss"] + img["stack_bytes"] <= 16 * 1024
     assert semihosting_calls(tmp_path / "mb" / "fw" / "app.elf") == []
+
+
+# ---------------------------------------------------------------------------------------- the head
+
+
+@need_qemu
+@pytest.mark.slow
+def test_cil_app_on_netduinoplus2_with_the_boards_flash_geometry(tmp_path):
+    """The CIL application in the board image (UART, no semihosting), its two-slot store on the
+    STM32F405's 16 KiB sectors and word programming: same state, predictions and commits as the twin."""
+    import numpy as np
+
+    from bnn_edge.device.board_image import run_cil_board
+    from bnn_edge.sim.cil_stream import DIGITS_TASKS, group_tasks, make_stream, run_sim_stream, synthetic_latents
+    from bnn_edge.sim.head import HeadConfig
+
+    tr_x, tr_y, te_x, _ = synthetic_latents(seed=0, train_per_class=(20, 30), test_per_class=10)
+    tasks = list(zip(group_tasks(tr_x, DIGITS_TASKS), group_tasks(tr_y, DIGITS_TASKS)))
+    stream = make_stream(HeadConfig(seed=1), tasks, queries=np.concatenate(te_x), commit_after_task=True)
+    c = run_cil_board(stream, "netduinoplus2", tmp_path / "cil")
+    py = run_sim_stream(stream)
+    assert c.state == py.state and np.array_equal(c.predictions, py.predictions) and c.errors == py.errors == []
+    assert len(c.commits) == 6 and all(cm["roundtrip"] == 1 and cm["status"] == 0 for cm in c.commits)
+    assert c.ticks["learn"] > 0  # SysTick runs on the board image
+    assert "cil_flash_geom[3] = {16384u, 4u, 4u}" in (tmp_path / "cil" / "stream_data.c").read_text()
+    elf = tmp_path / "cil" / "fw" / "cil_app.elf"
+    assert sections(elf)[".text"][1] == 0x08000000 and semihosting_calls(elf) == []
+
+
+@pytest.fixture(scope="module")
+def pre5_board_export(tmp_path_factory) -> Path:
+    """digits/tiny trained on 5 pre-training classes, exported for Cortex-M."""
+    from bnn_edge.export import export_run
+    from bnn_edge.train import train_run
+
+    run = tmp_path_factory.mktemp("pre5_run")
+    train_run("digits", "tiny", run, pretrain_classes=5, seed=0, verbose=False)
+    out = tmp_path_factory.mktemp("pre5_export")
+    export_run(run, out, samples=100)
+    return out
+
+
+@need_qemu
+@pytest.mark.slow
+def test_simulate_c_board_netduinoplus2_same_state(pre5_board_export, tmp_path):
+    proc = run_cli("simulate", str(pre5_board_export), "--cil", "--c-target", "host", "--c-board", "netduinoplus2",
+                   "--json", "--build-dir", str(tmp_path / "b"), check=True)
+    r = json.loads(proc.stdout)
+    assert r["bit_exact_vs_c"] is True
+    assert set(r["c"]) == {"host", "netduinoplus2"}
+    nd = r["c"]["netduinoplus2"]
+    assert nd["bit_exact"] is True and nd["state_crc32"] == r["c"]["host"]["state_crc32"] and nd["errors"] == 0
+    text = (tmp_path / "b" / "netduinoplus2" / "stream_data.c").read_text()
+    assert "cil_flash_geom[3] = {16384u," in text  # the store on the board's sectors
+    proc = run_cli("simulate", str(pre5_board_export), "--cil", "--c-board", "nucleo-f446re", "--json")
+    assert proc.returncode == 2 and "QEMU models no such board" in proc.stderr
