@@ -173,8 +173,8 @@ def image_memory(elf: Path, board: Board) -> dict[str, Any] | None:
 
 
 def app_sources(pack_bytes: bytes, images: Any) -> dict[str, str]:
-    from bnn_edge.export import c_array_files
-    from bnn_edge.firmware import input_c_source
+    from bnn_edge.codegen.model_data import c_array_files
+    from bnn_edge.device.firmware import input_c_source
 
     c_src, _ = c_array_files(pack_bytes)
     return {"model_data.c": c_src, "input_data.c": input_c_source(images)}
@@ -193,8 +193,8 @@ def build_app(pack_bytes: bytes, images: Any, board: Board, build_dir: Path) -> 
 
 def build_and_run_board(pack_bytes: bytes, images: Any, board_name: str, build_dir: Path, timeout: float = 900):
     """``bnn-edge run --board``: build the board image, run it on the QEMU model of the board, parse
-    the ``IMG``/``DONE`` lines (:func:`bnn_edge.firmware.parse_output`)."""
-    from bnn_edge.firmware import parse_output
+    the ``IMG``/``DONE`` lines (:func:`bnn_edge.device.firmware.parse_output`)."""
+    from bnn_edge.device.firmware import parse_output
     from converters import bnnpack as bp
 
     board = qemu_board(board_name)
@@ -289,7 +289,7 @@ def run_cil_board(stream: Any, board_name: str, build_dir: Path, timeout: float 
     program unit). Returns the parsed :class:`~bnn_edge.sim.cil_stream.StreamResult`."""
     import dataclasses
 
-    from bnn_edge.sim.cil_stream import parse_output, write_stream_c
+    from bnn_edge.device.cil_app import parse_output, write_stream_c
 
     board = qemu_board(board_name)
     check_build_tools(need_qemu=True)
