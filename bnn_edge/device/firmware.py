@@ -79,12 +79,7 @@ def check_toolchain(target: str) -> None:
 
 def build_and_run(pack: bytes, images: np.ndarray, target: str, build_dir: Path, timeout: int = 900) -> DeviceOutput:
     """Build the example app for ``target`` with ``pack`` and ``images`` embedded; run it; parse its output."""
-    if board is not None:  # an unknown board (or one QEMU does not model): one error line first
-        from bnn_edge.device.board_image import build_and_run_board, image_memory, qemu_board
-
-        name = qemu_board(board).name
-    else:
-        name = resolve(target, firmware_targets(), "--target").name
+    row = resolve(target, firmware_targets(), "--target")
     check_toolchain(target)
     from bnn_edge.codegen.model_data import c_array_files
 
@@ -157,7 +152,12 @@ def run_export(export_dir: str | os.PathLike, target: str = "host", images: int 
 
     if images < 1:
         raise UserError(f"--images {images}: must be >= 1")
-    row = resolve(target, firmware_targets(), "--target")
+    if board is not None:  # an unknown board (or one QEMU does not model): one error line first
+        from bnn_edge.device.board_image import build_and_run_board, image_memory, qemu_board
+
+        name = qemu_board(board).name
+    else:
+        name = resolve(target, firmware_targets(), "--target").name
     e = read_export_dir(export_dir)
     export_dir, pack_bytes, pack, run = e.path, e.pack_bytes, e.pack, e.run
     x, y = run_test_images(run, images)
