@@ -19,7 +19,7 @@ def _common(fn):
         click.option("--dataset", default="digits", show_default=True, help=DATASET_HELP),
         image_folder_options,
         click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="tensorflow-datasets data directory."),
-        click.option("--preset", default="tiny", show_default=True, help="Network preset: tiny, paper, tiny-fp, paper-fp."),
+        click.option("--preset", default="tiny", show_default=True, help="Network preset: tiny, paper, m4-32 (32x32 images on a Cortex-M4), or a float twin <name>-fp."),
         click.option("--pretrain-classes", type=int, default=5, show_default=True,
                      help="P: pre-train on the first P classes of the seeded class order."),
         click.option("--tasks", type=int, default=5, show_default=True,

@@ -15,7 +15,7 @@ from bnn_edge.cli.options import schedule_from, schedule_options, train_recon_op
 @click.option("--dataset", default="digits", show_default=True, help=DATASET_HELP)
 @image_folder_options
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="tensorflow-datasets data directory (already prepared).")
-@click.option("--preset", default="tiny", show_default=True, help="Network preset: tiny, paper, tiny-fp, paper-fp.")
+@click.option("--preset", default="tiny", show_default=True, help="Network preset: tiny, paper, m4-32 (32x32 images on a Cortex-M4), or a float twin <name>-fp.")
 @click.option("--epochs", type=int, default=200, show_default=True, help="Safety cap; the adaptive LR schedule normally stops first.")
 @click.option("--pretrain-classes", type=int, default=None,
               help="Train only on the first K classes of the seeded class order (the pre-training phase of a CIL scenario).")
