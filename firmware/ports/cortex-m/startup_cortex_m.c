@@ -1,4 +1,5 @@
-/* bnn-edge: Cortex-M startup (Armv7-M / Armv7E-M): vector table, reset handler, fault handler.
+/* bnn-edge: Cortex-M startup (Armv6-M, Armv7-M / Armv7E-M, Armv8-M, Armv8.1-M): vector table,
+ * reset handler, fault handler.
  *
  * The reset handler copies .data from its load address in flash to RAM (the rdimon crt0 does
  * not, see docs), zeroes .bss, sets up the semihosting file handles, and calls main(); main's
@@ -43,6 +44,12 @@ void _init(void) {}
 void _fini(void) {}
 
 void Reset_Handler(void) {
+#if defined(__ARM_FP) || defined(__ARM_FEATURE_MVE)
+    /* FPU / MVE (Cortex-M55 with -mfloat-abi=softfp): full access to CP10/CP11 before any
+     * floating-point or vector instruction (the compiler may vectorise the loops below) */
+    *(volatile uint32_t *)0xE000ED88u |= 0xFu << 20;
+    __asm__ volatile("dsb\n\tisb" ::: "memory");
+#endif
     const uint32_t *src = &__data_load__;
     for (uint32_t *dst = &__data_start__; dst < &__data_end__;) *dst++ = *src++;
     for (uint32_t *dst = &__bss_start__; dst < &__bss_end__;) *dst++ = 0u;
