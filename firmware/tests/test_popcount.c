@@ -1,7 +1,8 @@
 /* Internal bit helpers (src/bnn_internal.h): SWAR popcount, Harley-Seal and byte-accumulating
  * xor-popcounts over every length 0..300 (random, all-ones and sparse data), bit ranges, and
  * bnn_xor_popcount_rows() (assembly on Cortex-M) over every length 1..600 and 1..4 rows (lengths
- * 1..300 and fewer rows where they do not fit under BNN_TEST_SMALL_RAM). */
+ * 1..300 and fewer rows where they do not fit under BNN_TEST_SMALL_RAM); on MVE cores the
+ * vector row kernel alone over every length 0..300. */
 #include <string.h>
 
 #include "bnn_internal.h"
@@ -46,6 +47,17 @@ int main(void) {
             CHECK(bnn_xor_popcount(a, b, n) == want, "harley-seal n=%d mode=%d", (int)n, mode);
             CHECK(bnn_xor_popcount_short(a, b, n) == want, "short n=%d mode=%d", (int)n, mode);
         }
+#if defined(BNN_HAVE_XPC_MVE)
+    /* the MVE row directly, every length 0..300 (bnn_xpc_* take it from 4 words on) */
+    for (int mode = 0; mode < 3; mode++)
+        for (int32_t n = 0; n <= 300; n++) {
+            for (int32_t i = 0; i < n + 4; i++) {
+                a[i] = mode == 1 ? 0xFFFFFFFFu : bnn_rng_bits(&r, mode == 2 ? 10 : 128);
+                b[i] = mode == 1 ? 0u : bnn_rng_u32(&r);
+            }
+            CHECK(bnn_xpc_mve_row(a, b, n) == naive(a, b, n), "mve row n=%d mode=%d", (int)n, mode);
+        }
+#endif
     for (int mode = 0; mode < 3; mode++)
         for (int32_t n = 1; n <= ROWS_N_MAX; n++) {
             int32_t rows = (n % 7 == 3) ? 32 : 1 + (int32_t)((n + mode) % 4);
