@@ -28,7 +28,7 @@ from converters import bnnpack as bp
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRMWARE = ROOT / "firmware"
-TARGETS = {"host": "host", "qemu-m4": "m4", "qemu-m7": "m7", "qemu-m33": "m33"}
+TARGETS = {"host": "host", "qemu-m0": "m0", "qemu-m4": "m4", "qemu-m7": "m7", "qemu-m33": "m33", "qemu-m55": "m55"}
 _LINE = re.compile(r"^IMG (\d+) LATENT (\S+) OUT ?(.*)$")
 
 

@@ -11,8 +11,9 @@ from bnn_edge.cli import user_errors
 
 @click.command()
 @click.argument("export_dir", type=click.Path())
-@click.option("--target", type=click.Choice(["host", "qemu-m4", "qemu-m7", "qemu-m33"]), default="host", show_default=True,
-              help="host: native build; qemu-m4: Cortex-M4 on QEMU mps2-an386; qemu-m7: Cortex-M7 on mps2-an500; qemu-m33: Cortex-M33 on mps2-an505.")
+@click.option("--target", type=click.Choice(["host", "qemu-m0", "qemu-m4", "qemu-m7", "qemu-m33", "qemu-m55"]), default="host", show_default=True,
+              help="host: native build; qemu-m0: Cortex-M0 on QEMU microbit (16 KB RAM); qemu-m4: Cortex-M4 on QEMU mps2-an386; "
+                   "qemu-m7: Cortex-M7 on mps2-an500; qemu-m33: Cortex-M33 on mps2-an505; qemu-m55: Cortex-M55 (MVE) on mps3-an547.")
 @click.option("--images", type=int, default=200, show_default=True, help="Test images of the run's dataset to embed and run.")
 @click.option("--build-dir", type=click.Path(file_okay=False), default=None, help="Where to build (default EXPORT_DIR/build-TARGET).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
