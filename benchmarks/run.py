@@ -66,6 +66,15 @@ FW = ROOT / "firmware"
 # against the board's SysTick clock: 25 MHz on AN386/AN500, 20 MHz on AN505); checked by calibrate()
 BOARDS = {"m4": ("mps2-an386", "Cortex-M4", 40), "m7": ("mps2-an500", "Cortex-M7", 40),
           "m33": ("mps2-an505", "Cortex-M33 (Armv8-M Mainline)", 50)}
+# the cores benchmarks/cores.py measures on its own cases (the paper net does not fit the M0):
+# SysTick at 16 MHz on microbit (62.5 instructions per tick), 32 MHz on AN547 (31.25)
+CORE_BOARDS = {"m0": ("microbit", "Cortex-M0 (Armv6-M, 16 KB RAM)", 62.5),
+               "m55": ("mps3-an547", "Cortex-M55 (Armv8.1-M + MVE)", 31.25)}
+
+
+def board(core: str) -> tuple[str, str, float]:
+    """QEMU machine, core name, instructions per tick of a core of BOARDS or CORE_BOARDS."""
+    return {**BOARDS, **CORE_BOARDS}[core]
 PRESETS = ("tiny", "paper")
 OP_NAMES = {1: "THERMO_ENCODE", 2: "BCONV2D", 3: "BMAXPOOL2D", 4: "BDEPTHWISE2D", 5: "BDENSE", 6: "CONCAT"}
 
@@ -95,7 +104,7 @@ def cmd_str(cmd: list[str]) -> str:
 
 
 def qemu_cmd(core: str, elf: Path, trace: Path | None = None) -> list[str]:
-    cmd = ["qemu-system-arm", "-M", BOARDS[core][0], "-nographic", "-monitor", "none", "-serial", "none",
+    cmd = ["qemu-system-arm", "-M", board(core)[0], "-nographic", "-monitor", "none", "-serial", "none",
            "-semihosting-config", "enable=on,target=native"]
     if trace is None:
         cmd += ["-icount", "shift=0"]
@@ -124,11 +133,11 @@ def make(*args: str) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------ calibration
-def calibrate(work: Path) -> dict[str, Any]:
-    """Ticks vs an exact instruction trace, on the same code, for M4 and M7."""
+def calibrate(work: Path, boards: tuple[str, ...] = tuple(BOARDS)) -> dict[str, Any]:
+    """Ticks vs an exact instruction trace, on the same code, for each core of ``boards``."""
     out: dict[str, Any] = {}
     build = work / "fw-tools"
-    elfs = [build / core / "tools" / f"{name}.elf" for core in BOARDS for name in ("calib", "calib_trace")]
+    elfs = [build / core / "tools" / f"{name}.elf" for core in boards for name in ("calib", "calib_trace")]
     build_cmd = make(f"BUILD={build}", *map(str, elfs))
     run(build_cmd)
 
@@ -152,20 +161,20 @@ def calibrate(work: Path) -> dict[str, Any]:
         exact = Counter(b - a for a, b in zip(idx, idx[1:])).most_common(1)[0][0]
         trace.unlink()
         return {
-            "board": BOARDS[core][0], "core": BOARDS[core][1],
+            "board": board(core)[0], "core": board(core)[1],
             "exact_insns_per_rep": exact, "trace_lines": len(pcs),
             "timer_reps": reps, "timer_ticks": ticks,
-            "timer_insns_per_rep": ticks * BOARDS[core][2] / reps,
+            "timer_insns_per_rep": ticks * board(core)[2] / reps,
             "insns_per_tick": exact * reps / ticks,
             "spin_insns": spin_insns, "spin_ticks": spin_ticks, "spin_insns_per_tick": spin_insns / spin_ticks,
             "cmd_timer": cmd_str(timer_cmd), "cmd_trace": cmd_str(trace_cmd), "cmd_build": cmd_str(build_cmd),
         }
 
     with ThreadPoolExecutor(2) as ex:
-        for core, res in zip(BOARDS, ex.map(one, BOARDS)):
+        for core, res in zip(boards, ex.map(one, boards)):
             out[core] = res
-            if abs(res["insns_per_tick"] - BOARDS[core][2]) > 0.01:
-                raise SystemExit(f"bench: {core}: {res['insns_per_tick']:.4f} instructions per tick, expected {BOARDS[core][2]}")
+            if abs(res["insns_per_tick"] - board(core)[2]) > 0.01:
+                raise SystemExit(f"bench: {core}: {res['insns_per_tick']:.4f} instructions per tick, expected {board(core)[2]}")
     return out
 
 
@@ -258,28 +267,7 @@ def model_bench(work: Path, exports: dict[str, dict[str, Any]]) -> dict[str, Any
     res: dict[str, Any] = {}
     with ThreadPoolExecutor(2) as ex:
         for (preset, core, pack, build_cmd, elf), qcmd, text in ex.map(one, jobs):
-            ipt = BOARDS[core][2]
-            hook = re.search(r"hook=(\d+)/(\d+)", text)
-            hook_ticks = int(hook.group(1)) / int(hook.group(2))
-            ops = []
-            for m in re.finditer(r"^OP (\d+) (\d+) ref (\d+) (\d+) opt (\d+) (\d+) equal (\d)", text, re.M):
-                i, typ, rr, rt, orr, ot, eq = map(int, m.groups())
-                op = pack.ops[i]
-                work_units, unit = op_work(pack, op)
-                ref_insns = (rt / rr - hook_ticks) * ipt
-                opt_insns = (ot / orr - hook_ticks) * ipt
-                ops.append({
-                    "index": i, "op": OP_NAMES[typ], "shape": op_shape(pack, op), "work": work_units, "unit": unit,
-                    "ref_reps": rr, "ref_ticks": rt, "opt_reps": orr, "opt_ticks": ot,
-                    "ref_insns": ref_insns, "opt_insns": opt_insns,
-                    "ref_per_insn": work_units / ref_insns, "opt_per_insn": work_units / opt_insns,
-                    "speedup": ref_insns / opt_insns, "equal": bool(eq),
-                })
-            mm = re.search(r"^MODEL ref (\d+) opt (\d+) equal (\d)", text, re.M)
-            model = {"ref_insns": int(mm.group(1)) * ipt, "opt_insns": int(mm.group(2)) * ipt,
-                     "equal": mm.group(3) == "1"}
-            model["speedup"] = model["ref_insns"] / model["opt_insns"]
-            model["bmacs"] = sum(o["work"] for o in ops if o["unit"] == "bMAC")
+            ops, model, hook_ticks = parse_model_bench(text, pack, board(core)[2])
             if not all(o["equal"] for o in ops) or not model["equal"]:
                 raise SystemExit(f"bench: {preset}/{core}: optimized kernels differ from the reference")
             res.setdefault(preset, {})[core] = {
@@ -287,6 +275,32 @@ def model_bench(work: Path, exports: dict[str, dict[str, Any]]) -> dict[str, Any
                 "cmd_build": cmd_str(build_cmd), "cmd_run": cmd_str(qcmd),
             }
     return res
+
+
+def parse_model_bench(text: str, pack, ipt: float) -> tuple[list[dict[str, Any]], dict[str, Any], float]:
+    """``model_bench``'s OP and MODEL lines -> per-op figures, whole-model figures, hook ticks
+    (``ipt``: instructions per tick of the board)."""
+    hook = re.search(r"hook=(\d+)/(\d+)", text)
+    hook_ticks = int(hook.group(1)) / int(hook.group(2))
+    ops = []
+    for m in re.finditer(r"^OP (\d+) (\d+) ref (\d+) (\d+) opt (\d+) (\d+) equal (\d)", text, re.M):
+        i, typ, rr, rt, orr, ot, eq = map(int, m.groups())
+        op = pack.ops[i]
+        work_units, unit = op_work(pack, op)
+        ref_insns = (rt / rr - hook_ticks) * ipt
+        opt_insns = (ot / orr - hook_ticks) * ipt
+        ops.append({
+            "index": i, "op": OP_NAMES[typ], "shape": op_shape(pack, op), "work": work_units, "unit": unit,
+            "ref_reps": rr, "ref_ticks": rt, "opt_reps": orr, "opt_ticks": ot,
+            "ref_insns": ref_insns, "opt_insns": opt_insns,
+            "ref_per_insn": work_units / ref_insns, "opt_per_insn": work_units / opt_insns,
+            "speedup": ref_insns / opt_insns, "equal": bool(eq),
+        })
+    mm = re.search(r"^MODEL ref (\d+) opt (\d+) equal (\d)", text, re.M)
+    model = {"ref_insns": int(mm.group(1)) * ipt, "opt_insns": int(mm.group(2)) * ipt, "equal": mm.group(3) == "1"}
+    model["speedup"] = model["ref_insns"] / model["opt_insns"]
+    model["bmacs"] = sum(o["work"] for o in ops if o["unit"] == "bMAC")
+    return ops, model, hook_ticks
 
 
 # ------------------------------------------------------------------------------------ memory
@@ -463,14 +477,15 @@ def write_readme(path: Path, res: dict[str, Any]) -> None:
     a("## The unit: instructions per tick")
     a("")
     a("Under `-icount shift=0` QEMU advances virtual time 1 ns per instruction; the Cortex-M port's `bnn_port_ticks()` "
-      "counts SysTick ticks of the board clock (25 MHz on AN386/AN500, 20 MHz on AN505), so one tick should be 40 "
-      "(50) instructions. QEMU does not model the DWT cycle counter (it reads 0). "
+      "counts SysTick ticks of the board clock (25 MHz on AN386/AN500, 20 MHz on AN505, 16 MHz on microbit, 32 MHz "
+      "on AN547), so one tick should be 40 (50, 62.5, 31.25) instructions. QEMU does not model the DWT cycle counter "
+      "(it reads 0). "
       "`firmware/tests/tools/calib.c` runs 32 rows of a 72-word xor-popcount (the paper conv's inner loop, thresholded) "
       "many times under the timer; `calib_trace.elf` is the same code (only two volatile constants differ) run 3 times "
       "under QEMU's exact instruction trace, where one repetition is the distance between two entries of `bnn_xpc_bits` "
-      "in the trace. The benchmark stops if the ratio is not 40 (50).")
+      "in the trace. The benchmark stops if the ratio is not the board's (40, 50, 62.5, 31.25).")
     a("")
-    a("| core | exact instructions per repetition (trace) | timer: ticks x 40 (50) / reps | instructions per tick | spin loop: instructions / ticks | commands |")
+    a("| core | exact instructions per repetition (trace) | timer: ticks x the board's ratio / reps | instructions per tick | spin loop: instructions / ticks | commands |")
     a("|---|---|---|---|---|---|")
     for core, c in cal.items():
         a(f"| {c['core']} ({c['board']}) | {c['exact_insns_per_rep']} | {c['timer_insns_per_rep']:.2f} ({c['timer_ticks']} ticks / {c['timer_reps']}) "
@@ -506,6 +521,10 @@ def write_readme(path: Path, res: dict[str, Any]) -> None:
     a("")
     a("The Cortex-M33 build is the same code (Armv8-M Mainline runs the Armv7E-M Thumb-2 assembly unchanged).")
     a("")
+    if "cores" in res:
+        import cores  # benchmarks/cores.py (imports this module)
+
+        L.extend(cores.readme_lines(res["cores"], h, cores.largest_conv(kern["paper"]["m4"]["ops"])))
     a("## Flash and RAM of the firmware image (example app, Cortex-M4, -O2)")
     a("")
     a("`bnn_edge.firmware.build_and_run` builds `firmware/app/main.c` with the pack and one input embedded (what "
@@ -549,6 +568,15 @@ def write_readme(path: Path, res: dict[str, Any]) -> None:
     path.write_text("\n".join(L) + "\n")
 
 
+RESULT_SECTIONS = ("environment", "calibration", "kernels", "cores", "memory", "python", "exports", "wall_s")
+
+
+def results_as_res(results: dict[str, Any]) -> dict[str, Any]:
+    """``results.json`` (headline keys flattened at the top) back into :func:`write_readme`'s input."""
+    return {"headline": {k: v for k, v in results.items() if k not in RESULT_SECTIONS},
+            **{k: results[k] for k in RESULT_SECTIONS if k in results}}
+
+
 def environment() -> dict[str, Any]:
     def first_line(cmd: list[str]) -> str:
         try:
@@ -582,16 +610,20 @@ def main(argv: list[str] | None = None) -> int:
     t_start = time.perf_counter()
     res: dict[str, Any] = {"environment": environment()}
     log("== calibration (ticks vs exact instruction trace)")
-    res["calibration"] = calibrate(work)
+    res["calibration"] = calibrate(work, tuple(BOARDS) + tuple(CORE_BOARDS))
     log("== exports (untrained tiny and paper)")
     exports = export_presets(work)
     log("== kernels and whole models on QEMU M4/M7/M33")
     res["kernels"] = model_bench(work, exports)
+    import cores  # benchmarks/cores.py: the Cortex-M0 / Cortex-M55 cases (imports this module)
+
+    log("== kernels on QEMU M0/M55 (benchmarks/cores.py)")
+    res["cores"] = cores.bench(work, exports)
     log("== flash/RAM of the example app")
     res["memory"] = memory(work, exports)
     log("== python: simulator vs LCE, training throughput")
     res["python"] = python_benches(exports)
-    res["headline"] = headline(res["kernels"], res["memory"], res["python"])
+    res["headline"] = {**headline(res["kernels"], res["memory"], res["python"]), **cores.headline(res["cores"])}
     res["exports"] = {p: {"cmd": e["cmd"], "pack_bytes": e["report"]["pack_bytes"], "ops": e["report"]["ops"]}
                       for p, e in exports.items()}
     res["wall_s"] = time.perf_counter() - t_start
@@ -601,7 +633,7 @@ def main(argv: list[str] | None = None) -> int:
     write_readme(out / "README.md", res)
     log(f"== done in {res['wall_s']:.0f} s: {rel(out / 'results.json')}, {rel(out / 'README.md')}")
     for k in ("bconv_m4_optimized_bmac_per_insn", "bconv_m4_reference_bmac_per_insn", "bconv_m4_speedup",
-              "flash_over_ideal", "sim_vs_lce_slowdown", "train_images_per_s"):
+              "bconv_m0_optimized_bmac_per_insn", "bconv_m55_optimized_bmac_per_insn", "flash_over_ideal", "sim_vs_lce_slowdown", "train_images_per_s"):
         log(f"   {k} = {res['headline'][k]:.4g}")
     return 0
 

@@ -9,3 +9,5 @@ $(eval $(call CORTEX_M_TARGET,m55))
 # (replaced, not appended: with two -mfloat-abi flags GCC picks no multilib for the link)
 m55_CFLAGS := $(patsubst -mfloat-abi=soft,-mfloat-abi=softfp,$(m55_CFLAGS))
 m55_LDFLAGS := $(patsubst -mfloat-abi=soft,-mfloat-abi=softfp,$(m55_LDFLAGS))
+# the image does not start at the reset vector address (see ports/cortex-m/mps3_an547.ld)
+m55_CFLAGS += -DBNN_BOOT_VECTOR=1
