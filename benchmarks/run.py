@@ -307,8 +307,8 @@ def parse_model_bench(text: str, pack, ipt: float) -> tuple[list[dict[str, Any]]
 def minimal_pack() -> bytes:
     from converters import bnnpack as bp
 
-    t = [bp.TensorSpec(bp.DTYPE_UINT8, 1, 1, 1), bp.TensorSpec(bp.DTYPE_BITS, 1, 1, 1)]
-    ops = [bp.OpSpec(bp.THERMO_ENCODE, 0, None, 1, [1], None, np.array([128], np.int32))]
+    t = [bp.TensorSpec(bp.DType.UINT8, 1, 1, 1), bp.TensorSpec(bp.DType.BITS, 1, 1, 1)]
+    ops = [bp.OpSpec(bp.OpCode.THERMO_ENCODE, 0, None, 1, [1], None, np.array([128], np.int32))]
     t, arena = bp.plan_arena(t, ops, input_tensor=0, keep=[1])
     return bp.write_pack(bp.Pack(t, ops, 0, None, 1, arena))
 
@@ -336,7 +336,7 @@ def memory(work: Path, exports: dict[str, dict[str, Any]]) -> dict[str, Any]:
         size = image_size("qemu-m4", build)
         sim = run_pack(pack, x)
         sim_out = np.asarray(sim["output"]).reshape(len(x), -1).astype(np.int64)
-        if out_is_int := pack.tensors[pack.output_tensor].dtype == bp.DTYPE_INT32:
+        if out_is_int := pack.tensors[pack.output_tensor].dtype == bp.DType.INT32:
             dev_out = dev.outputs.reshape(len(x), -1).astype(np.int64)
         else:
             dev_out = dev.outputs.reshape(len(x), -1).view("<u4").astype(np.int64)

@@ -128,7 +128,7 @@ def reference_check(model: keras.Model, tflite: bytes, pack: bp.Pack, x: np.ndar
     ``latent_bit_agreement``: share of latent bits equal to the Keras extractor's signs;
     ``max_abs_logit_diff``: max |pack logit * logit scale - reference logit|.
     """
-    from bnn_edge.sim.bitpack import unpack_bits
+    from converters.bitpack import unpack_bits
     from bnn_edge.sim.interpreter import run_pack
 
     sim = run_pack(pack, x.astype(np.uint8))

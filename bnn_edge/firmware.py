@@ -110,7 +110,7 @@ def parse_output(stdout: str, pack: bp.Pack, n: int) -> DeviceOutput:
             if i != len(lat):
                 raise UserError(f"firmware output out of order: IMG {i} after {len(lat)} images")
             lat.append(np.frombuffer(bytes.fromhex(m.group(2)), np.uint8) if m.group(2) != "-" else np.zeros(0, np.uint8))
-            if out_spec.dtype == bp.DTYPE_INT32:
+            if out_spec.dtype == bp.DType.INT32:
                 outs.append(np.array([int(v) for v in m.group(3).split()], np.int32))
             else:
                 outs.append(np.frombuffer(bytes.fromhex(m.group(3).strip()), np.uint8))

@@ -9,7 +9,8 @@
   content checks more) and raising :class:`PackError` with a one-line message naming the
   field / op / tensor at fault;
 * :func:`infer_output_shape`, :func:`check_op`, :func:`validate_pack` — the shape and size rules
-  of every op, shared by the validator and by the writers (exporter, golden generator);
+  of every op (one row per op in :data:`converters.ops.OP_RULES`), shared by the validator and by
+  the writers (exporter, golden generator);
 * :func:`describe` — a JSON-able summary for ``bnn-edge inspect``;
 * :func:`plan_arena` — a simple lifetime-based arena planner for writers;
 * :func:`to_storage` / :func:`from_storage` — a tensor value <-> its storage bytes.
@@ -23,7 +24,9 @@ BITS = ``h*w*words(c)`` u32 words with ``words(c) = ceil(c/32)``, channel ``k`` 
 of word ``k // 32``, bit 1 = -1, bit 0 = +1, tail bits 0; INT32 = ``h*w*c`` i32;
 UINT8 = ``h*w*c`` bytes padded to a multiple of 4.
 
-Only numpy and the standard library are needed.
+Op codes and dtypes are :class:`converters.ops.OpCode` and :class:`converters.ops.DType` (also
+importable from here); the bit packing is :mod:`converters.bitpack`. Only numpy and the
+standard library are needed.
 """
 
 from __future__ import annotations
@@ -36,7 +39,20 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from bnn_edge.errors import UserError
+from converters.bitpack import words
+from converters.errors import PackError
+from converters.ops import (
+    DTYPES,
+    OP_RULES,
+    DType,
+    OpCode,
+    Padding,
+    conv_output_size,
+    dtype_rule,
+    op_name,
+    op_rule,
+    same_padding,
+)
 
 __all__ = [
     "PackError",
@@ -54,20 +70,9 @@ __all__ = [
     "MAX_ENTRIES",
     "INT32_MIN",
     "INT32_MAX",
-    "DTYPE_BITS",
-    "DTYPE_INT32",
-    "DTYPE_UINT8",
-    "DTYPE_NAMES",
-    "THERMO_ENCODE",
-    "BCONV2D",
-    "BMAXPOOL2D",
-    "BDEPTHWISE2D",
-    "BDENSE",
-    "CONCAT",
-    "OP_NAMES",
-    "PARAM_NAMES",
-    "PADDING_SAME",
-    "PADDING_VALID",
+    "DType",
+    "OpCode",
+    "Padding",
     "words",
     "tensor_size_bytes",
     "conv_output_size",
@@ -85,10 +90,6 @@ __all__ = [
     "to_storage",
     "from_storage",
 ]
-
-
-class PackError(UserError):
-    """A ``.bnnpack`` is malformed or inconsistent; the message is one line naming what is wrong."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -109,39 +110,6 @@ INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
 _U32_MAX = 2**32 - 1
 
-DTYPE_BITS = 0
-DTYPE_INT32 = 1
-DTYPE_UINT8 = 2
-DTYPE_NAMES = {DTYPE_BITS: "BITS", DTYPE_INT32: "INT32", DTYPE_UINT8: "UINT8"}
-
-THERMO_ENCODE = 1
-BCONV2D = 2
-BMAXPOOL2D = 3
-BDEPTHWISE2D = 4
-BDENSE = 5
-CONCAT = 6
-OP_NAMES = {
-    THERMO_ENCODE: "THERMO_ENCODE",
-    BCONV2D: "BCONV2D",
-    BMAXPOOL2D: "BMAXPOOL2D",
-    BDEPTHWISE2D: "BDEPTHWISE2D",
-    BDENSE: "BDENSE",
-    CONCAT: "CONCAT",
-}
-PARAM_NAMES: dict[int, tuple[str, ...]] = {
-    THERMO_ENCODE: ("levels",),
-    BCONV2D: ("kh", "kw", "stride_h", "stride_w", "dilation_h", "dilation_w", "padding", "groups"),
-    BMAXPOOL2D: ("kh", "kw", "stride_h", "stride_w", "padding"),
-    BDEPTHWISE2D: ("kh", "kw", "stride_h", "stride_w", "padding"),
-    BDENSE: ("cin", "cout"),
-    CONCAT: (),
-}
-"""Meaning of ``params[i]`` per op type; the remaining params are unused (written as 0)."""
-
-PADDING_SAME = 0
-"""SAME padding as TensorFlow computes it, out-of-bounds taps read +1 (bit 0): "one-padding"."""
-PADDING_VALID = 1
-
 # header: magic, ver_major, ver_minor, header_size, payload_size, payload_crc32, n_tensors, n_ops,
 # arena_bytes, scratch_bytes, input, latent, output, reserved16, flags, meta_off, meta_len,
 # reserved32, header_crc32
@@ -150,53 +118,19 @@ _TENSOR = struct.Struct("<6I")
 _OP = struct.Struct("<6H8i5I")
 assert _HEADER.size == HEADER_SIZE and _TENSOR.size == TENSOR_ENTRY_SIZE and _OP.size == OP_ENTRY_SIZE
 
-_BINARY_OUT = (DTYPE_BITS, DTYPE_INT32)
-
 
 # --------------------------------------------------------------------------------------------
 # Sizes and shape arithmetic
 # --------------------------------------------------------------------------------------------
 
 
-def words(c: int) -> int:
-    """Number of u32 words holding ``c`` bits: ``ceil(c / 32)``."""
-    return (int(c) + 31) // 32
-
-
 def tensor_size_bytes(dtype: int, h: int, w: int, c: int) -> int:
     """Storage size of a ``[h, w, c]`` tensor.
 
-    BITS: ``h*w*words(c)*4``; INT32: ``h*w*c*4``; UINT8: ``h*w*c`` rounded up to a multiple of 4.
+    BITS: ``h*w*words(c)*4``; INT32: ``h*w*c*4``; UINT8: ``h*w*c`` rounded up to a multiple of 4
+    (see :class:`converters.ops.DTypeRule`).
     """
-    if dtype == DTYPE_BITS:
-        return h * w * words(c) * 4
-    if dtype == DTYPE_INT32:
-        return h * w * c * 4
-    if dtype == DTYPE_UINT8:
-        return (h * w * c + 3) // 4 * 4
-    raise PackError(f"unknown dtype {dtype} (expected 0=BITS, 1=INT32, 2=UINT8)")
-
-
-def conv_output_size(size: int, k: int, stride: int, dilation: int, padding: int) -> int:
-    """Output length along one axis (TensorFlow rules).
-
-    SAME: ``ceil(size / stride)``; VALID: ``(size - (k-1)*dilation - 1) // stride + 1`` (may be
-    ``<= 0`` when the dilated kernel is larger than the input: the caller rejects that).
-    """
-    if padding == PADDING_SAME:
-        return -(-size // stride)
-    return (size - (k - 1) * dilation - 1) // stride + 1
-
-
-def same_padding(size: int, k: int, stride: int, dilation: int) -> tuple[int, int]:
-    """``(pad_before, pad_after)`` of SAME padding along one axis, as TensorFlow computes it.
-
-    ``out = ceil(size/stride)``, ``total = max((out-1)*stride + (k-1)*dilation + 1 - size, 0)``,
-    ``before = total // 2``, ``after = total - before`` (the extra pad goes after).
-    """
-    out = -(-size // stride)
-    total = max((out - 1) * stride + (k - 1) * dilation + 1 - size, 0)
-    return total // 2, total - total // 2
+    return dtype_rule(dtype).size_bytes(h, w, c)
 
 
 # --------------------------------------------------------------------------------------------
@@ -231,13 +165,13 @@ class TensorSpec:
     @property
     def storage_shape(self) -> tuple[int, int, int]:
         """Shape of the numpy value the simulator uses: ``(h, w, words(c))`` for BITS, else ``(h, w, c)``."""
-        if self.dtype == DTYPE_BITS:
-            return (self.h, self.w, words(self.c))
-        return (self.h, self.w, self.c)
+        rule = DTYPES.get(self.dtype)  # type: ignore[call-overload]
+        return (self.h, self.w, rule.storage_channels(self.c) if rule is not None else self.c)
 
     @property
     def dtype_name(self) -> str:
-        return DTYPE_NAMES.get(self.dtype, f"dtype {self.dtype}")
+        rule = DTYPES.get(self.dtype)  # type: ignore[call-overload]
+        return rule.name if rule is not None else f"dtype {self.dtype}"
 
 
 def _as_u32_words(value: Any, what: str) -> np.ndarray:
@@ -303,15 +237,21 @@ class OpSpec:
     @property
     def name(self) -> str:
         """Op type name (``"BCONV2D"``...) or ``"type N"`` when unknown."""
-        return OP_NAMES.get(self.type, f"type {self.type}")
+        return op_name(self.type)
 
     def label(self, index: int | None = None) -> str:
         return f"op {index} ({self.name})" if index is not None else f"op {self.name}"
 
     def named_params(self) -> dict[str, int]:
-        """The used params by name (see :data:`PARAM_NAMES`)."""
-        names = PARAM_NAMES.get(self.type, ())
+        """The used params by name (see :attr:`converters.ops.OpRule.params`)."""
+        rule = OP_RULES.get(self.type)  # type: ignore[call-overload]
+        names = rule.params if rule is not None else ()
         return {n: self.params[i] for i, n in enumerate(names)}
+
+    def input_ids(self) -> list[int]:
+        """The tensor ids the op reads: ``[in0]``, or ``[in0, in1]`` for a two-input op."""
+        rule = OP_RULES.get(self.type)  # type: ignore[call-overload]
+        return [self.in0, self.in1] if rule is not None and rule.n_inputs == 2 else [self.in0]
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, OpSpec):
@@ -385,30 +325,6 @@ def _require_positive(label: str, named: dict[str, int], keys: Iterable[str]) ->
             raise PackError(f"{label}: param {k} = {named[k]}, expected >= 1")
 
 
-def _spatial(
-    label: str, h: int, w: int, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int, padding: int
-) -> tuple[int, int]:
-    if padding not in (PADDING_SAME, PADDING_VALID):
-        raise PackError(f"{label}: padding {padding}, expected 0 (SAME) or 1 (VALID)")
-    ho = conv_output_size(h, kh, sh, dh, padding)
-    wo = conv_output_size(w, kw, sw, dw, padding)
-    if ho < 1 or wo < 1:
-        raise PackError(
-            f"{label}: VALID window {(kh - 1) * dh + 1}x{(kw - 1) * dw + 1} does not fit the {h}x{w} input"
-        )
-    return ho, wo
-
-
-def _conv_groups(label: str, cin: int, named: dict[str, int]) -> int:
-    groups = named["groups"]
-    if cin % groups:
-        raise PackError(f"{label}: cin {cin} is not a multiple of groups {groups}")
-    cin_g = cin // groups
-    if groups > 1 and cin_g % 32:
-        raise PackError(f"{label}: cin/groups = {cin_g} must be a multiple of 32 when groups > 1")
-    return cin_g
-
-
 def infer_output_shape(
     op: OpSpec,
     in_shapes: Sequence[tuple[int, int, int]],
@@ -421,69 +337,17 @@ def infer_output_shape(
     Checks the params (positive sizes, known padding, groups rules, VALID windows that fit,
     BDENSE ``cin == h*w*c`` and ``h*w == 1 or c % 32 == 0``, CONCAT equal ``h, w``) and raises
     :class:`PackError` otherwise. BCONV2D's ``cout`` is not a param: pass it (the out tensor's
-    ``c``), or it is derived from ``len(op.weights) / (kh*kw*words(cin_g))``.
+    ``c``), or it is derived from ``len(op.weights) / (kh*kw*words(cin_g))``; other ops ignore it.
     """
     label = op.label(index)
     named = op.named_params()
-    if op.type not in OP_NAMES:
-        raise PackError(f"{label}: unknown op type {op.type} (expected 1..6)")
-    need = 2 if op.type == CONCAT else 1
-    if len(in_shapes) != need:
-        raise PackError(f"{label}: {len(in_shapes)} input shapes given, expected {need}")
-    h, w, c = (int(v) for v in in_shapes[0])
-
-    if op.type == THERMO_ENCODE:
-        _require_positive(label, named, ["levels"])
-        return (h, w, c * named["levels"])
-
-    if op.type == BCONV2D:
-        _require_positive(label, named, ["kh", "kw", "stride_h", "stride_w", "dilation_h", "dilation_w", "groups"])
-        cin_g = _conv_groups(label, c, named)
-        kh, kw = named["kh"], named["kw"]
-        if cout is None:
-            per = kh * kw * words(cin_g)
-            n = 0 if op.weights is None else op.weights.size
-            if n == 0 or n % per:
-                raise PackError(
-                    f"{label}: cannot infer cout: {n} weight words is not a positive multiple of "
-                    f"kh*kw*words(cin_g) = {per}"
-                )
-            cout = n // per
-        if cout < 1 or cout % named["groups"]:
-            raise PackError(f"{label}: cout {cout} is not a positive multiple of groups {named['groups']}")
-        ho, wo = _spatial(label, h, w, kh, kw, named["stride_h"], named["stride_w"],
-                          named["dilation_h"], named["dilation_w"], named["padding"])
-        return (ho, wo, int(cout))
-
-    if op.type == BMAXPOOL2D:
-        _require_positive(label, named, ["kh", "kw", "stride_h", "stride_w"])
-        if named["padding"] != PADDING_VALID:
-            raise PackError(f"{label}: padding {named['padding']}, expected 1 (VALID; the only padding in v1)")
-        ho, wo = _spatial(label, h, w, named["kh"], named["kw"], named["stride_h"], named["stride_w"], 1, 1,
-                          PADDING_VALID)
-        return (ho, wo, c)
-
-    if op.type == BDEPTHWISE2D:
-        _require_positive(label, named, ["kh", "kw", "stride_h", "stride_w"])
-        ho, wo = _spatial(label, h, w, named["kh"], named["kw"], named["stride_h"], named["stride_w"], 1, 1,
-                          named["padding"])
-        return (ho, wo, c)
-
-    if op.type == BDENSE:
-        _require_positive(label, named, ["cin", "cout"])
-        if named["cin"] != h * w * c:
-            raise PackError(f"{label}: param cin {named['cin']}, expected h*w*c = {h}*{w}*{c} = {h * w * c}")
-        if h * w != 1 and c % 32:
-            raise PackError(
-                f"{label}: input [{h},{w},{c}] is not a packed flat vector (needs h*w == 1 or c % 32 == 0)"
-            )
-        return (1, 1, named["cout"])
-
-    # CONCAT
-    h1, w1, c1 = (int(v) for v in in_shapes[1])
-    if (h, w) != (h1, w1):
-        raise PackError(f"{label}: inputs have different spatial shapes [{h},{w}] and [{h1},{w1}]")
-    return (h, w, c + c1)
+    rule = op_rule(op.type, label)
+    if len(in_shapes) != rule.n_inputs:
+        raise PackError(f"{label}: {len(in_shapes)} input shapes given, expected {rule.n_inputs}")
+    shapes = [(int(h), int(w), int(c)) for h, w, c in in_shapes]
+    _require_positive(label, named, rule.positive)
+    n_w = 0 if op.weights is None else int(op.weights.size)
+    return rule.shape(label, named, shapes, cout, n_w)  # type: ignore[arg-type]
 
 
 def expected_weight_words(op: OpSpec, in_shape: tuple[int, int, int], out_shape: tuple[int, int, int]) -> tuple[int, str]:
@@ -492,40 +356,13 @@ def expected_weight_words(op: OpSpec, in_shape: tuple[int, int, int], out_shape:
     BCONV2D ``cout*kh*kw*words(cin_g)``; BDEPTHWISE2D ``kh*kw*words(c)``; BDENSE
     ``cout*words(cin)``; other ops 0.
     """
-    named = op.named_params()
-    if op.type == BCONV2D:
-        groups = max(named["groups"], 1)
-        cin_g = in_shape[2] // groups
-        n = out_shape[2] * named["kh"] * named["kw"] * words(cin_g)
-        return n, f"cout={out_shape[2]} x kh={named['kh']} x kw={named['kw']} x words(cin_g={cin_g})={words(cin_g)}"
-    if op.type == BDEPTHWISE2D:
-        n = named["kh"] * named["kw"] * words(in_shape[2])
-        return n, f"kh={named['kh']} x kw={named['kw']} x words(c={in_shape[2]})={words(in_shape[2])}"
-    if op.type == BDENSE:
-        n = named["cout"] * words(named["cin"])
-        return n, f"cout={named['cout']} x words(cin={named['cin']})={words(named['cin'])}"
-    return 0, "takes no weights"
+    return op_rule(op.type, op.label()).weights(op.named_params(), in_shape, out_shape)
 
 
 def expected_threshold_count(op: OpSpec, out_dtype: int, out_shape: tuple[int, int, int]) -> tuple[int, str]:
     """Number of i32 thresholds: THERMO_ENCODE ``L``; BCONV2D/BDEPTHWISE2D/BDENSE ``c_out`` when
     the out tensor is BITS, 0 when it is INT32; other ops 0."""
-    if op.type == THERMO_ENCODE:
-        return op.params[0], f"L={op.params[0]}"
-    if op.type in (BCONV2D, BDEPTHWISE2D, BDENSE):
-        if out_dtype == DTYPE_BITS:
-            return out_shape[2], f"c_out={out_shape[2]}, BITS output"
-        return 0, "INT32 output takes none"
-    return 0, "takes none"
-
-
-def _weight_row_channels(op: OpSpec, in_shape: tuple[int, int, int]) -> int:
-    """Channels covered by each row of ``words(..)`` weight words (for the tail-bit check)."""
-    if op.type == BCONV2D:
-        return in_shape[2] // max(op.params[7], 1)
-    if op.type == BDEPTHWISE2D:
-        return in_shape[2]
-    return op.params[0]  # BDENSE cin
+    return op_rule(op.type, op.label()).thresholds(op.named_params(), out_dtype, out_shape)
 
 
 def _check_tail_bits(label: str, what: str, data: np.ndarray, channels: int) -> None:
@@ -543,70 +380,52 @@ def _check_tail_bits(label: str, what: str, data: np.ndarray, channels: int) -> 
 def check_op(index: int | None, op: OpSpec, tensors: Sequence[TensorSpec]) -> tuple[int, int, int]:
     """Validate one op against the tensor table; return its output shape.
 
-    Checks: known type; tensor ids ``< n_tensors`` (``in1`` is required for CONCAT and must be
+    Checks, with the op's row of :data:`converters.ops.OP_RULES`: known type; tensor ids
+    ``< n_tensors`` (``in1`` is required for a two-input op such as CONCAT and must be
     :data:`NO_TENSOR` otherwise); input/output dtypes; the output tensor's shape equals
     :func:`infer_output_shape`; weights and thresholds have exactly the expected lengths;
-    weight tail bits are 0; THERMO_ENCODE thresholds are u8-valued and non-decreasing.
+    weight tail bits are 0; the op's own data checks (THERMO_ENCODE thresholds are u8-valued and
+    non-decreasing).
     """
     label = op.label(index)
     n = len(tensors)
-    if op.type not in OP_NAMES:
-        raise PackError(f"{label}: unknown op type {op.type} (expected 1..6)")
-    ids = [("in0", op.in0), ("out", op.out)]
-    if op.type == CONCAT:
-        ids.insert(1, ("in1", op.in1))
-    elif op.in1 != NO_TENSOR:
+    rule = op_rule(op.type, label)
+    roles = ["in0", "in1"][: rule.n_inputs]
+    ids = list(zip(roles, op.input_ids())) + [("out", op.out)]
+    if rule.n_inputs < 2 and op.in1 != NO_TENSOR:
         raise PackError(f"{label}: in1 = {op.in1}, expected 0xFFFF (unused by this op)")
     for name, tid in ids:
         if not 0 <= tid < n:
             raise PackError(f"{label}: {name} tensor id {tid} out of range (n_tensors = {n})")
+    for (role, tid), allowed in zip(ids, (*rule.inputs, rule.output)):
+        t = tensors[tid]
+        if t.dtype not in allowed:
+            exp = " or ".join(d.name for d in allowed)
+            raise PackError(f"{label}: {role} tensor {tid} has dtype {t.dtype_name}, expected {exp}")
     in0 = tensors[op.in0]
     out = tensors[op.out]
 
-    def need_dtype(role: str, tid: int, t: TensorSpec, allowed: tuple[int, ...]) -> None:
-        if t.dtype not in allowed:
-            exp = " or ".join(DTYPE_NAMES[d] for d in allowed)
-            raise PackError(f"{label}: {role} tensor {tid} has dtype {t.dtype_name}, expected {exp}")
-
-    if op.type == THERMO_ENCODE:
-        need_dtype("in0", op.in0, in0, (DTYPE_UINT8,))
-        need_dtype("out", op.out, out, (DTYPE_BITS,))
-    elif op.type in (BCONV2D, BDEPTHWISE2D, BDENSE):
-        need_dtype("in0", op.in0, in0, (DTYPE_BITS,))
-        need_dtype("out", op.out, out, _BINARY_OUT)
-    elif op.type == BMAXPOOL2D:
-        need_dtype("in0", op.in0, in0, (DTYPE_BITS,))
-        need_dtype("out", op.out, out, (DTYPE_BITS,))
-    else:
-        in1 = tensors[op.in1]
-        need_dtype("in0", op.in0, in0, (DTYPE_BITS,))
-        need_dtype("in1", op.in1, in1, (DTYPE_BITS,))
-        need_dtype("out", op.out, out, (DTYPE_BITS,))
-
-    in_shapes = [in0.shape] + ([tensors[op.in1].shape] if op.type == CONCAT else [])
-    expected = infer_output_shape(op, in_shapes, cout=out.c if op.type == BCONV2D else None, index=index)
+    in_shapes = [tensors[tid].shape for tid in op.input_ids()]
+    expected = infer_output_shape(op, in_shapes, cout=out.c, index=index)
     if tuple(out.shape) != tuple(expected):
         raise PackError(
             f"{label}: out tensor {op.out} has shape [{out.h},{out.w},{out.c}], expected "
             f"[{expected[0]},{expected[1]},{expected[2]}] from in0 [{in0.h},{in0.w},{in0.c}] and the params"
         )
 
-    n_w, why_w = expected_weight_words(op, in0.shape, out.shape)
+    named = op.named_params()
+    n_w, why_w = rule.weights(named, in0.shape, out.shape)
     got_w = 0 if op.weights is None else op.weights.size
     if got_w != n_w:
         raise PackError(f"{label}: weights length {got_w * 4} bytes, expected {n_w * 4} ({why_w})")
-    n_t, why_t = expected_threshold_count(op, out.dtype, out.shape)
+    n_t, why_t = rule.thresholds(named, out.dtype, out.shape)
     got_t = 0 if op.thresholds is None else op.thresholds.size
     if got_t != n_t:
         raise PackError(f"{label}: thresholds length {got_t * 4} bytes, expected {n_t * 4} ({why_t})")
-    if n_w:
-        _check_tail_bits(label, "weights", op.weights, _weight_row_channels(op, in0.shape))
-    if op.type == THERMO_ENCODE:
-        t = op.thresholds.astype(np.int64)
-        if t.min() < 0 or t.max() > 255:
-            raise PackError(f"{label}: thresholds must be u8-valued (0..255), got {int(t.min())}..{int(t.max())}")
-        if np.any(np.diff(t) < 0):
-            raise PackError(f"{label}: thresholds must be non-decreasing")
+    if n_w and rule.weight_row_channels is not None:
+        _check_tail_bits(label, "weights", op.weights, rule.weight_row_channels(named, in0.shape))
+    if rule.check_data is not None:
+        rule.check_data(label, op.weights, op.thresholds)
     return expected
 
 
@@ -617,8 +436,7 @@ def shape_check(op: OpSpec, tensors: Sequence[TensorSpec], index: int | None = N
 
 
 def _check_tensor(i: int, t: TensorSpec, arena_bytes: int) -> None:
-    if t.dtype not in DTYPE_NAMES:
-        raise PackError(f"tensor {i}: unknown dtype {t.dtype} (expected 0=BITS, 1=INT32, 2=UINT8)")
+    dtype_rule(t.dtype, f"tensor {i}")
     for name in ("h", "w", "c"):
         v = getattr(t, name)
         if not 1 <= v <= _U32_MAX:
@@ -658,7 +476,7 @@ def validate_pack(pack: Pack) -> None:
         if not 0 <= pack.latent_tensor < nt:
             raise PackError(f"latent_tensor {pack.latent_tensor} out of range (n_tensors = {nt}; 0xFFFF = none)")
         lt = pack.tensors[pack.latent_tensor]
-        if lt.dtype != DTYPE_BITS:
+        if lt.dtype != DType.BITS:
             raise PackError(f"latent_tensor {pack.latent_tensor} has dtype {lt.dtype_name}, expected BITS")
     if not isinstance(pack.meta, dict):
         raise PackError(f"metadata must be a JSON object, got {type(pack.meta).__name__}")
@@ -830,8 +648,7 @@ def read_pack(data: bytes | bytearray | memoryview) -> Pack:
     for i in range(hd.n_tensors):
         dtype, h, w, c, off, size = _TENSOR.unpack_from(payload, i * TENSOR_ENTRY_SIZE)
         t = TensorSpec(dtype, h, w, c, off)
-        if dtype not in DTYPE_NAMES:
-            raise PackError(f"tensor {i}: unknown dtype {dtype} (expected 0=BITS, 1=INT32, 2=UINT8)")
+        dtype_rule(dtype, f"tensor {i}")
         if size != t.size_bytes:
             raise PackError(
                 f"tensor {i}: size_bytes {size}, expected {t.size_bytes} for {t.dtype_name} [{h},{w},{c}]"
@@ -845,9 +662,8 @@ def read_pack(data: bytes | bytearray | memoryview) -> Pack:
         (op_type, _flags, in0, in1, out, _res, *rest) = _OP.unpack_from(payload, op_base + i * OP_ENTRY_SIZE)
         params = rest[:N_PARAMS]
         w_off, w_len, t_off, t_len, _res2 = rest[N_PARAMS:]
-        label = f"op {i} ({OP_NAMES.get(op_type, f'type {op_type}')})"
-        if op_type not in OP_NAMES:
-            raise PackError(f"{label}: unknown op type {op_type} (expected 1..6)")
+        label = f"op {i} ({op_name(op_type)})"
+        op_rule(op_type, label)
         weights = thresholds = None
         if w_len:
             _range_in_payload(label, "weights", w_off, w_len, hd.payload_size)
@@ -881,7 +697,7 @@ def read_pack(data: bytes | bytearray | memoryview) -> Pack:
         if not isinstance(meta, dict):
             raise PackError(f"metadata must be a JSON object, got {type(meta).__name__}")
 
-    if hd.latent_tensor != NO_TENSOR and tensors[hd.latent_tensor].dtype != DTYPE_BITS:
+    if hd.latent_tensor != NO_TENSOR and tensors[hd.latent_tensor].dtype != DType.BITS:
         raise PackError(
             f"latent_tensor {hd.latent_tensor} has dtype {tensors[hd.latent_tensor].dtype_name}, expected BITS"
         )
@@ -948,7 +764,7 @@ def describe(pack: Pack | bytes | bytearray | memoryview) -> dict[str, Any]:
     if parsed is not None:
         nt = len(parsed.tensors)
         for i, op in enumerate(parsed.ops):
-            ins = [op.in0] + ([op.in1] if op.type == CONCAT else [])
+            ins = op.input_ids()
             w_bytes = 0 if op.weights is None else op.weights.size * 4
             t_bytes = 0 if op.thresholds is None else op.thresholds.size * 4
             w_total += w_bytes
@@ -1044,9 +860,9 @@ def to_storage(spec: TensorSpec, value: np.ndarray) -> bytes:
     arr = np.asarray(value)
     if tuple(arr.shape) != spec.storage_shape:
         raise PackError(f"value of shape {tuple(arr.shape)}, expected {spec.storage_shape} for {spec.dtype_name}")
-    if spec.dtype == DTYPE_BITS:
+    if spec.dtype == DType.BITS:
         raw = _as_u32_words(arr, "BITS value").tobytes()
-    elif spec.dtype == DTYPE_INT32:
+    elif spec.dtype == DType.INT32:
         raw = _as_i32(arr, "INT32 value").tobytes()
     else:
         if arr.dtype != np.uint8:
@@ -1060,6 +876,5 @@ def from_storage(spec: TensorSpec, data: bytes) -> np.ndarray:
     if len(data) != spec.size_bytes:
         raise PackError(f"{len(data)} bytes given, expected {spec.size_bytes} for {spec.dtype_name} {list(spec.shape)}")
     n = int(np.prod(spec.storage_shape))
-    dt = {DTYPE_BITS: "<u4", DTYPE_INT32: "<i4", DTYPE_UINT8: "u1"}[spec.dtype]
-    native = {DTYPE_BITS: np.uint32, DTYPE_INT32: np.int32, DTYPE_UINT8: np.uint8}[spec.dtype]
-    return np.frombuffer(data, dtype=dt, count=n).astype(native).reshape(spec.storage_shape)
+    rule = dtype_rule(spec.dtype)
+    return np.frombuffer(data, dtype=rule.storage, count=n).astype(rule.native).reshape(spec.storage_shape)

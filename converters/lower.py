@@ -32,9 +32,10 @@ from typing import Any
 
 import numpy as np
 
-from bnn_edge.errors import UserError
-from bnn_edge.sim.bitpack import pack_bits
 from converters import bnnpack as bp
+from converters.bitpack import pack_bits
+from converters.errors import FormatError
+from converters.ops import OP_RULES, DType, OpCode, Padding
 from converters.tflite_reader import TFLGraph, TFLOp
 
 SUPPORTED = (
@@ -43,7 +44,7 @@ SUPPORTED = (
 )
 
 
-class LoweringError(UserError):
+class LoweringError(FormatError):
     """The graph holds something the Cortex-M pack cannot express."""
 
 
@@ -139,9 +140,9 @@ class _Builder:
             if self.g.tensors[src].shape[-1] != t.c * t.levels:
                 raise _err(op, self.g, f"graph input has {self.g.tensors[src].shape[-1]} channels, "
                            f"the thermometer gives {t.c}x{t.levels}")
-            pix = self.new_tensor(bp.DTYPE_UINT8, t.h, t.w, t.c)
-            out = self.new_tensor(bp.DTYPE_BITS, t.h, t.w, t.c * t.levels)
-            self.ops.append(bp.OpSpec(bp.THERMO_ENCODE, pix, None, out, [t.levels], thresholds=np.array(t.thresholds, np.int32)))
+            pix = self.new_tensor(DType.UINT8, t.h, t.w, t.c)
+            out = self.new_tensor(DType.BITS, t.h, t.w, t.c * t.levels)
+            self.ops.append(bp.OpSpec(OpCode.THERMO_ENCODE, pix, None, out, [t.levels], thresholds=np.array(t.thresholds, np.int32)))
             self.input_tid = pix
             self.vals[op.outputs[0]] = _Val("bits", out)
             return
@@ -175,7 +176,7 @@ class _Builder:
         thr = np.ceil((v.k - yc) / 2.0) - 1  # accum > thr  <=>  accum >= ceil((K - yc)/2)
         thr = np.clip(thr, bp.INT32_MIN, bp.INT32_MAX).astype(np.int64)
         h, w, _ = self.shape(v.tid)
-        self.tensors[v.tid] = bp.TensorSpec(bp.DTYPE_BITS, h, w, c)
+        self.tensors[v.tid] = bp.TensorSpec(DType.BITS, h, w, c)
         producer.thresholds = thr.astype(np.int32)
         for tensor, val in self.vals.items():  # every alias of the pre-activation is now bits
             if val.tid == v.tid:
@@ -239,7 +240,7 @@ class _Builder:
             raise _err(op, self.g, "SAME padding with zeros", "use pad_values=1.0 (one-padding) or padding='valid'")
         params = [kh, kw, int(o.get("stride_height", 1)), int(o.get("stride_width", 1)),
                   int(o.get("dilation_height_factor", 1)), int(o.get("dilation_width_factor", 1)),
-                  bp.PADDING_SAME if padding == 0 else bp.PADDING_VALID, groups]
+                  Padding.SAME if padding == 0 else Padding.VALID, groups]
         out_t = self.g.tensors[op.outputs[0]]
         ho, wo = out_t.shape[1], out_t.shape[2]
         K = kh * kw * (cin // groups)
@@ -247,8 +248,8 @@ class _Builder:
             thr = self.g.tensors[op.inputs[4]].data if len(op.inputs) > 4 and op.inputs[4] >= 0 else None
             if thr is None:
                 raise _err(op, self.g, "bit-packed output without an output_threshold tensor")
-            out = self.new_tensor(bp.DTYPE_BITS, ho, wo, cout)
-            self.ops.append(bp.OpSpec(bp.BCONV2D, x, None, out, params, weights=filt.view(np.uint32), thresholds=thr.astype(np.int32)))
+            out = self.new_tensor(DType.BITS, ho, wo, cout)
+            self.ops.append(bp.OpSpec(OpCode.BCONV2D, x, None, out, params, weights=filt.view(np.uint32), thresholds=thr.astype(np.int32)))
             self.vals[op.outputs[0]] = _Val("bits", out)
             return
         if int(o.get("fused_activation_function", 0)) != 0:
@@ -262,8 +263,8 @@ class _Builder:
                 raise _err(op, self.g, f"post-activation {name} must hold 1 or {cout} finite values")
         if np.any(mul <= 0):
             raise _err(op, self.g, "non-positive output multiplier")
-        out = self.new_tensor(bp.DTYPE_INT32, ho, wo, cout)
-        self.ops.append(bp.OpSpec(bp.BCONV2D, x, None, out, params, weights=filt.view(np.uint32)))
+        out = self.new_tensor(DType.INT32, ho, wo, cout)
+        self.ops.append(bp.OpSpec(OpCode.BCONV2D, x, None, out, params, weights=filt.view(np.uint32)))
         self.vals[op.outputs[0]] = _Val("int", out, len(self.ops) - 1, mul, bias, K)
 
     def bmaxpool(self, op: TFLOp) -> None:
@@ -273,9 +274,9 @@ class _Builder:
         x = self.bits_of(op)
         out_t = self.g.tensors[op.outputs[0]]
         c = self.shape(x)[2]
-        out = self.new_tensor(bp.DTYPE_BITS, out_t.shape[1], out_t.shape[2], c)
-        params = [int(o["filter_height"]), int(o["filter_width"]), int(o["stride_height"]), int(o["stride_width"]), bp.PADDING_VALID]
-        self.ops.append(bp.OpSpec(bp.BMAXPOOL2D, x, None, out, params))
+        out = self.new_tensor(DType.BITS, out_t.shape[1], out_t.shape[2], c)
+        params = [int(o["filter_height"]), int(o["filter_width"]), int(o["stride_height"]), int(o["stride_width"]), Padding.VALID]
+        self.ops.append(bp.OpSpec(OpCode.BMAXPOOL2D, x, None, out, params))
         self.vals[op.outputs[0]] = _Val("bits", out)
 
     def _bias(self, op: TFLOp, j: int, n: int) -> np.ndarray | None:
@@ -307,9 +308,9 @@ class _Builder:
         bits, s = _sign_magnitude(wt[0], 2, op, self.g)  # [kh, kw, C]
         kh, kw = wt.shape[1], wt.shape[2]
         out_t = self.g.tensors[op.outputs[0]]
-        out = self.new_tensor(bp.DTYPE_INT32, out_t.shape[1], out_t.shape[2], c)
-        params = [kh, kw, o.get("stride_h", 1), o.get("stride_w", 1), bp.PADDING_VALID]
-        self.ops.append(bp.OpSpec(bp.BDEPTHWISE2D, x, None, out, params, weights=pack_bits(bits)))
+        out = self.new_tensor(DType.INT32, out_t.shape[1], out_t.shape[2], c)
+        params = [kh, kw, o.get("stride_h", 1), o.get("stride_w", 1), Padding.VALID]
+        self.ops.append(bp.OpSpec(OpCode.BDEPTHWISE2D, x, None, out, params, weights=pack_bits(bits)))
         self.vals[op.outputs[0]] = _Val("int", out, len(self.ops) - 1, s, self._bias(op, 2, c), kh * kw)
 
     def dense(self, op: TFLOp) -> None:
@@ -323,8 +324,8 @@ class _Builder:
             raise _err(op, self.g, f"weights are not a constant [Cout, {cin}] matrix")
         bits, s = _sign_magnitude(wt, 0, op, self.g)  # [Cout, Cin]
         cout = wt.shape[0]
-        out = self.new_tensor(bp.DTYPE_INT32, 1, 1, cout)
-        self.ops.append(bp.OpSpec(bp.BDENSE, x, None, out, [cin, cout], weights=pack_bits(bits)))
+        out = self.new_tensor(DType.INT32, 1, 1, cout)
+        self.ops.append(bp.OpSpec(OpCode.BDENSE, x, None, out, [cin, cout], weights=pack_bits(bits)))
         self.vals[op.outputs[0]] = _Val("int", out, len(self.ops) - 1, s, self._bias(op, 2, cout), cin)
 
     def concat(self, op: TFLOp) -> None:
@@ -341,8 +342,8 @@ class _Builder:
             h2, w2, cb = self.shape(nxt)
             if (h, w) != (h2, w2):
                 raise _err(op, self.g, f"concatenating {h}x{w} with {h2}x{w2}")
-            out = self.new_tensor(bp.DTYPE_BITS, h, w, ca + cb)
-            self.ops.append(bp.OpSpec(bp.CONCAT, cur, nxt, out, []))
+            out = self.new_tensor(DType.BITS, h, w, ca + cb)
+            self.ops.append(bp.OpSpec(OpCode.CONCAT, cur, nxt, out, []))
             cur = out
         self.vals[op.outputs[0]] = _Val("pm1", cur)
 
@@ -383,7 +384,7 @@ def lower(g: TFLGraph, thermo: Thermo, latent_hint: str = "latent", meta: dict[s
             latent = b.vals[op.outputs[0]].tid
     if latent == bp.NO_TENSOR:
         for spec in b.ops:
-            if spec.type == bp.CONCAT:
+            if spec.type == OpCode.CONCAT:
                 latent = spec.in0
                 break
     keep = [out_v.tid] + ([latent] if latent != bp.NO_TENSOR else [])
@@ -399,14 +400,6 @@ def binary_weight_bits(pack: bp.Pack) -> int:
     """Real binary weights of a pack (1 bit each, padding bits of the packed words excluded)."""
     total = 0
     for op in pack.ops:
-        cin = pack.tensors[op.in0].c
-        cout = pack.tensors[op.out].c
-        p = op.params
-        if op.type == bp.BCONV2D:
-            total += cout * p[0] * p[1] * (cin // p[7])
-        elif op.type == bp.BDEPTHWISE2D:
-            total += p[0] * p[1] * cin
-        elif op.type == bp.BDENSE:
-            total += p[0] * p[1]
+        rule = OP_RULES[op.type]
+        total += rule.weight_bits(op.named_params(), pack.tensors[op.in0].shape, pack.tensors[op.out].shape)
     return total
-

@@ -8,28 +8,44 @@ malformed input becomes :class:`TFLiteError` naming what is wrong.
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from flatbuffers import flexbuffers
 
-from bnn_edge.errors import UserError
+from converters.errors import FormatError
 
 _schema = None
+_SCHEMA_MODULE = "tensorflow.lite.python.schema_py_generated"
 
 
 def schema():
-    """TensorFlow's generated TFLite schema module (``tensorflow/lite/python/schema_py_generated``)."""
+    """TensorFlow's generated TFLite schema module (``tensorflow/lite/python/schema_py_generated``).
+
+    The file needs only ``flatbuffers``, so it is loaded on its own, without importing TensorFlow
+    (no TensorFlow start-up, no dependence on how the application configures it); TensorFlow's
+    own copy is used when TensorFlow is already loaded, or when the file is not where expected.
+    """
     global _schema
     if _schema is None:
-        import bnn_edge  # noqa: F401  (environment before TensorFlow)
-
-        _schema = importlib.import_module("tensorflow.lite.python.schema_py_generated")
+        module = sys.modules.get(_SCHEMA_MODULE)
+        tf = importlib.util.find_spec("tensorflow") if module is None else None
+        path = Path(tf.submodule_search_locations[0], "lite", "python", "schema_py_generated.py") if (
+            tf is not None and tf.submodule_search_locations) else None
+        if module is None and path is not None and path.is_file():
+            spec = importlib.util.spec_from_file_location("converters._tflite_schema", path)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        _schema = module if module is not None else importlib.import_module(_SCHEMA_MODULE)
     return _schema
 
 
-class TFLiteError(UserError):
+class TFLiteError(FormatError):
     """The file is not a TFLite flatbuffer this tool can read."""
 
 

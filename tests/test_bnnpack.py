@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import struct
+import subprocess
+import sys
 import zlib
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from bnn_edge.errors import UserError
 from converters import bnnpack as bp
 from converters.bnnpack import (
-    BCONV2D,
-    BDENSE,
-    BDEPTHWISE2D,
-    BMAXPOOL2D,
-    CONCAT,
-    DTYPE_BITS,
-    DTYPE_INT32,
-    DTYPE_UINT8,
     NO_TENSOR,
-    THERMO_ENCODE,
     OpSpec,
     Pack,
     PackError,
@@ -31,6 +25,8 @@ from converters.bnnpack import (
     read_pack,
     write_pack,
 )
+from converters.errors import FormatError
+from converters.ops import OP_RULES, DType, OpCode, Padding
 
 # --------------------------------------------------------------------------------------------
 # A small valid pack using every op type
@@ -53,24 +49,24 @@ def make_pack(seed: int = 0) -> Pack:
     depthwise 3x3 VALID -> [1,1,40]; dense 40->24 (latent); concat(lat, lat) -> 48; dense 48->5 int32."""
     rng = np.random.default_rng(seed)
     tensors = [
-        TensorSpec(DTYPE_UINT8, 6, 6, 2),
-        TensorSpec(DTYPE_BITS, 6, 6, 16),
-        TensorSpec(DTYPE_BITS, 6, 6, 40),
-        TensorSpec(DTYPE_BITS, 3, 3, 40),
-        TensorSpec(DTYPE_BITS, 1, 1, 40),
-        TensorSpec(DTYPE_BITS, 1, 1, 24),
-        TensorSpec(DTYPE_BITS, 1, 1, 48),
-        TensorSpec(DTYPE_INT32, 1, 1, 5),
+        TensorSpec(DType.UINT8, 6, 6, 2),
+        TensorSpec(DType.BITS, 6, 6, 16),
+        TensorSpec(DType.BITS, 6, 6, 40),
+        TensorSpec(DType.BITS, 3, 3, 40),
+        TensorSpec(DType.BITS, 1, 1, 40),
+        TensorSpec(DType.BITS, 1, 1, 24),
+        TensorSpec(DType.BITS, 1, 1, 48),
+        TensorSpec(DType.INT32, 1, 1, 5),
     ]
     ops = [
-        OpSpec(THERMO_ENCODE, T_IN, NO_TENSOR, T_THERMO, [8], None, np.array([0, 10, 40, 40, 90, 150, 200, 255])),
-        OpSpec(BCONV2D, T_THERMO, NO_TENSOR, T_CONV, [3, 3, 1, 1, 1, 1, 0, 1], _words(rng, 40 * 9, 16),
+        OpSpec(OpCode.THERMO_ENCODE, T_IN, NO_TENSOR, T_THERMO, [8], None, np.array([0, 10, 40, 40, 90, 150, 200, 255])),
+        OpSpec(OpCode.BCONV2D, T_THERMO, NO_TENSOR, T_CONV, [3, 3, 1, 1, 1, 1, 0, 1], _words(rng, 40 * 9, 16),
                rng.integers(60, 80, size=40)),
-        OpSpec(BMAXPOOL2D, T_CONV, NO_TENSOR, T_POOL, [2, 2, 2, 2, 1]),
-        OpSpec(BDEPTHWISE2D, T_POOL, NO_TENSOR, T_DW, [3, 3, 1, 1, 1], _words(rng, 9, 40), rng.integers(3, 6, size=40)),
-        OpSpec(BDENSE, T_DW, NO_TENSOR, T_LAT, [40, 24], _words(rng, 24, 40), rng.integers(15, 25, size=24)),
-        OpSpec(CONCAT, T_LAT, T_LAT, T_CAT, []),
-        OpSpec(BDENSE, T_CAT, NO_TENSOR, T_OUT, [48, 5], _words(rng, 5, 48)),
+        OpSpec(OpCode.BMAXPOOL2D, T_CONV, NO_TENSOR, T_POOL, [2, 2, 2, 2, 1]),
+        OpSpec(OpCode.BDEPTHWISE2D, T_POOL, NO_TENSOR, T_DW, [3, 3, 1, 1, 1], _words(rng, 9, 40), rng.integers(3, 6, size=40)),
+        OpSpec(OpCode.BDENSE, T_DW, NO_TENSOR, T_LAT, [40, 24], _words(rng, 24, 40), rng.integers(15, 25, size=24)),
+        OpSpec(OpCode.CONCAT, T_LAT, T_LAT, T_CAT, []),
+        OpSpec(OpCode.BDENSE, T_CAT, NO_TENSOR, T_OUT, [48, 5], _words(rng, 5, 48)),
     ]
     tensors, arena = bp.plan_arena(tensors, ops, input_tensor=T_IN, keep=[T_OUT, T_LAT])
     return Pack(tensors, ops, T_IN, T_LAT, T_OUT, arena, 16, {"preset": "test", "classes": list("abcde")})
@@ -175,12 +171,12 @@ def test_header_layout_matches_format_md(pack: Pack, blob: bytes) -> None:
 def test_tensor_and_op_entries_layout(pack: Pack, blob: bytes) -> None:
     # tensor 2: BITS [6,6,40] -> 6*6*2 words
     t = struct.unpack_from("<6I", blob, TENSOR_AT(T_CONV))
-    assert t[:4] == (DTYPE_BITS, 6, 6, 40) and t[5] == 6 * 6 * 2 * 4 and t[4] == pack.tensors[T_CONV].arena_offset
+    assert t[:4] == (DType.BITS, 6, 6, 40) and t[5] == 6 * 6 * 2 * 4 and t[4] == pack.tensors[T_CONV].arena_offset
     # uint8 [6,6,2] = 72 bytes; int32 [1,1,5] = 20 bytes
     assert u32(blob, TENSOR_AT(T_IN) + 20) == 72 and u32(blob, TENSOR_AT(T_OUT) + 20) == 20
     # op 1: BCONV2D, ids, params, weights / thresholds ranges
     typ, flags, in0, in1, out, res = struct.unpack_from("<6H", blob, OP_AT(1))
-    assert (typ, flags, in0, in1, out, res) == (BCONV2D, 0, T_THERMO, 0xFFFF, T_CONV, 0)
+    assert (typ, flags, in0, in1, out, res) == (OpCode.BCONV2D, 0, T_THERMO, 0xFFFF, T_CONV, 0)
     assert list(struct.unpack_from("<8i", blob, OP_AT(1) + 12)) == [3, 3, 1, 1, 1, 1, 0, 1]
     w_off, w_len, t_off, t_len, res2 = struct.unpack_from("<5I", blob, OP_AT(1) + 44)
     assert w_len == 40 * 9 * 1 * 4 and t_len == 40 * 4 and res2 == 0
@@ -209,28 +205,68 @@ def test_other_minor_version_and_trailing_bytes_accepted(blob: bytes) -> None:
 
 
 def test_opspec_normalisation() -> None:
-    op = OpSpec(BDENSE, 0, None, 1, [64, 3], np.array([[-1, 0]] * 3, dtype=np.int32), [1, 2, 3])
+    op = OpSpec(OpCode.BDENSE, 0, None, 1, [64, 3], np.array([[-1, 0]] * 3, dtype=np.int32), [1, 2, 3])
     assert op.params == [64, 3, 0, 0, 0, 0, 0, 0] and op.in1 == NO_TENSOR
     assert op.weights.dtype == np.uint32 and op.weights.tolist() == [0xFFFFFFFF, 0] * 3
     assert op.thresholds.dtype == np.int32
     with pytest.raises(PackError, match="at most 8"):
-        OpSpec(BCONV2D, 0, None, 1, list(range(9)))
+        OpSpec(OpCode.BCONV2D, 0, None, 1, list(range(9)))
     with pytest.raises(PackError, match="do not fit u32"):
-        OpSpec(BDENSE, 0, None, 1, [1, 1], np.array([2**32]))
+        OpSpec(OpCode.BDENSE, 0, None, 1, [1, 1], np.array([2**32]))
     with pytest.raises(PackError, match="do not fit int32"):
-        OpSpec(BDENSE, 0, None, 1, [1, 1], None, np.array([2**31]))
+        OpSpec(OpCode.BDENSE, 0, None, 1, [1, 1], None, np.array([2**31]))
 
 
-def test_pack_error_is_user_error() -> None:
-    assert issubclass(PackError, UserError)
+def test_pack_error_is_reported_like_a_user_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """A converters error (no bnn_edge base class) still becomes the CLI's one ``error:`` line, exit 2."""
+    from bnn_edge.cli import user_errors
+
+    assert issubclass(PackError, FormatError) and issubclass(FormatError, ValueError)
+
+    @user_errors
+    def command() -> None:
+        read_pack(b"XXXX" + bytes(60))
+
+    with pytest.raises(SystemExit) as info:
+        command()
+    assert info.value.code == 2
+    assert capsys.readouterr().err == "error: bad magic b'XXXX' (expected b'BNNP')\n"
+
+
+def test_converters_are_a_standalone_layer() -> None:
+    """converters/ imports nothing from bnn_edge (and reading a flatbuffer does not start TensorFlow)."""
+    code = (
+        "import sys; sys.modules['bnn_edge'] = None\n"
+        "import converters.bitpack, converters.bnnpack, converters.errors, converters.lower, converters.ops\n"
+        "from converters.tflite_reader import read_tflite\n"
+        "g = read_tflite(open('firmware/fuzz/corpus/tflite/small.tflite', 'rb').read())\n"
+        "assert g.ops and 'tensorflow' not in sys.modules, sorted(sys.modules)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(root)})
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_op_table_rows() -> None:
+    """One row per op code; each row's names agree with the format (FORMAT.md op sections)."""
+    assert sorted(OP_RULES) == sorted(OpCode) == list(range(1, len(OpCode) + 1))
+    for code, rule in OP_RULES.items():
+        assert rule.code == code and rule.name == code.name
+        assert len(rule.params) <= bp.N_PARAMS and set(rule.positive) <= set(rule.params)
+        assert rule.n_inputs in (1, 2) and rule.output and all(rule.inputs)
+        assert OpSpec(code, 0, 0 if rule.n_inputs == 2 else None, 1, [1] * len(rule.params)).named_params() == \
+            dict.fromkeys(rule.params, 1)
+    assert OP_RULES[OpCode.CONCAT].n_inputs == 2
+    assert OP_RULES[OpCode.BCONV2D].params[6:] == ("padding", "groups")
 
 
 def test_sizes() -> None:
-    assert TensorSpec(DTYPE_BITS, 2, 3, 33).size_bytes == 2 * 3 * 2 * 4
-    assert TensorSpec(DTYPE_BITS, 1, 1, 32).size_bytes == 4
-    assert TensorSpec(DTYPE_INT32, 2, 2, 3).size_bytes == 48
-    assert TensorSpec(DTYPE_UINT8, 3, 3, 1).size_bytes == 12  # 9 rounded up
-    assert TensorSpec(DTYPE_UINT8, 2, 2, 1).size_bytes == 4
+    assert TensorSpec(DType.BITS, 2, 3, 33).size_bytes == 2 * 3 * 2 * 4
+    assert TensorSpec(DType.BITS, 1, 1, 32).size_bytes == 4
+    assert TensorSpec(DType.INT32, 2, 2, 3).size_bytes == 48
+    assert TensorSpec(DType.UINT8, 3, 3, 1).size_bytes == 12  # 9 rounded up
+    assert TensorSpec(DType.UINT8, 2, 2, 1).size_bytes == 4
     with pytest.raises(PackError, match="unknown dtype 5"):
         TensorSpec(5, 1, 1, 1).size_bytes
 
@@ -249,26 +285,26 @@ def test_sizes() -> None:
 )
 def test_same_padding_tf_rules(size: int, k: int, s: int, d: int, before_after: tuple[int, int], out: int) -> None:
     assert bp.same_padding(size, k, s, d) == before_after
-    assert bp.conv_output_size(size, k, s, d, bp.PADDING_SAME) == out
+    assert bp.conv_output_size(size, k, s, d, Padding.SAME) == out
 
 
 def test_valid_output_size() -> None:
-    assert bp.conv_output_size(8, 3, 2, 1, bp.PADDING_VALID) == 3
-    assert bp.conv_output_size(8, 3, 1, 2, bp.PADDING_VALID) == 4
-    assert bp.conv_output_size(4, 3, 1, 2, bp.PADDING_VALID) == 0
+    assert bp.conv_output_size(8, 3, 2, 1, Padding.VALID) == 3
+    assert bp.conv_output_size(8, 3, 1, 2, Padding.VALID) == 4
+    assert bp.conv_output_size(4, 3, 1, 2, Padding.VALID) == 0
 
 
 def test_storage_round_trip() -> None:
     rng = np.random.default_rng(3)
-    u8 = TensorSpec(DTYPE_UINT8, 3, 3, 1)
+    u8 = TensorSpec(DType.UINT8, 3, 3, 1)
     x = rng.integers(0, 256, (3, 3, 1), dtype=np.uint8)
     raw = bp.to_storage(u8, x)
     assert len(raw) == 12 and raw[:9] == x.tobytes() and raw[9:] == b"\0\0\0"
     assert np.array_equal(bp.from_storage(u8, raw), x)
-    i32 = TensorSpec(DTYPE_INT32, 1, 1, 3)
+    i32 = TensorSpec(DType.INT32, 1, 1, 3)
     raw = bp.to_storage(i32, np.array([[[-1, 2, -(2**31)]]], dtype=np.int32))
     assert raw == struct.pack("<3i", -1, 2, -(2**31))
-    bits = TensorSpec(DTYPE_BITS, 1, 2, 40)
+    bits = TensorSpec(DType.BITS, 1, 2, 40)
     v = np.array([[[0x80000001, 0xFF], [5, 0]]], dtype=np.uint32)
     raw = bp.to_storage(bits, v)
     assert raw == struct.pack("<4I", 0x80000001, 0xFF, 5, 0)
@@ -335,17 +371,17 @@ def test_write_refuses_invalid_pack(pack: Pack) -> None:
 
 
 def test_shape_check_and_infer_output_shape() -> None:
-    op = OpSpec(BCONV2D, 0, None, 1, [3, 3, 2, 2, 1, 1, 0, 2], np.zeros(8 * 9 * 1, np.uint32))
+    op = OpSpec(OpCode.BCONV2D, 0, None, 1, [3, 3, 2, 2, 1, 1, 0, 2], np.zeros(8 * 9 * 1, np.uint32))
     assert bp.infer_output_shape(op, [(7, 6, 64)]) == (4, 3, 8)  # cout from the weights
     assert bp.infer_output_shape(op, [(7, 6, 64)], cout=16) == (4, 3, 16)
-    tensors = [TensorSpec(DTYPE_BITS, 7, 6, 64), TensorSpec(DTYPE_INT32, 4, 3, 8)]
+    tensors = [TensorSpec(DType.BITS, 7, 6, 64), TensorSpec(DType.INT32, 4, 3, 8)]
     assert bp.shape_check(op, tensors) == (4, 3, 8)
     with pytest.raises(PackError, match="out tensor 1 has shape \\[4,4,8\\], expected \\[4,3,8\\]"):
-        bp.shape_check(op, [tensors[0], TensorSpec(DTYPE_INT32, 4, 4, 8)])
-    assert bp.infer_output_shape(OpSpec(CONCAT, 0, 0, 1, []), [(2, 3, 5), (2, 3, 7)]) == (2, 3, 12)
-    assert bp.infer_output_shape(OpSpec(BDENSE, 0, None, 1, [256, 9]), [(2, 2, 64)]) == (1, 1, 9)
-    assert bp.infer_output_shape(OpSpec(BMAXPOOL2D, 0, None, 1, [3, 3, 2, 2, 1]), [(7, 6, 3)]) == (3, 2, 3)
-    assert bp.infer_output_shape(OpSpec(THERMO_ENCODE, 0, None, 1, [85]), [(4, 4, 3)]) == (4, 4, 255)
+        bp.shape_check(op, [tensors[0], TensorSpec(DType.INT32, 4, 4, 8)])
+    assert bp.infer_output_shape(OpSpec(OpCode.CONCAT, 0, 0, 1, []), [(2, 3, 5), (2, 3, 7)]) == (2, 3, 12)
+    assert bp.infer_output_shape(OpSpec(OpCode.BDENSE, 0, None, 1, [256, 9]), [(2, 2, 64)]) == (1, 1, 9)
+    assert bp.infer_output_shape(OpSpec(OpCode.BMAXPOOL2D, 0, None, 1, [3, 3, 2, 2, 1]), [(7, 6, 3)]) == (3, 2, 3)
+    assert bp.infer_output_shape(OpSpec(OpCode.THERMO_ENCODE, 0, None, 1, [85]), [(4, 4, 3)]) == (4, 4, 255)
 
 
 # --------------------------------------------------------------------------------------------
@@ -532,22 +568,22 @@ def test_reject_bad_params(pack: Pack, index: int, params: list[int], message: s
 
 
 def test_reject_grouped_conv_cout_not_multiple() -> None:
-    tensors = [TensorSpec(DTYPE_BITS, 4, 4, 64), TensorSpec(DTYPE_BITS, 4, 4, 3)]
-    op = OpSpec(BCONV2D, 0, None, 1, [1, 1, 1, 1, 1, 1, 0, 2], np.zeros(3, np.uint32), np.zeros(3, np.int32))
+    tensors = [TensorSpec(DType.BITS, 4, 4, 64), TensorSpec(DType.BITS, 4, 4, 3)]
+    op = OpSpec(OpCode.BCONV2D, 0, None, 1, [1, 1, 1, 1, 1, 1, 0, 2], np.zeros(3, np.uint32), np.zeros(3, np.int32))
     p = Pack(tensors, [op], 0, None, 1, 4096)
     rejects(write_pack(p, validate=False), "op 0 (BCONV2D): cout 3 is not a positive multiple of groups 2")
 
 
 def test_reject_dense_on_unflattenable_input() -> None:
-    tensors = [TensorSpec(DTYPE_BITS, 2, 2, 40), TensorSpec(DTYPE_BITS, 1, 1, 4)]
-    op = OpSpec(BDENSE, 0, None, 1, [160, 4], np.zeros(4 * 5, np.uint32), np.zeros(4, np.int32))
+    tensors = [TensorSpec(DType.BITS, 2, 2, 40), TensorSpec(DType.BITS, 1, 1, 4)]
+    op = OpSpec(OpCode.BDENSE, 0, None, 1, [160, 4], np.zeros(4 * 5, np.uint32), np.zeros(4, np.int32))
     rejects(write_pack(Pack(tensors, [op], 0, None, 1, 4096), validate=False),
             "op 0 (BDENSE): input [2,2,40] is not a packed flat vector")
 
 
 def test_reject_concat_spatial_mismatch() -> None:
-    tensors = [TensorSpec(DTYPE_BITS, 2, 2, 8), TensorSpec(DTYPE_BITS, 2, 3, 8), TensorSpec(DTYPE_BITS, 2, 2, 16)]
-    op = OpSpec(CONCAT, 0, 1, 2, [])
+    tensors = [TensorSpec(DType.BITS, 2, 2, 8), TensorSpec(DType.BITS, 2, 3, 8), TensorSpec(DType.BITS, 2, 2, 16)]
+    op = OpSpec(OpCode.CONCAT, 0, 1, 2, [])
     rejects(write_pack(Pack(tensors, [op], 0, None, 2, 4096), validate=False),
             "op 0 (CONCAT): inputs have different spatial shapes [2,2] and [2,3]")
 

@@ -2,7 +2,7 @@
 and ``.bnnpack`` files through ``read_tflite``/``describe_tflite``, ``lower``, ``read_pack``/
 ``describe`` and the ``bnn-edge inspect`` code path.
 
-Every case must end in a clear error (a :class:`bnn_edge.errors.UserError` subclass) or a valid
+Every case must end in a clear error (a :class:`converters.errors.FormatError`) or a valid
 result -- never in another exception, and never run past a per-case time limit.
 
 The seeds are a real small LCE conversion and small packs kept in firmware/fuzz/corpus
@@ -32,9 +32,9 @@ import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from bnn_edge.errors import UserError
 from converters import bnnpack as bp
 from converters import tflite_reader
+from converters.errors import FormatError
 from converters.lower import SUPPORTED, Lowered, LoweringError, Thermo, lower
 from converters.tflite_reader import TFLGraph, describe_tflite, read_tflite
 
@@ -180,7 +180,7 @@ def lower_or_refuse(g: TFLGraph, tag: str) -> Lowered | None:
     """lower(g): the result, or None after a LoweringError (any other exception fails the case)."""
     try:
         return lower(g, THERMO, LATENT_HINT, {"fuzz": True})
-    except UserError:
+    except FormatError:
         _outcome(f"{tag}_lowering_refused")
     return None
 
@@ -189,7 +189,7 @@ def check_tflite(data: bytes) -> None:
     """read_tflite -> describe_tflite -> lower -> write/read the pack: clear errors or valid results."""
     try:
         g = read_tflite(data)
-    except UserError:
+    except FormatError:
         _outcome("tflite_refused")
         return
     json.dumps(describe_tflite(data), default=str)
@@ -205,7 +205,7 @@ def check_pack(data: bytes) -> None:
     try:
         pack = bp.read_pack(data)
         _outcome("pack_valid")
-    except UserError as exc:
+    except FormatError as exc:
         pack = None
         _outcome("pack_refused_" + ("crc" if "CRC" in str(exc) else "other"))
     info = bp.describe(data)  # never raises: reports what it could decode
@@ -373,7 +373,7 @@ def readable(g: TFLGraph) -> bool:
         for t in g.tensors:
             if t.data is not None and (t.data.shape != tuple(t.shape) or t.data.dtype != _NP.get(t.type, t.data.dtype)):
                 return False
-    except UserError:
+    except FormatError:
         return False
     return all(0 <= j < len(g.tensors) for j in g.inputs + g.outputs)
 

@@ -34,8 +34,8 @@ from bnn_edge.sim.head import (
     rshift_round,
     w1_from_seed,
 )
-from bnn_edge.sim.bitpack import from_pm1, to_pm1
 from bnn_edge.sim.prng import XorShift32, fmix32, seed_stream
+from converters.bitpack import from_pm1, to_pm1
 
 
 def all_pm1(words: np.ndarray) -> np.ndarray:
@@ -87,11 +87,14 @@ def test_exp_lut_formula_and_c_table() -> None:
     assert math.floor(32768 * math.exp(-EXP_LUT_LEN / 16) + 0.5) == 0  # entries past the end are 0
     for j, v in enumerate(EXP_LUT):
         assert v == math.floor(32768 * math.exp(-j / 16) + 0.5)
-    src = (REPO / "firmware/src/head/bnn_head.c").read_text()
-    body = re.search(r"EXP_LUT\[EXP_LUT_LEN\] = \{(.*?)\};", src, re.S)
+    # the C table is generated from EXP_LUT (tests/test_codegen_constants.py checks it is current)
+    header = (REPO / "firmware/include/bnn/bnn_constants.h").read_text()
+    body = re.search(r"#define BNN_HEAD_EXP_LUT \{ \\\n(.*?)\n\}", header, re.S)
     assert body is not None
-    assert tuple(int(x) for x in body.group(1).replace("\n", " ").split(",")) == EXP_LUT
-    assert re.search(r"#define EXP_LUT_LEN 178u", src)
+    assert tuple(int(x) for x in body.group(1).replace("\\", " ").split(",")) == EXP_LUT
+    assert re.search(rf"#define BNN_HEAD_EXP_LUT_LEN {EXP_LUT_LEN}u", header)
+    (src,) = [p.read_text() for p in REPO.glob("firmware/src/**/bnn_head.c")]
+    assert "static const uint16_t EXP_LUT[EXP_LUT_LEN] = BNN_HEAD_EXP_LUT;" in src
 
 
 @given(st.integers(-(2**30), 2**30), st.integers(0, 30))

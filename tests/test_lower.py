@@ -3,11 +3,12 @@
 import numpy as np
 import pytest
 
-from bnn_edge.sim.bitpack import unpack_bits
 from bnn_edge.sim.interpreter import run_pack
 from bnn_edge.tfcompat import keras, lq, tf
 from converters import bnnpack as bp
+from converters.bitpack import unpack_bits
 from converters.lower import LoweringError, Thermo, lower
+from converters.ops import DType
 from converters.tflite_reader import read_tflite
 
 BIN = dict(input_quantizer="ste_sign", kernel_quantizer="ste_sign", kernel_constraint="weight_clip", use_bias=False)
@@ -51,7 +52,7 @@ def test_conv_pool_depthwise_dense_concat_lower_and_match_keras():
     names = [op.name for op in low.pack.ops]
     assert names == ["THERMO_ENCODE", "BCONV2D", "BCONV2D", "BMAXPOOL2D", "BDEPTHWISE2D", "BDENSE", "BDENSE",
                      "CONCAT", "CONCAT", "BDENSE"]
-    assert low.pack.tensors[low.pack.output_tensor].dtype == bp.DTYPE_INT32
+    assert low.pack.tensors[low.pack.output_tensor].dtype == DType.INT32
     x = _pixels(32)
     sim = run_pack(low.pack, x)
     keras_logits = model.predict(_encode(x), verbose=0)

@@ -1,4 +1,4 @@
-"""Bit packing (bnn_edge/sim/bitpack.py): properties against a naive per-bit definition."""
+"""Bit packing (converters/bitpack.py): properties against a naive per-bit definition."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from bnn_edge.sim.bitpack import from_pm1, pack_bits, tail_mask, to_pm1, unpack_bits, words
+from converters.bitpack import from_pm1, pack_bits, tail_mask, to_pm1, unpack_bits, words
 
 bool_arrays = hnp.arrays(
     dtype=bool,

@@ -15,20 +15,8 @@ import pytest
 from bnn_edge import __version__
 from bnn_edge.sim import run_pack
 from bnn_edge.sim.golden import DEFAULT_OUT, DEFAULT_SEED, build_cases, generate, main
-from converters.bnnpack import (
-    BCONV2D,
-    BDENSE,
-    BDEPTHWISE2D,
-    BMAXPOOL2D,
-    CONCAT,
-    DTYPE_BITS,
-    DTYPE_INT32,
-    NO_TENSOR,
-    THERMO_ENCODE,
-    from_storage,
-    read_pack,
-    write_pack,
-)
+from converters.bnnpack import NO_TENSOR, from_storage, read_pack, write_pack
+from converters.ops import DType, OpCode
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = ROOT / "firmware" / "tests" / "golden" / "golden_cases.h"
@@ -122,11 +110,11 @@ def test_cases_cover_every_op_and_option() -> None:
         for op in p.ops:
             t_in, t_out = p.tensors[op.in0], p.tensors[op.out]
             prm = op.params
-            if op.type == THERMO_ENCODE:
+            if op.type == OpCode.THERMO_ENCODE:
                 seen.add(f"thermo_L{prm[0]}_c{t_in.c}")
-            elif op.type == BCONV2D and not c.name.startswith("concat_"):
+            elif op.type == OpCode.BCONV2D and not c.name.startswith("concat_"):
                 seen.add("conv_" + ("same" if prm[6] == 0 else "valid"))
-                seen.add("conv_" + ("bits" if t_out.dtype == DTYPE_BITS else "int32"))
+                seen.add("conv_" + ("bits" if t_out.dtype == DType.BITS else "int32"))
                 if 2 in prm[2:4]:
                     seen.add("conv_stride2")
                 if 2 in prm[4:6]:
@@ -134,13 +122,13 @@ def test_cases_cover_every_op_and_option() -> None:
                 if prm[7] == 2 and t_in.c // 2 == 32:
                     seen.add("conv_groups2_cin_g32")
                 seen.add(f"conv_cin{t_in.c}")
-            elif op.type == BMAXPOOL2D:
+            elif op.type == OpCode.BMAXPOOL2D:
                 seen.add("maxpool")
-            elif op.type == BDEPTHWISE2D:
+            elif op.type == OpCode.BDEPTHWISE2D:
                 seen.add("dw_" + ("same" if prm[4] == 0 else "valid"))
-            elif op.type == BDENSE:
-                seen.add("dense_" + ("bits" if t_out.dtype == DTYPE_BITS else "int32"))
-            elif op.type == CONCAT:
+            elif op.type == OpCode.BDENSE:
+                seen.add("dense_" + ("bits" if t_out.dtype == DType.BITS else "int32"))
+            elif op.type == OpCode.CONCAT:
                 seen.add("concat_self" if op.in0 == op.in1 else "concat")
     need = {"thermo_L16_c3", "thermo_L85_c3", "conv_same", "conv_valid", "conv_bits", "conv_int32", "conv_stride2",
             "conv_dilation2", "conv_groups2_cin_g32", "conv_cin16", "conv_cin40", "conv_cin255", "maxpool", "dw_same",
@@ -148,14 +136,16 @@ def test_cases_cover_every_op_and_option() -> None:
     assert need <= seen, need - seen
     models = [c for c in cases if c.name.startswith("model_")]
     assert len(models) == 2
-    chain = [THERMO_ENCODE, BCONV2D, BCONV2D, BMAXPOOL2D, BDEPTHWISE2D, BDENSE, BDENSE, CONCAT, CONCAT, BDENSE]
+    O = OpCode
+    chain = [O.THERMO_ENCODE, O.BCONV2D, O.BCONV2D, O.BMAXPOOL2D, O.BDEPTHWISE2D, O.BDENSE, O.BDENSE, O.CONCAT, O.CONCAT,
+             O.BDENSE]
     for m in models:
         p = m.pack
         assert [op.type for op in p.ops] == chain
-        assert p.latent_tensor == p.ops[5].out and p.tensors[p.latent_tensor].dtype == DTYPE_BITS
+        assert p.latent_tensor == p.ops[5].out and p.tensors[p.latent_tensor].dtype == DType.BITS
         assert p.ops[7].in0 == p.latent_tensor and p.ops[7].in1 == p.ops[6].out  # concat(latent, h)
         assert p.ops[8].in0 == p.ops[8].in1 == p.ops[7].out  # concat(c, c)
-        assert p.tensors[p.output_tensor].dtype == DTYPE_INT32 and len(m.inputs) >= 3
+        assert p.tensors[p.output_tensor].dtype == DType.INT32 and len(m.inputs) >= 3
 
 
 C_CHECK = r"""

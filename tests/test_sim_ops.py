@@ -26,21 +26,9 @@ from bnn_edge.sim import (
     unpack_bits,
     words,
 )
-from bnn_edge.sim.bitpack import tail_mask
-from converters.bnnpack import (
-    BCONV2D,
-    BDENSE,
-    BDEPTHWISE2D,
-    BMAXPOOL2D,
-    CONCAT,
-    DTYPE_BITS,
-    DTYPE_UINT8,
-    INT32_MAX,
-    INT32_MIN,
-    NO_TENSOR,
-    THERMO_ENCODE,
-    Pack,
-)
+from converters.bitpack import tail_mask
+from converters.bnnpack import INT32_MAX, INT32_MIN, NO_TENSOR, Pack
+from converters.ops import DType, OpCode
 
 tf = pytest.importorskip("tensorflow")
 
@@ -309,35 +297,35 @@ def tf_run_pack(pack: Pack, inputs: np.ndarray) -> dict[int, np.ndarray]:
     """Float reference interpreter: BITS tensors are ±1 float32 ``[N, h, w, c]``."""
     t_in = pack.tensors[pack.input_tensor]
     vals: dict[int, np.ndarray] = {}
-    vals[pack.input_tensor] = inputs if t_in.dtype == DTYPE_UINT8 else to_pm1(inputs, t_in.c, np.float32)
+    vals[pack.input_tensor] = inputs if t_in.dtype == DType.UINT8 else to_pm1(inputs, t_in.c, np.float32)
     for op in pack.ops:
         x = vals[op.in0]
         ti, to = pack.tensors[op.in0], pack.tensors[op.out]
         p = op.params
-        if op.type == THERMO_ENCODE:
+        if op.type == OpCode.THERMO_ENCODE:
             vals[op.out] = ref_thermo(x, op.thresholds)
             continue
-        if op.type == BMAXPOOL2D:
+        if op.type == OpCode.BMAXPOOL2D:
             vals[op.out] = ref_maxpool(x, p[0], p[1], (p[2], p[3]))
             continue
-        if op.type == CONCAT:
+        if op.type == OpCode.CONCAT:
             vals[op.out] = tf.concat([x, vals[op.in1]], axis=-1).numpy()
             continue
-        if op.type == BCONV2D:
+        if op.type == OpCode.BCONV2D:
             cin_g = ti.c // p[7]
             wt = to_pm1(op.weights.reshape(to.c, p[0], p[1], words(cin_g)), cin_g, np.float32)
             y = ref_conv(x, wt, (p[2], p[3]), (p[4], p[5]), "SAME" if p[6] == 0 else "VALID", p[7])
             k = p[0] * p[1] * cin_g
-        elif op.type == BDEPTHWISE2D:
+        elif op.type == OpCode.BDEPTHWISE2D:
             wt = to_pm1(op.weights.reshape(p[0], p[1], words(ti.c)), ti.c, np.float32)
             y = ref_depthwise(x, wt, (p[2], p[3]), "SAME" if p[4] == 0 else "VALID")
             k = p[0] * p[1]
         else:
-            assert op.type == BDENSE
+            assert op.type == OpCode.BDENSE
             wt = to_pm1(op.weights.reshape(p[1], words(p[0])), p[0], np.float32)
             y = ref_dense(x.reshape(x.shape[0], -1), wt).reshape(x.shape[0], 1, 1, p[1])
             k = p[0]
-        vals[op.out] = ref_bits(y, k, op.thresholds) if to.dtype == DTYPE_BITS else y
+        vals[op.out] = ref_bits(y, k, op.thresholds) if to.dtype == DType.BITS else y
     return vals
 
 
@@ -359,7 +347,7 @@ def test_golden_case_matches_float_reference(case) -> None:
         spec = pack.tensors[tid]
         if tid == pack.input_tensor:
             continue
-        if spec.dtype == DTYPE_BITS:
+        if spec.dtype == DType.BITS:
             assert tail_clear(value, spec.c), tid
             assert np.array_equal(to_pm1(value, spec.c, np.float32), ref[tid]), f"tensor {tid}"
         else:
@@ -377,7 +365,7 @@ def test_golden_bits_are_not_degenerate() -> None:
         sim = run_pack(case.pack, case.inputs)
         for tid, value in sim["tensors"].items():
             spec = case.pack.tensors[tid]
-            if spec.dtype == DTYPE_BITS:
+            if spec.dtype == DType.BITS:
                 frac = unpack_bits(value, spec.c).mean()
                 assert 0.1 < frac < 0.9, (case.name, tid, frac)
         assert len({tuple(v.ravel()) for v in sim["output"]}) == len(case.inputs)  # inputs give different logits

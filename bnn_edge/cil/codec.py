@@ -5,7 +5,7 @@ count below; a device packs samples back to back, so the byte padding of a row i
 
 * **binary latent** (latent replay, binary presets): ``N`` features ``z in {-1,+1}`` cost
   ``N`` bits, 1 bit per feature (bit 1 means -1, channel ``k`` in bit ``k % 8`` of byte ``k // 8``:
-  the byte layout of :mod:`bnn_edge.sim.bitpack`, which does the packing).
+  the byte layout of :mod:`converters.bitpack`, which does the packing).
 * **float latent** (latent replay, ``-fp`` presets): ``N`` float32 features cost ``32 N`` bits.
 * **pixels** (native replay): an image of ``H*W*C`` integer pixels in ``0..vmax`` is stored at
   its own precision, ``b = ceil(log2(vmax + 1))`` bits per pixel: 5 bits for the 0..16 digits,
@@ -21,7 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
-from bnn_edge.sim.bitpack import from_pm1, to_pm1
+from converters.bitpack import from_pm1, to_pm1
 
 
 def bits_per_pixel(vmax: int) -> int:

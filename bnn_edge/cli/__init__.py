@@ -13,17 +13,17 @@ from typing import Any, Callable
 import click
 
 from bnn_edge import __version__
-from bnn_edge.errors import UserError
+from bnn_edge.errors import USER_ERRORS
 
 
 def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Decorator for command callbacks: a :class:`UserError` becomes ``error: ...`` on stderr, exit 2."""
+    """Decorator for command callbacks: :data:`~bnn_edge.errors.USER_ERRORS` become ``error: ...``, exit 2."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except UserError as exc:
+        except USER_ERRORS as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
         except KeyboardInterrupt:

@@ -6,9 +6,9 @@ from typing import Sequence
 
 import numpy as np
 
-from converters.bnnpack import PADDING_SAME, PADDING_VALID, conv_output_size, same_padding
-
-from .bitpack import pack_bits
+from converters.bitpack import pack_bits
+from converters.ops import Padding as PadCode
+from converters.ops import conv_output_size, same_padding
 
 IntPair = int | Sequence[int]
 Padding = str | int
@@ -27,14 +27,14 @@ def pair(v: IntPair, name: str) -> tuple[int, int]:
 
 
 def padding_code(p: Padding) -> int:
-    """``"SAME"``/0 -> :data:`PADDING_SAME`, ``"VALID"``/1 -> :data:`PADDING_VALID`."""
+    """``"SAME"``/0 -> ``Padding.SAME``, ``"VALID"``/1 -> ``Padding.VALID`` (:class:`converters.ops.Padding`)."""
     if isinstance(p, str):
         up = p.upper()
         if up == "SAME":
-            return PADDING_SAME
+            return PadCode.SAME
         if up == "VALID":
-            return PADDING_VALID
-    elif p in (PADDING_SAME, PADDING_VALID):
+            return PadCode.VALID
+    elif p in (PadCode.SAME, PadCode.VALID):
         return int(p)
     raise ValueError(f"padding must be 'SAME'/0 or 'VALID'/1, got {p!r}")
 
@@ -57,7 +57,7 @@ def pad_input(x: np.ndarray, k: tuple[int, int], s: tuple[int, int], d: tuple[in
               fill: float | bool) -> tuple[np.ndarray, int, int]:
     """Pad a batch ``[N, H, W, C]`` for a window op; return ``(padded, ho, wo)``.
 
-    SAME pads with ``fill`` by TensorFlow's SAME amounts (:func:`converters.bnnpack.same_padding`);
+    SAME pads with ``fill`` by TensorFlow's SAME amounts (:func:`converters.ops.same_padding`);
     the binary ops use one-padding: ``+1.0`` on ±1 values, ``False`` (bit 0) on bits. VALID
     does not pad.
     """
@@ -66,7 +66,7 @@ def pad_input(x: np.ndarray, k: tuple[int, int], s: tuple[int, int], d: tuple[in
     wo = conv_output_size(w, k[1], s[1], d[1], padding)
     if ho < 1 or wo < 1:
         raise ValueError(f"window {k} (dilation {d}) does not fit the {h}x{w} input with VALID padding")
-    if padding == PADDING_SAME:
+    if padding == PadCode.SAME:
         pt, pb = same_padding(h, k[0], s[0], d[0])
         pl, pr = same_padding(w, k[1], s[1], d[1])
         if pt or pb or pl or pr:

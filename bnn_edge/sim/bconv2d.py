@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from converters.bnnpack import conv_output_size
+from converters.bitpack import to_pm1, words
+from converters.ops import conv_output_size
 
 from ._common import IntPair, Padding, accum_from_dot, as_batch, finish, pad_input, pair, padding_code, tap, unbatch
-from .bitpack import to_pm1, words
 
 __all__ = ["bconv2d"]
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from converters.bitpack import to_pm1, words
+
 from ._common import accum_from_dot, as_batch, finish, unbatch
-from .bitpack import to_pm1, words
 
 __all__ = ["bdense"]
 

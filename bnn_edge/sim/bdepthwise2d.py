@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from converters.bitpack import unpack_bits, words
+
 from ._common import IntPair, Padding, as_batch, finish, pad_input, pair, padding_code, tap, unbatch
-from .bitpack import unpack_bits, words
 
 __all__ = ["bdepthwise2d"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from converters.bnnpack import PADDING_VALID
+from converters.ops import Padding as PadCode
 
 from ._common import IntPair, Padding, as_batch, pair, padding_code, tap, unbatch
 
@@ -18,7 +18,7 @@ def bmaxpool2d(x_words: np.ndarray, *, kh: int, kw: int, stride: IntPair = 1, pa
     ``out[n, oy, ox] = AND_{i<kh, j<kw} x[n, oy*s_h + i, ox*s_w + j]`` word by word; tail bits
     stay 0. VALID only (v1): ``ho = (h - kh) // s_h + 1``.
     """
-    if padding_code(padding) != PADDING_VALID:
+    if padding_code(padding) != PadCode.VALID:
         raise ValueError("BMAXPOOL2D supports VALID padding only (format v1)")
     xb, added = as_batch(x_words, 3)
     xb = xb.astype(np.uint32, copy=False)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from converters.bitpack import pack_bits, unpack_bits
+
 from ._common import as_batch, unbatch
-from .bitpack import pack_bits, unpack_bits
 
 __all__ = ["concat"]
 

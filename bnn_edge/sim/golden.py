@@ -20,21 +20,9 @@ import numpy as np
 
 from bnn_edge import __version__
 from converters.bnnpack import (
-    BCONV2D,
-    BDENSE,
-    BDEPTHWISE2D,
-    BMAXPOOL2D,
-    CONCAT,
-    DTYPE_BITS,
-    DTYPE_INT32,
-    DTYPE_UINT8,
     INT32_MAX,
     INT32_MIN,
     NO_TENSOR,
-    OP_NAMES,
-    PADDING_SAME,
-    PADDING_VALID,
-    THERMO_ENCODE,
     OpSpec,
     Pack,
     TensorSpec,
@@ -44,8 +32,9 @@ from converters.bnnpack import (
     to_storage,
     write_pack,
 )
+from converters.bitpack import from_pm1, pack_bits
+from converters.ops import DType, OpCode, Padding
 
-from .bitpack import from_pm1, pack_bits
 from .interpreter import run_pack
 
 __all__ = ["GoldenCase", "build_cases", "render_header", "main", "DEFAULT_SEED", "DEFAULT_OUT"]
@@ -149,7 +138,7 @@ def _describe_pack(pack: Pack) -> str:
     for op in pack.ops:
         named = op.named_params()
         ps = ",".join(f"{k}={v}" for k, v in named.items())
-        parts.append(f"{OP_NAMES[op.type]}({ps}) -> {_shape_str(pack.tensors[op.out])}")
+        parts.append(f"{OpCode(op.type).name}({ps}) -> {_shape_str(pack.tensors[op.out])}")
     return f"{_shape_str(pack.tensors[pack.input_tensor])}: " + "; ".join(parts)
 
 
@@ -162,7 +151,7 @@ def _single(rng: np.random.Generator, op_type: int, in_shape: tuple[int, int, in
     x = b.tensor(in_dtype, *in_shape)
     in1 = NO_TENSOR
     in_shapes = [in_shape]
-    if op_type == CONCAT:
+    if op_type == OpCode.CONCAT:
         assert same_input, "use _concat_pack for two distinct inputs"
         in1 = x
         in_shapes.append(in_shape)
@@ -171,25 +160,25 @@ def _single(rng: np.random.Generator, op_type: int, in_shape: tuple[int, int, in
     y = b.tensor(out_dtype, ho, wo, co)
     h, w, c = in_shape
     weights = thresholds = None
-    if op_type == THERMO_ENCODE:
+    if op_type == OpCode.THERMO_ENCODE:
         thresholds = _thermo_thresholds(rng, params[0])
-    elif op_type == BCONV2D:
+    elif op_type == OpCode.BCONV2D:
         kh, kw, groups = params[0], params[1], params[7]
         cin_g = c // groups
         weights = from_pm1(_pm1(rng, (co, kh, kw, cin_g)))
         k = kh * kw * cin_g
-    elif op_type == BDEPTHWISE2D:
+    elif op_type == OpCode.BDEPTHWISE2D:
         kh, kw = params[0], params[1]
         weights = from_pm1(_pm1(rng, (kh, kw, c)))
         k = kh * kw
-    elif op_type == BDENSE:
+    elif op_type == OpCode.BDENSE:
         weights = from_pm1(_pm1(rng, (co, params[0])))
         k = params[0]
-    if op_type in (BCONV2D, BDEPTHWISE2D, BDENSE) and out_dtype == DTYPE_BITS:
+    if op_type in (OpCode.BCONV2D, OpCode.BDEPTHWISE2D, OpCode.BDENSE) and out_dtype == DType.BITS:
         thresholds = _thresholds(rng, k, co, edges=True)
     b.op(op_type, x, y, params, weights, thresholds, in1=in1)
     pack = b.pack(x, y)
-    if in_dtype == DTYPE_UINT8:
+    if in_dtype == DType.UINT8:
         inputs = _images(rng, n_inputs, in_shape)
     else:
         inputs = _random_words(rng, (n_inputs,) + in_shape[:2], c)
@@ -202,12 +191,12 @@ def _concat_pack(rng: np.random.Generator, h: int, w: int, ca: int, cb: int, n_i
     concatenated with ``y = BCONV2D 1x1 (x)`` of ``cb`` channels (a random binary map):
     ``out = concat(x, y)``, which exercises the bit layout of both operands."""
     bld = _Builder()
-    x = bld.tensor(DTYPE_BITS, h, w, ca)
-    y = bld.tensor(DTYPE_BITS, h, w, cb)
-    z = bld.tensor(DTYPE_BITS, h, w, ca + cb)
+    x = bld.tensor(DType.BITS, h, w, ca)
+    y = bld.tensor(DType.BITS, h, w, cb)
+    z = bld.tensor(DType.BITS, h, w, ca + cb)
     wts = from_pm1(_pm1(rng, (cb, 1, 1, ca)))
-    bld.op(BCONV2D, x, y, [1, 1, 1, 1, 1, 1, PADDING_VALID, 1], wts, _thresholds(rng, ca, cb, edges=False))
-    bld.op(CONCAT, x, z, [], in1=y)
+    bld.op(OpCode.BCONV2D, x, y, [1, 1, 1, 1, 1, 1, Padding.VALID, 1], wts, _thresholds(rng, ca, cb, edges=False))
+    bld.op(OpCode.CONCAT, x, z, [], in1=y)
     return bld.pack(x, z), _random_words(rng, (n_inputs, h, w), ca)
 
 
@@ -226,42 +215,42 @@ def _model(rng: np.random.Generator, *, name: str, hw: tuple[int, int], c_img: i
     """
     b = _Builder()
     h, w = hw
-    x = b.tensor(DTYPE_UINT8, h, w, c_img)
-    t = b.tensor(DTYPE_BITS, h, w, c_img * levels)
-    b.op(THERMO_ENCODE, x, t, [levels], thresholds=_thermo_thresholds(rng, levels))
+    x = b.tensor(DType.UINT8, h, w, c_img)
+    t = b.tensor(DType.BITS, h, w, c_img * levels)
+    b.op(OpCode.THERMO_ENCODE, x, t, [levels], thresholds=_thermo_thresholds(rng, levels))
     cur, c = t, c_img * levels
     for cout, k, pad, groups, dil in convs:
-        probe = OpSpec(BCONV2D, cur, None, 0, [k, k, 1, 1, dil, dil, pad, groups])
+        probe = OpSpec(OpCode.BCONV2D, cur, None, 0, [k, k, 1, 1, dil, dil, pad, groups])
         ho, wo, _ = infer_output_shape(probe, [b.tensors[cur].shape], cout=cout)
-        nxt = b.tensor(DTYPE_BITS, ho, wo, cout)
+        nxt = b.tensor(DType.BITS, ho, wo, cout)
         cin_g = c // groups
-        b.op(BCONV2D, cur, nxt, probe.params, from_pm1(_pm1(rng, (cout, k, k, cin_g))),
+        b.op(OpCode.BCONV2D, cur, nxt, probe.params, from_pm1(_pm1(rng, (cout, k, k, cin_g))),
              _thresholds(rng, k * k * cin_g, cout, edges=False))
         cur, c, h, w = nxt, cout, ho, wo
     ho, wo = (h - pool) // pool + 1, (w - pool) // pool + 1
-    nxt = b.tensor(DTYPE_BITS, ho, wo, c)
-    b.op(BMAXPOOL2D, cur, nxt, [pool, pool, pool, pool, PADDING_VALID])
+    nxt = b.tensor(DType.BITS, ho, wo, c)
+    b.op(OpCode.BMAXPOOL2D, cur, nxt, [pool, pool, pool, pool, Padding.VALID])
     cur, h, w = nxt, ho, wo
     k, pad = dw
-    if pad == PADDING_VALID:
+    if pad == Padding.VALID:
         ho, wo = h - k + 1, w - k + 1
     else:
         ho, wo = h, w
-    nxt = b.tensor(DTYPE_BITS, ho, wo, c)
-    b.op(BDEPTHWISE2D, cur, nxt, [k, k, 1, 1, pad], from_pm1(_pm1(rng, (k, k, c))),
+    nxt = b.tensor(DType.BITS, ho, wo, c)
+    b.op(OpCode.BDEPTHWISE2D, cur, nxt, [k, k, 1, 1, pad], from_pm1(_pm1(rng, (k, k, c))),
          _thresholds(rng, k * k, c, edges=False))
     cur, h, w = nxt, ho, wo
     cin = h * w * c
-    lat = b.tensor(DTYPE_BITS, 1, 1, latent)
-    b.op(BDENSE, cur, lat, [cin, latent], from_pm1(_pm1(rng, (latent, cin))), _thresholds(rng, cin, latent, edges=False))
-    hh = b.tensor(DTYPE_BITS, 1, 1, head)
-    b.op(BDENSE, lat, hh, [latent, head], from_pm1(_pm1(rng, (head, latent))), _thresholds(rng, latent, head, edges=False))
-    cc = b.tensor(DTYPE_BITS, 1, 1, latent + head)
-    b.op(CONCAT, lat, cc, [], in1=hh)
-    dd = b.tensor(DTYPE_BITS, 1, 1, 2 * (latent + head))
-    b.op(CONCAT, cc, dd, [], in1=cc)
-    logits = b.tensor(DTYPE_INT32, 1, 1, classes)
-    b.op(BDENSE, dd, logits, [2 * (latent + head), classes], from_pm1(_pm1(rng, (classes, 2 * (latent + head)))))
+    lat = b.tensor(DType.BITS, 1, 1, latent)
+    b.op(OpCode.BDENSE, cur, lat, [cin, latent], from_pm1(_pm1(rng, (latent, cin))), _thresholds(rng, cin, latent, edges=False))
+    hh = b.tensor(DType.BITS, 1, 1, head)
+    b.op(OpCode.BDENSE, lat, hh, [latent, head], from_pm1(_pm1(rng, (head, latent))), _thresholds(rng, latent, head, edges=False))
+    cc = b.tensor(DType.BITS, 1, 1, latent + head)
+    b.op(OpCode.CONCAT, lat, cc, [], in1=hh)
+    dd = b.tensor(DType.BITS, 1, 1, 2 * (latent + head))
+    b.op(OpCode.CONCAT, cc, dd, [], in1=cc)
+    logits = b.tensor(DType.INT32, 1, 1, classes)
+    b.op(OpCode.BDENSE, dd, logits, [2 * (latent + head), classes], from_pm1(_pm1(rng, (classes, 2 * (latent + head)))))
     meta = {"name": name, "classes": [f"c{i}" for i in range(classes)], "thermo_levels": levels,
             "generator": "bnn_edge.sim.golden"}
     return b.pack(x, logits, lat, meta)
@@ -271,7 +260,7 @@ def _model(rng: np.random.Generator, *, name: str, hw: tuple[int, int], c_img: i
 # The case list
 # --------------------------------------------------------------------------------------------
 
-S, V = PADDING_SAME, PADDING_VALID
+S, V = Padding.SAME, Padding.VALID
 
 
 def _conv(kh: int, kw: int, s: tuple[int, int] = (1, 1), d: tuple[int, int] = (1, 1), pad: int = S,
@@ -279,38 +268,38 @@ def _conv(kh: int, kw: int, s: tuple[int, int] = (1, 1), d: tuple[int, int] = (1
     return [kh, kw, s[0], s[1], d[0], d[1], pad, groups]
 
 
-_U, _B, _I = DTYPE_UINT8, DTYPE_BITS, DTYPE_INT32
+_U, _B, _I = DType.UINT8, DType.BITS, DType.INT32
 
 # name -> factory(rng) -> (pack, inputs)
 _CASES: list[tuple[str, Callable[[np.random.Generator], tuple[Pack, np.ndarray]]]] = [
-    ("thermo_L16_c3", lambda r: _single(r, THERMO_ENCODE, (6, 5, 3), _U, [16], _B)),
-    ("thermo_L85_c3", lambda r: _single(r, THERMO_ENCODE, (4, 4, 3), _U, [85], _B)),
-    ("bconv_3x3_same_c16_bits", lambda r: _single(r, BCONV2D, (6, 6, 16), _B, _conv(3, 3), _B, 8)),
-    ("bconv_3x3_valid_c40_int32", lambda r: _single(r, BCONV2D, (6, 5, 40), _B, _conv(3, 3, pad=V), _I, 12)),
-    ("bconv_3x3_same_s2_c255_bits", lambda r: _single(r, BCONV2D, (7, 6, 255), _B, _conv(3, 3, (2, 2)), _B, 16)),
-    ("bconv_3x3_valid_s2_c40_int32", lambda r: _single(r, BCONV2D, (8, 7, 40), _B, _conv(3, 3, (2, 2), pad=V), _I, 6)),
-    ("bconv_3x3_same_d2_c40_bits", lambda r: _single(r, BCONV2D, (7, 7, 40), _B, _conv(3, 3, d=(2, 2)), _B, 8)),
-    ("bconv_3x3_valid_d2_c16_int32", lambda r: _single(r, BCONV2D, (8, 7, 16), _B, _conv(3, 3, d=(2, 2), pad=V), _I, 5)),
-    ("bconv_3x3_same_g2_c64_bits", lambda r: _single(r, BCONV2D, (5, 5, 64), _B, _conv(3, 3, groups=2), _B, 16)),
+    ("thermo_L16_c3", lambda r: _single(r, OpCode.THERMO_ENCODE, (6, 5, 3), _U, [16], _B)),
+    ("thermo_L85_c3", lambda r: _single(r, OpCode.THERMO_ENCODE, (4, 4, 3), _U, [85], _B)),
+    ("bconv_3x3_same_c16_bits", lambda r: _single(r, OpCode.BCONV2D, (6, 6, 16), _B, _conv(3, 3), _B, 8)),
+    ("bconv_3x3_valid_c40_int32", lambda r: _single(r, OpCode.BCONV2D, (6, 5, 40), _B, _conv(3, 3, pad=V), _I, 12)),
+    ("bconv_3x3_same_s2_c255_bits", lambda r: _single(r, OpCode.BCONV2D, (7, 6, 255), _B, _conv(3, 3, (2, 2)), _B, 16)),
+    ("bconv_3x3_valid_s2_c40_int32", lambda r: _single(r, OpCode.BCONV2D, (8, 7, 40), _B, _conv(3, 3, (2, 2), pad=V), _I, 6)),
+    ("bconv_3x3_same_d2_c40_bits", lambda r: _single(r, OpCode.BCONV2D, (7, 7, 40), _B, _conv(3, 3, d=(2, 2)), _B, 8)),
+    ("bconv_3x3_valid_d2_c16_int32", lambda r: _single(r, OpCode.BCONV2D, (8, 7, 16), _B, _conv(3, 3, d=(2, 2), pad=V), _I, 5)),
+    ("bconv_3x3_same_g2_c64_bits", lambda r: _single(r, OpCode.BCONV2D, (5, 5, 64), _B, _conv(3, 3, groups=2), _B, 16)),
     ("bconv_3x3_valid_s2_g2_c64_int32",
-     lambda r: _single(r, BCONV2D, (7, 6, 64), _B, _conv(3, 3, (2, 2), pad=V, groups=2), _I, 6)),
-    ("bconv_2x2_same_c33_int32", lambda r: _single(r, BCONV2D, (5, 4, 33), _B, _conv(2, 2), _I, 7)),
-    ("bconv_5x3_same_s2x1_c40_bits", lambda r: _single(r, BCONV2D, (9, 6, 40), _B, _conv(5, 3, (2, 1)), _B, 33)),
-    ("bconv_1x1_c255_bits", lambda r: _single(r, BCONV2D, (3, 4, 255), _B, _conv(1, 1), _B, 40)),
-    ("bmaxpool_2x2_s2_c40", lambda r: _single(r, BMAXPOOL2D, (6, 6, 40), _B, [2, 2, 2, 2, V], _B)),
-    ("bmaxpool_3x3_s2_c255", lambda r: _single(r, BMAXPOOL2D, (7, 6, 255), _B, [3, 3, 2, 2, V], _B)),
-    ("bmaxpool_3x2_s1x2_c16", lambda r: _single(r, BMAXPOOL2D, (5, 7, 16), _B, [3, 2, 1, 2, V], _B)),
-    ("bdepthwise_3x3_same_c40_bits", lambda r: _single(r, BDEPTHWISE2D, (6, 6, 40), _B, [3, 3, 1, 1, S], _B)),
-    ("bdepthwise_3x3_valid_c16_int32", lambda r: _single(r, BDEPTHWISE2D, (5, 6, 16), _B, [3, 3, 1, 1, V], _I)),
-    ("bdepthwise_3x3_same_s2_c255_bits", lambda r: _single(r, BDEPTHWISE2D, (7, 7, 255), _B, [3, 3, 2, 2, S], _B)),
-    ("bdepthwise_2x2_same_c33_int32", lambda r: _single(r, BDEPTHWISE2D, (4, 5, 33), _B, [2, 2, 1, 1, S], _I)),
-    ("bdense_c100_bits", lambda r: _single(r, BDENSE, (1, 1, 100), _B, [100, 24], _B)),
-    ("bdense_c255_int32", lambda r: _single(r, BDENSE, (1, 1, 255), _B, [255, 10], _I)),
-    ("bdense_2x2x64_bits", lambda r: _single(r, BDENSE, (2, 2, 64), _B, [256, 40], _B)),
+     lambda r: _single(r, OpCode.BCONV2D, (7, 6, 64), _B, _conv(3, 3, (2, 2), pad=V, groups=2), _I, 6)),
+    ("bconv_2x2_same_c33_int32", lambda r: _single(r, OpCode.BCONV2D, (5, 4, 33), _B, _conv(2, 2), _I, 7)),
+    ("bconv_5x3_same_s2x1_c40_bits", lambda r: _single(r, OpCode.BCONV2D, (9, 6, 40), _B, _conv(5, 3, (2, 1)), _B, 33)),
+    ("bconv_1x1_c255_bits", lambda r: _single(r, OpCode.BCONV2D, (3, 4, 255), _B, _conv(1, 1), _B, 40)),
+    ("bmaxpool_2x2_s2_c40", lambda r: _single(r, OpCode.BMAXPOOL2D, (6, 6, 40), _B, [2, 2, 2, 2, V], _B)),
+    ("bmaxpool_3x3_s2_c255", lambda r: _single(r, OpCode.BMAXPOOL2D, (7, 6, 255), _B, [3, 3, 2, 2, V], _B)),
+    ("bmaxpool_3x2_s1x2_c16", lambda r: _single(r, OpCode.BMAXPOOL2D, (5, 7, 16), _B, [3, 2, 1, 2, V], _B)),
+    ("bdepthwise_3x3_same_c40_bits", lambda r: _single(r, OpCode.BDEPTHWISE2D, (6, 6, 40), _B, [3, 3, 1, 1, S], _B)),
+    ("bdepthwise_3x3_valid_c16_int32", lambda r: _single(r, OpCode.BDEPTHWISE2D, (5, 6, 16), _B, [3, 3, 1, 1, V], _I)),
+    ("bdepthwise_3x3_same_s2_c255_bits", lambda r: _single(r, OpCode.BDEPTHWISE2D, (7, 7, 255), _B, [3, 3, 2, 2, S], _B)),
+    ("bdepthwise_2x2_same_c33_int32", lambda r: _single(r, OpCode.BDEPTHWISE2D, (4, 5, 33), _B, [2, 2, 1, 1, S], _I)),
+    ("bdense_c100_bits", lambda r: _single(r, OpCode.BDENSE, (1, 1, 100), _B, [100, 24], _B)),
+    ("bdense_c255_int32", lambda r: _single(r, OpCode.BDENSE, (1, 1, 255), _B, [255, 10], _I)),
+    ("bdense_2x2x64_bits", lambda r: _single(r, OpCode.BDENSE, (2, 2, 64), _B, [256, 40], _B)),
     ("concat_40_16", lambda r: _concat_pack(r, 3, 2, 40, 16)),
     ("concat_32_33", lambda r: _concat_pack(r, 2, 2, 32, 33)),
-    ("concat_self_20", lambda r: _single(r, CONCAT, (1, 1, 20), _B, [], _B, same_input=True)),
-    ("concat_self_48_2x3", lambda r: _single(r, CONCAT, (2, 3, 48), _B, [], _B, same_input=True)),
+    ("concat_self_20", lambda r: _single(r, OpCode.CONCAT, (1, 1, 20), _B, [], _B, same_input=True)),
+    ("concat_self_48_2x3", lambda r: _single(r, OpCode.CONCAT, (2, 3, 48), _B, [], _B, same_input=True)),
     ("model_digits_8x8", lambda r: (
         _model(r, name="model_digits_8x8", hw=(8, 8), c_img=1, levels=16,
                convs=[(32, 3, S, 1, 1), (64, 3, S, 1, 1)], pool=2, dw=(3, S), latent=64, head=32, classes=10),

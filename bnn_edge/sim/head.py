@@ -45,11 +45,12 @@ from typing import Any, Optional
 
 import numpy as np
 
-from bnn_edge.sim.bitpack import from_pm1, to_pm1
 from bnn_edge.sim.prng import STREAM_BUFFER, STREAM_INIT, STREAM_W1, XorShift32, seed_stream
 from bnn_edge.sim.replay import ReplayBuffer, replay_slots
+from converters.bitpack import from_pm1, to_pm1
 
-#: ``EXP_LUT[j] = round(32768 * exp(-j/16))``; entries past the end are 0. Same table in C.
+#: ``EXP_LUT[j] = round(32768 * exp(-j/16))``; entries past the end are 0. The C table is generated
+#: from this one (``firmware/include/bnn/bnn_constants.h``, by ``python -m bnn_edge.codegen.constants``).
 EXP_LUT_LEN = 178
 EXP_LUT: tuple[int, ...] = tuple(int(math.floor(32768.0 * math.exp(-j / 16.0) + 0.5)) for j in range(EXP_LUT_LEN))
 Q15_ONE = 32768

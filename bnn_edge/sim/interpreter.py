@@ -6,22 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from converters.bnnpack import (
-    BCONV2D,
-    BDENSE,
-    BDEPTHWISE2D,
-    BMAXPOOL2D,
-    CONCAT,
-    DTYPE_BITS,
-    DTYPE_UINT8,
-    NO_TENSOR,
-    THERMO_ENCODE,
-    OpSpec,
-    Pack,
-    TensorSpec,
-    read_pack,
-    validate_pack,
-)
+from converters.bnnpack import NO_TENSOR, OpSpec, Pack, TensorSpec, read_pack, validate_pack
+from converters.ops import DType, OpCode
 
 from .bconv2d import bconv2d
 from .bdense import bdense
@@ -38,21 +24,21 @@ def run_op(op: OpSpec, tensors: list[TensorSpec], values: dict[int, np.ndarray])
     x = values[op.in0]
     t_in, t_out = tensors[op.in0], tensors[op.out]
     p = op.params
-    out_bits = t_out.dtype == DTYPE_BITS
-    if op.type == THERMO_ENCODE:
+    out_bits = t_out.dtype == DType.BITS
+    if op.type == OpCode.THERMO_ENCODE:
         return thermo_encode(x, op.thresholds)
-    if op.type == BCONV2D:
+    if op.type == OpCode.BCONV2D:
         return bconv2d(x, op.weights, op.thresholds if out_bits else None, cin=t_in.c, cout=t_out.c,
                        kh=p[0], kw=p[1], stride=(p[2], p[3]), dilation=(p[4], p[5]), padding=p[6],
                        groups=p[7], out_bits=out_bits)
-    if op.type == BMAXPOOL2D:
+    if op.type == OpCode.BMAXPOOL2D:
         return bmaxpool2d(x, kh=p[0], kw=p[1], stride=(p[2], p[3]), padding=p[4])
-    if op.type == BDEPTHWISE2D:
+    if op.type == OpCode.BDEPTHWISE2D:
         return bdepthwise2d(x, op.weights, op.thresholds if out_bits else None, c=t_in.c, kh=p[0], kw=p[1],
                             stride=(p[2], p[3]), padding=p[4], out_bits=out_bits)
-    if op.type == BDENSE:
+    if op.type == OpCode.BDENSE:
         return bdense(x, op.weights, op.thresholds if out_bits else None, cin=p[0], cout=p[1], out_bits=out_bits)
-    if op.type == CONCAT:
+    if op.type == OpCode.CONCAT:
         return concat(x, values[op.in1], ca=t_in.c, cb=tensors[op.in1].c)
     raise ValueError(f"unknown op type {op.type}")
 
@@ -81,10 +67,10 @@ def run_pack(pack: Pack | bytes, inputs: np.ndarray, *, validate: bool = True) -
         x = x[None]
     if x.ndim != 4 or tuple(x.shape[1:]) != spec_in.storage_shape:
         raise ValueError(f"inputs of shape {np.asarray(inputs).shape}, expected [N, {', '.join(map(str, spec_in.storage_shape))}]")
-    if spec_in.dtype == DTYPE_UINT8:
+    if spec_in.dtype == DType.UINT8:
         if x.dtype != np.uint8:
             raise ValueError(f"the input tensor is UINT8, got {x.dtype}")
-    elif spec_in.dtype == DTYPE_BITS:
+    elif spec_in.dtype == DType.BITS:
         x = x.astype(np.uint32)
     values: dict[int, np.ndarray] = {pack.input_tensor: x}
     for op in pack.ops:

@@ -9,37 +9,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bnn/bnn_constants.h"
 #include "bnn/bnn_status.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define BNN_PACK_MAGIC "BNNP"
-#define BNN_PACK_VERSION_MAJOR 1u
-#define BNN_PACK_HEADER_SIZE 64u
-#define BNN_PACK_TENSOR_ENTRY_SIZE 24u
-#define BNN_PACK_OP_ENTRY_SIZE 64u
-#define BNN_PACK_MAX_ENTRIES 65534u
-#define BNN_TENSOR_NONE 0xFFFFu /* "no tensor" id (latent_tensor, unused in1) */
-#define BNN_OP_N_PARAMS 8
-
-typedef enum {
-    BNN_DTYPE_BITS = 0,  /* packed u32 words, bit 1 = -1, channel k = bit k%32 of word k/32 */
-    BNN_DTYPE_INT32 = 1, /* int32 per element */
-    BNN_DTYPE_UINT8 = 2  /* uint8 per element, storage padded to a multiple of 4 bytes */
-} bnn_dtype_t;
-
-typedef enum {
-    BNN_OP_THERMO_ENCODE = 1,
-    BNN_OP_BCONV2D = 2,
-    BNN_OP_BMAXPOOL2D = 3,
-    BNN_OP_BDEPTHWISE2D = 4,
-    BNN_OP_BDENSE = 5,
-    BNN_OP_CONCAT = 6
-} bnn_op_type_t;
-
-typedef enum { BNN_PADDING_SAME = 0, BNN_PADDING_VALID = 1 } bnn_padding_t;
+/* Format constants, dtypes (bnn_dtype_t), op types (bnn_op_type_t) and paddings (bnn_padding_t) are
+ * generated from Python into bnn/bnn_constants.h. */
 
 /* One tensor table entry, decoded. */
 typedef struct {

@@ -1,5 +1,8 @@
 """Bit packing: the Python definition of how ±1 channels become u32 words (FORMAT.md, LCE).
 
+Part of the pack format (the BITS storage of ``converters/FORMAT.md``); the simulator, the
+exporter and the on-device head's Python twin all pack through this module.
+
 A vector of ``C`` binary channels is stored as ``words(C) = ceil(C / 32)`` u32 words. Channel
 ``k`` is bit ``k % 32`` of word ``k // 32`` (first channel in the least significant bit).
 **Bit 1 means -1, bit 0 means +1.** Tail bits past ``C`` are 0. Words are little-endian in

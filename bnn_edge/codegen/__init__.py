@@ -1,0 +1,1 @@
+"""Generators of C artifacts: golden vectors, shared constants."""
