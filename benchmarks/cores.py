@@ -63,16 +63,16 @@ def band_pack(paper_pack: bytes) -> bytes:
 
     pack = bp.read_pack(paper_pack)
     thermo, conv = pack.ops[0], pack.ops[1]
-    if thermo.type != bp.THERMO_ENCODE or conv.type != bp.BCONV2D or conv.in0 != thermo.out:
+    if thermo.type != bp.OpCode.THERMO_ENCODE or conv.type != bp.OpCode.BCONV2D or conv.in0 != thermo.out:
         raise SystemExit("bench: the paper pack no longer starts with THERMO_ENCODE -> BCONV2D")
     ti, tt, tc = pack.tensors[thermo.in0], pack.tensors[thermo.out], pack.tensors[conv.out]
     kh, kw = conv.params[0], conv.params[1]
     params = list(conv.params)
-    params[6] = 1  # VALID
+    params[6] = int(bp.Padding.VALID)
     tensors = [bp.TensorSpec(ti.dtype, BAND_ROWS, ti.w, ti.c), bp.TensorSpec(tt.dtype, BAND_ROWS, tt.w, tt.c),
                bp.TensorSpec(tc.dtype, BAND_ROWS - kh + 1, tt.w - kw + 1, tc.c)]
-    ops = [bp.OpSpec(bp.THERMO_ENCODE, 0, None, 1, list(thermo.params), None, thermo.thresholds),
-           bp.OpSpec(bp.BCONV2D, 1, None, 2, params, conv.weights, conv.thresholds)]
+    ops = [bp.OpSpec(bp.OpCode.THERMO_ENCODE, 0, None, 1, list(thermo.params), None, thermo.thresholds),
+           bp.OpSpec(bp.OpCode.BCONV2D, 1, None, 2, params, conv.weights, conv.thresholds)]
     tensors, arena = bp.plan_arena(tensors, ops, input_tensor=0, keep=[2])
     return bp.write_pack(bp.Pack(tensors, ops, 0, None, 2, arena))
 
