@@ -18,7 +18,7 @@ Cases:
   and thresholds) on a band of 3 input rows, VALID (3x32x255 -> 1x30x128: every output pixel does
   the work of an inner pixel of the whole op: 128 rows of a 72-word xor-popcount), behind the
   paper's THERMO_ENCODE. The whole op's 32 KB input and 16 KB output do not fit the M0's 16 KB of
-  RAM; the band's arena is 3.9 KB. Run on M0 (portable C kernels), M4 (next to the whole op on M4),
+  RAM; the band's arena is 3.9 KB. Run on M0 (C kernels, Thumb-1 xor-popcount), M4 (next to the whole op on M4),
   M55 (the MVE xor-popcount) and M55 built with ``-DBNN_XPC_NO_MVE`` (the scalar Thumb-2 assembly of
   the Armv7E-M cores): the MVE gain.
 
@@ -158,7 +158,7 @@ def headline(res: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-VARIANT_NAMES = {"m0": "Cortex-M0 (Armv6-M, portable C kernels)", "m4": "Cortex-M4 (Thumb-2 assembly)",
+VARIANT_NAMES = {"m0": "Cortex-M0 (Armv6-M, C kernels, Thumb-1 xor-popcount)", "m4": "Cortex-M4 (Thumb-2 assembly)",
                  "m55": "Cortex-M55 (MVE xor-popcount)", "m55_scalar": "Cortex-M55 built with -DBNN_XPC_NO_MVE (scalar Thumb-2 assembly)"}
 
 
@@ -166,7 +166,8 @@ def readme_lines(res: dict[str, Any], h: dict[str, Any], m4_big: dict[str, Any] 
     """The README section: headline rows and per-op tables of every case."""
     L = ["## Cortex-M0 and Cortex-M55 (`benchmarks/cores.py`)", "",
          "Cortex-M0 (Armv6-M: no Thumb-2, no DSP; QEMU `microbit`, nRF51: 256 KB flash, 16 KB RAM) runs the portable C "
-         "kernels (Harley-Seal xor-popcount in C). Cortex-M55 (Armv8.1-M + MVE/Helium; QEMU `mps3-an547`) runs the MVE "
+         "kernels around a Thumb-1 assembly Harley-Seal xor-popcount (8-word blocks, two-word LDMs, 7-instruction "
+         "carry-save adders on r0-r7, planes and totals in high registers). Cortex-M55 (Armv8.1-M + MVE/Helium; QEMU `mps3-an547`) runs the MVE "
          "xor-popcount: Harley-Seal on 128-bit vectors (VEOR/VAND/VORR carry-save adders, 4 words per instruction; MVE has "
          "no per-byte popcount like Neon's VCNT, so the per-byte counts are SWAR steps on 16 byte lanes summed by "
          "VADDVA.U8), a tail-predicated loop (WLSTP/LETP) for the last words. QEMU counts one MVE instruction as one "

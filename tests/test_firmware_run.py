@@ -24,7 +24,7 @@ def test_host_build_matches_simulator_on_every_test_image(tiny_export, tmp_path)
 @pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="qemu-system-arm not installed (make setup)")
 @pytest.mark.parametrize("target, flash_max", [("qemu-m4", 1024 * 1024), ("qemu-m0", 256 * 1024), ("qemu-m55", 512 * 1024)])
 def test_qemu_cli_200_images(tiny_export, tmp_path, target, flash_max):
-    """Cortex-M4; Cortex-M0 (Armv6-M, portable C kernels, 16 KB RAM: the link fails if it overflows);
+    """Cortex-M4; Cortex-M0 (Armv6-M, C kernels and a Thumb-1 xor-popcount, 16 KB RAM: the link fails if it overflows);
     Cortex-M55 (MVE xor-popcount)."""
     proc = run_cli("run", str(tiny_export), "--target", target, "--images", "200", "--json",
                    "--build-dir", str(tmp_path / target), check=True)

@@ -46,7 +46,13 @@
 #define BNN_XPC_ASM 0
 #endif
 
-#if !BNN_XPC_MVE
+#if !BNN_XPC_MVE && !BNN_XPC_ASM && !defined(BNN_XPC_NO_ASM) && defined(__GNUC__) && defined(__ARM_ARCH_6M__)
+#define BNN_XPC_V6M 1
+#else
+#define BNN_XPC_V6M 0
+#endif
+
+#if !BNN_XPC_MVE && !BNN_XPC_V6M
 static void xpc_rows_c(const uint32_t *x, const uint32_t *w, int32_t n, int32_t rows, uint32_t *counts) {
     for (int32_t r = 0; r < rows; r++, w += n)
         counts[r] = n < 16 ? bnn_xor_popcount_short(x, w, n) : bnn_xor_popcount(x, w, n);
@@ -565,6 +571,145 @@ uint32_t bnn_xpc_bits(bnn_xpc_t *p, const uint32_t *x, const uint32_t *w, int32_
     const int32_t n = p->n;
     uint32_t bits = 0u;
     for (int32_t r = 0; r < rows; r++, w += n) bits |= (uint32_t)((int32_t)xpc_mve_row(x, w, n) > th[r]) << r;
+    return bits;
+}
+
+#elif BNN_XPC_V6M
+
+/* Armv6-M (Cortex-M0/M0+): the Harley-Seal tree in Thumb-1 assembly, 8 words per block. Thumb-1
+ * logic instructions are two-operand and reach only r0-r7, so a carry-save adder is 7
+ * instructions (a copy, then EOR/AND/EOR/AND/ORR); two-word LDMs load x and w; the fours plane,
+ * the block counter and the weight-8 total live in high registers (MOV to and from them). A
+ * block: 4 LDM, 8 EOR, 7 adders, the weight-8 word's SWAR popcount (MULS by 0x01010101), ~92
+ * instructions (11.5 per word; the C version compiled for Armv6-M: ~16). The last n % 8 words
+ * are counted in C. */
+uint32_t bnn_xpc_v6m_blocks(const uint32_t *x, const uint32_t *w, uint32_t blocks);
+
+__asm__(
+    ".pushsection .text.bnn_xpc_v6m_blocks,\"ax\",%progbits\n"
+    ".syntax unified\n"
+    ".thumb\n"
+    /* (h in a, l) = l + a + b bitwise; t temporary */
+    ".macro V6_CSA l, a, b, t\n"
+    "  movs \\t, \\l\n"
+    "  eors \\t, \\a\n"
+    "  ands \\a, \\l\n"
+    "  movs \\l, \\t\n"
+    "  eors \\l, \\b\n"
+    "  ands \\t, \\b\n"
+    "  orrs \\a, \\t\n"
+    ".endm\n"
+    /* 4 words of x ^ w into ones (r2) / twos (r3): the weight-4 carry in r5 (r4, r6, r7 used) */
+    ".macro V6_LEAF\n"
+    "  ldm r0!, {r4, r5}\n"
+    "  ldm r1!, {r6, r7}\n"
+    "  eors r4, r6\n"
+    "  eors r5, r7\n"
+    "  V6_CSA r2, r4, r5, r6\n"
+    "  mov r12, r4\n"
+    "  ldm r0!, {r4, r5}\n"
+    "  ldm r1!, {r6, r7}\n"
+    "  eors r4, r6\n"
+    "  eors r5, r7\n"
+    "  V6_CSA r2, r4, r5, r6\n"
+    "  mov r5, r12\n"
+    "  V6_CSA r3, r5, r4, r6\n"
+    ".endm\n"
+    /* x = popcount(x); t, c temporaries */
+    ".macro V6_POP x, t, c\n"
+    "  lsrs \\t, \\x, #1\n"
+    "  ldr \\c, =0x55555555\n"
+    "  ands \\t, \\c\n"
+    "  subs \\x, \\x, \\t\n"
+    "  ldr \\c, =0x33333333\n"
+    "  lsrs \\t, \\x, #2\n"
+    "  ands \\x, \\c\n"
+    "  ands \\t, \\c\n"
+    "  adds \\x, \\x, \\t\n"
+    "  lsrs \\t, \\x, #4\n"
+    "  adds \\x, \\x, \\t\n"
+    "  ldr \\c, =0x0f0f0f0f\n"
+    "  ands \\x, \\c\n"
+    "  ldr \\c, =0x01010101\n"
+    "  muls \\x, \\c, \\x\n"
+    "  lsrs \\x, \\x, #24\n"
+    ".endm\n"
+    ".global bnn_xpc_v6m_blocks\n"
+    ".type bnn_xpc_v6m_blocks, %function\n"
+    ".p2align 2\n"
+    ".thumb_func\n"
+    "bnn_xpc_v6m_blocks:\n"
+    "  push {r4, r5, r6, r7, lr}\n"
+    "  mov r4, r8\n"
+    "  mov r5, r9\n"
+    "  mov r6, r10\n"
+    "  mov r7, r11\n"
+    "  push {r4, r5, r6, r7}\n"
+    "  mov r10, r2\n"                /* blocks (>= 1) */
+    "  movs r2, #0\n"                /* ones */
+    "  movs r3, #0\n"                /* twos */
+    "  mov r8, r2\n"                 /* fours */
+    "  mov r9, r2\n"                 /* weight-8 total */
+    ".Lv6_blk:\n"
+    "  V6_LEAF\n"
+    "  mov r11, r5\n"
+    "  V6_LEAF\n"
+    "  mov r4, r11\n"
+    "  mov r6, r8\n"
+    "  V6_CSA r6, r4, r5, r7\n"
+    "  mov r8, r6\n"
+    "  V6_POP r4, r6, r7\n"
+    "  add r9, r4\n"
+    "  mov r4, r10\n"
+    "  subs r4, #1\n"
+    "  mov r10, r4\n"
+    "  bne .Lv6_blk\n"
+    /* count = 8 * total8 + 4 * pop(fours) + 2 * pop(twos) + pop(ones) */
+    "  V6_POP r2, r6, r7\n"
+    "  V6_POP r3, r6, r7\n"
+    "  mov r4, r8\n"
+    "  V6_POP r4, r6, r7\n"
+    "  lsls r3, r3, #1\n"
+    "  adds r2, r2, r3\n"
+    "  lsls r4, r4, #2\n"
+    "  adds r2, r2, r4\n"
+    "  mov r0, r9\n"
+    "  lsls r0, r0, #3\n"
+    "  adds r0, r0, r2\n"
+    "  pop {r4, r5, r6, r7}\n"
+    "  mov r8, r4\n"
+    "  mov r9, r5\n"
+    "  mov r10, r6\n"
+    "  mov r11, r7\n"
+    "  pop {r4, r5, r6, r7, pc}\n"
+    ".ltorg\n"
+    ".size bnn_xpc_v6m_blocks, . - bnn_xpc_v6m_blocks\n"
+    ".purgem V6_CSA\n"
+    ".purgem V6_LEAF\n"
+    ".purgem V6_POP\n"
+    ".syntax divided\n"
+    ".popsection\n");
+
+static uint32_t xpc_v6m_row(const uint32_t *x, const uint32_t *w, int32_t n) {
+    const int32_t m = n & ~7;
+    const uint32_t c = m > 0 ? bnn_xpc_v6m_blocks(x, w, (uint32_t)n >> 3) : 0u;
+    return c + bnn_xor_popcount_short(x + m, w + m, n - m);
+}
+
+void bnn_xpc_init(bnn_xpc_t *p, int32_t n) {
+    p->n = n;
+    p->use_asm = 0;
+}
+
+void bnn_xpc_counts(bnn_xpc_t *p, const uint32_t *x, const uint32_t *w, int32_t rows, uint32_t *counts) {
+    const int32_t n = p->n;
+    for (int32_t r = 0; r < rows; r++, w += n) counts[r] = xpc_v6m_row(x, w, n);
+}
+
+uint32_t bnn_xpc_bits(bnn_xpc_t *p, const uint32_t *x, const uint32_t *w, int32_t rows, const int32_t *th) {
+    const int32_t n = p->n;
+    uint32_t bits = 0u;
+    for (int32_t r = 0; r < rows; r++, w += n) bits |= (uint32_t)((int32_t)xpc_v6m_row(x, w, n) > th[r]) << r;
     return bits;
 }
 
