@@ -582,7 +582,7 @@ uint32_t bnn_xpc_bits(bnn_xpc_t *p, const uint32_t *x, const uint32_t *w, int32_
  * the block counter and the weight-8 total live in high registers (MOV to and from them). A
  * block: 4 LDM, 8 EOR, 7 adders, the weight-8 word's SWAR popcount (MULS by 0x01010101), ~92
  * instructions (11.5 per word; the C version compiled for Armv6-M: ~16). The last n % 8 words
- * are counted in C. */
+ * are counted in C, and so are rows shorter than 16 words. */
 uint32_t bnn_xpc_v6m_blocks(const uint32_t *x, const uint32_t *w, uint32_t blocks);
 
 __asm__(
@@ -690,7 +690,15 @@ __asm__(
     ".syntax divided\n"
     ".popsection\n");
 
+/* rows shorter than BNN_XPC_V6M_MIN words: the C version (the assembly's fixed cost per row, its
+ * register saves and plane epilogue, is ~80 instructions; measured on the tiny preset's layers:
+ * C is shorter for 8- and 9-word rows, the assembly from 18 words on) */
+#ifndef BNN_XPC_V6M_MIN
+#define BNN_XPC_V6M_MIN 16
+#endif
+
 static uint32_t xpc_v6m_row(const uint32_t *x, const uint32_t *w, int32_t n) {
+    if (n < BNN_XPC_V6M_MIN) return n < 16 ? bnn_xor_popcount_short(x, w, n) : bnn_xor_popcount(x, w, n);
     const int32_t m = n & ~7;
     const uint32_t c = m > 0 ? bnn_xpc_v6m_blocks(x, w, (uint32_t)n >> 3) : 0u;
     return c + bnn_xor_popcount_short(x + m, w + m, n - m);
