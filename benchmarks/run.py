@@ -149,17 +149,18 @@ def calibrate(work: Path, boards: tuple[str, ...] = tuple(BOARDS)) -> dict[str, 
         trace = work / f"calib-{core}.trace"
         trace_cmd = qemu_cmd(core, elf_t, trace)
         run(trace_cmd)
-        nm = subprocess.run(["arm-none-eabi-nm", str(elf_t)], capture_output=True, text=True).stdout
-        sym = {p[2]: int(p[0], 16) & ~1 for p in (ln.split() for ln in nm.splitlines()) if len(p) == 3}
-        entry = sym["bnn_xpc_bits"]
-        pcs = [int(mm.group(1), 16) for ln in trace.read_text().splitlines()
-               if (mm := re.search(r"\[[0-9a-f]+/([0-9a-f]+)/", ln))]
+        nm = subprocess.run(["arm-none-eabi-nm", "-S", str(elf_t)], capture_output=True, text=True).stdout
+        sym = {p[-1]: (int(p[0], 16) & ~1, int(p[1], 16) if len(p) == 4 else 0)
+               for p in (ln.split() for ln in nm.splitlines()) if len(p) in (3, 4)}
+        entry = sym["bnn_xpc_bits"][0]
+        # the trace run has no -icount: SysTick follows the host clock, and its handler lands inside
+        # repetitions (on a loaded host, in every one of the slow microbit trace): not counted
+        h0, hn = sym["bnn_port_systick_handler"]
+        pcs = [pc for ln in trace.read_text().splitlines()
+               if (mm := re.search(r"\[[0-9a-f]+/([0-9a-f]+)/", ln)) and not h0 <= (pc := int(mm.group(1), 16)) < h0 + hn]
         idx = [i for i, pc in enumerate(pcs) if pc == entry]
         # the distance between two calls within one region call (across the two region calls it also
-        # holds the timer reads and the region's prologue). The shortest one: the trace run has no
-        # -icount, so SysTick follows the host clock and its handler (a few instructions) can land
-        # inside a repetition -- often on the slow microbit trace, where "most common" then tied
-        # between 30952 and 30958 on M0.
+        # holds the timer reads and the region's prologue): the shortest one
         exact = min(b - a for a, b in zip(idx, idx[1:]))
         trace.unlink()
         return {
