@@ -18,7 +18,7 @@ What it measures (every figure is recorded with the command that produced it):
    (``cout*ho*wo*kh*kw*cin_g`` for BCONV2D, ``cin*cout`` for BDENSE, ``c*ho*wo*kh*kw`` for
    BDEPTHWISE2D), input bits read (BMAXPOOL2D), output bits (THERMO_ENCODE, CONCAT).
 3. Memory. The example app (``firmware/app/main.c``) is built for Cortex-M4 with each preset's pack
-   and one input (``bnn_edge.firmware.build_and_run``, as ``bnn-edge run`` does; the run's output is
+   and one input (``bnn_edge.device.firmware.build_and_run``, as ``bnn-edge run`` does; the run's output is
    checked bit for bit against the simulator), and with a minimal pack (one 1x1 THERMO_ENCODE,
    180 bytes); ``arm-none-eabi-size`` gives flash (text + data) and static RAM (data + bss).
    ``code`` = flash of the minimal-pack app - its pack - its input bytes (the runtime, the app,
@@ -61,20 +61,25 @@ sys.path.insert(0, str(BENCH))
 import numpy as np  # noqa: E402
 
 FW = ROOT / "firmware"
-# QEMU board, core, instructions per SysTick tick under -icount shift=0 (1 ns per instruction
-# against the board's SysTick clock: 25 MHz on AN386/AN500, 20 MHz on AN505); checked by calibrate()
-BOARDS = {"m4": ("mps2-an386", "Cortex-M4", 40), "m7": ("mps2-an500", "Cortex-M7", 40),
-          "m33": ("mps2-an505", "Cortex-M33 (Armv8-M Mainline)", 50)}
-# the cores benchmarks/cores.py measures on its own cases (the paper net does not fit the M0):
-# SysTick at 16 MHz on microbit (62.5 instructions per tick), 32 MHz on AN547 (31.25)
-CORE_BOARDS = {"m0": ("microbit", "Cortex-M0 (Armv6-M, 16 KB RAM)", 62.5),
-               "m55": ("mps3-an547", "Cortex-M55 (Armv8.1-M + MVE)", 31.25)}
+from bnn_edge.device.targets import board_targets  # noqa: E402
+
+# per core: QEMU board, core, instructions per SysTick tick under -icount shift=0 (1 ns per
+# instruction against the board's SysTick clock: 25 MHz on AN386/AN500, 20 MHz on AN505, 16 MHz on
+# microbit, 32 MHz on AN547), from the target table (bnn_edge/device/targets.py); the ticks are
+# checked by calibrate()
+BOARDS = {t.core: (t.qemu_machine, t.description, t.insns_per_tick) for t in board_targets()}
+# the cores benchmarks/cores.py measures on its own cases (the paper net does not fit the M0's
+# 16 KB); the presets run on the others
+CORE_BOARDS = {c: BOARDS[c] for c in ("m0", "m55") if c in BOARDS}
+PRESET_BOARDS = tuple(c for c in BOARDS if c not in CORE_BOARDS)
 
 
 def board(core: str) -> tuple[str, str, float]:
-    """QEMU machine, core name, instructions per tick of a core of BOARDS or CORE_BOARDS."""
-    return {**BOARDS, **CORE_BOARDS}[core]
-PRESETS = ("tiny", "paper")
+    """QEMU machine, core name, instructions per tick of a core of the table."""
+    return BOARDS[core]
+
+
+PRESETS = ("tiny", "paper", "m4-32")
 OP_NAMES = {1: "THERMO_ENCODE", 2: "BCONV2D", 3: "BMAXPOOL2D", 4: "BDEPTHWISE2D", 5: "BDENSE", 6: "CONCAT"}
 
 
@@ -242,8 +247,8 @@ def op_shape(pack, op) -> str:
 
 
 def model_bench(work: Path, exports: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    from bnn_edge.export import c_array_files
-    from bnn_edge.firmware import input_c_source
+    from bnn_edge.codegen.model_data import c_array_files
+    from bnn_edge.device.firmware import input_c_source
     from converters import bnnpack as bp
 
     jobs = []
@@ -254,7 +259,7 @@ def model_bench(work: Path, exports: dict[str, dict[str, Any]]) -> dict[str, Any
         pack = bp.read_pack(pack_bytes)
         (d / "model_data.c").write_text(c_array_files(pack_bytes)[0])
         (d / "input_data.c").write_text(input_c_source(bench_input(preset, pack)))
-        for core in BOARDS:
+        for core in PRESET_BOARDS:
             build_cmd = make("app", f"TARGET={core}", f"MODEL_C={d / 'model_data.c'}", f"INPUT_C={d / 'input_data.c'}",
                              f"BUILD={d / core}", f"ARENA_BYTES={pack.arena_bytes + pack.scratch_bytes + 64}",
                              f"APP_MAIN={FW / 'tests/tools/model_bench.c'}", "APP_DEFS=-DBNN_PROFILE=1")
@@ -321,7 +326,7 @@ def other_param_bytes(pack) -> int:
 
 
 def memory(work: Path, exports: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    from bnn_edge.firmware import build_and_run, image_size
+    from bnn_edge.device.firmware import build_and_run, image_size
     from bnn_edge.sim.interpreter import run_pack
     from converters import bnnpack as bp
     from converters.lower import binary_weight_bits
@@ -505,7 +510,7 @@ def write_readme(path: Path, res: dict[str, Any]) -> None:
       "Inputs: one seeded random 32x32x3 image (paper), the first test digit (tiny); weights: the untrained model's. "
       "The reference kernels count bits one at a time, so their counts depend on the data; the optimized ones do not.")
     for preset in PRESETS:
-        for core in BOARDS:
+        for core in PRESET_BOARDS:
             k = kern[preset][core]
             a("")
             a(f"### {preset}, {BOARDS[core][1]}")
@@ -530,7 +535,7 @@ def write_readme(path: Path, res: dict[str, Any]) -> None:
         L.extend(cores.readme_lines(res["cores"], h, cores.largest_conv(kern["paper"]["m4"]["ops"])))
     a("## Flash and RAM of the firmware image (example app, Cortex-M4, -O2)")
     a("")
-    a("`bnn_edge.firmware.build_and_run` builds `firmware/app/main.c` with the pack and one input embedded (what "
+    a("`bnn_edge.device.firmware.build_and_run` builds `firmware/app/main.c` with the pack and one input embedded (what "
       "`bnn-edge run --target qemu-m4` builds: both kernel families linked) and runs it on QEMU; its output is compared "
       "with the simulator's. Flash = "
       "text + data, RAM = data + bss (the static arena included; the linker script reserves 64 KiB of stack on top). "
@@ -613,7 +618,7 @@ def main(argv: list[str] | None = None) -> int:
     t_start = time.perf_counter()
     res: dict[str, Any] = {"environment": environment()}
     log("== calibration (ticks vs exact instruction trace)")
-    res["calibration"] = calibrate(work, tuple(BOARDS) + tuple(CORE_BOARDS))
+    res["calibration"] = calibrate(work)
     log("== exports (untrained tiny and paper)")
     exports = export_presets(work)
     log("== kernels and whole models on QEMU M4/M7/M33")
