@@ -24,12 +24,13 @@ class ExportDir:
     pack_bytes: bytes
     pack: bp.Pack
     info: dict[str, Any]  # export.json
-    run_dir: Path
-    run: dict[str, Any]  # the training run's run.json
+    run_dir: Path | None  # None for an export of a model file
+    run: dict[str, Any]  # the training run's run.json (for a model file: export.json's "run")
 
 
 def read_export_dir(export_dir: str | Path) -> ExportDir:
-    """The pack (validated), ``export.json`` and the training run's ``run.json`` it points to."""
+    """The pack (validated), ``export.json`` and the training run's ``run.json`` it points to
+    (for an export of a model file, ``source: model-file``: the ``run`` description in export.json)."""
     export_dir = Path(export_dir)
     if not export_dir.is_dir():
         raise UserError(f"{export_dir}: not a directory (expected the --out of `bnn-edge export`)")
@@ -46,6 +47,11 @@ def read_export_dir(export_dir: str | Path) -> ExportDir:
         info = json.loads(meta_path.read_text())
     except json.JSONDecodeError as exc:
         raise UserError(f"{meta_path}: not valid JSON, not an export.json of `bnn-edge export` ({exc})") from None
+    if isinstance(info, dict) and info.get("source") == "model-file":  # `bnn-edge export MODEL.keras`
+        run = info.get("run")
+        if not isinstance(run, dict) or not isinstance(run.get("classes"), list):
+            raise UserError(f"{meta_path}: no 'run' description of the model file (re-export the model)")
+        return ExportDir(export_dir, pack_bytes, pack, info, None, run)
     run_dir = info.get("run_dir") if isinstance(info, dict) else None
     if not run_dir:
         raise UserError(f"{meta_path}: no run_dir, not an export.json of `bnn-edge export` (re-export the run)")

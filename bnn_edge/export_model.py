@@ -23,11 +23,13 @@ the file's path and SHA-256.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -39,6 +41,19 @@ IMAGES_FILE = "reference_images.npz"
 SOURCE = "model-file"
 #: Random reference pixels are drawn with this seed.
 SEED = 0
+
+
+@contextlib.contextmanager
+def _quiet_larq() -> Iterator[None]:
+    """Silence larq's training advice (e.g. "binary weight quantizer without kernel_constraint")
+    while a model is rebuilt: it does not apply to export, and errors must stay one line."""
+    log = logging.getLogger("larq")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 def sha256_file(path: str | os.PathLike) -> str:
@@ -179,7 +194,8 @@ def export_model_file(model_path: str | os.PathLike, out: str | os.PathLike, cpu
     if samples < 1:
         raise UserError(f"--samples {samples}: must be >= 1")
     digest = sha256_file(path) if path.is_file() else None
-    model = load_keras_model(path)
+    with _quiet_larq():
+        model = load_keras_model(path)
     found = check_contract(model)
     info = model_run_info(model, found.thermometer, path, dataset, data_dir)
     x, labels, source = reference_images(info, samples)  # before any output is written: a bad --dataset fails early

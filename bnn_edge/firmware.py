@@ -148,11 +148,16 @@ def run_export(export_dir: str | os.PathLike, target: str = "host", images: int 
         raise UserError(f"--images {images}: must be >= 1")
     e = read_export_dir(export_dir)
     export_dir, pack_bytes, pack = e.path, e.pack_bytes, e.pack
-    model, run = load_run(e.run_dir)
-    data = load_dataset(run["dataset"], data_dir=run.get("data_dir"))
-    keep = np.isin(data.y_test, run["classes"])
-    x = data.x_test[keep][:images]
-    y = to_positions(data.y_test[keep][:images], run["classes"])
+    if e.run_dir is None:  # an export of a model file: its stored images and Keras predictions
+        from bnn_edge.export_model import read_reference_images
+
+        x, y, keras_pred = read_reference_images(export_dir, images)
+    else:
+        model, run = load_run(e.run_dir)
+        data = load_dataset(run["dataset"], data_dir=run.get("data_dir"))
+        keep = np.isin(data.y_test, run["classes"])
+        x = data.x_test[keep][:images]
+        y = to_positions(data.y_test[keep][:images], run["classes"])
     build = Path(build_dir) if build_dir else export_dir / f"build-{target}"
     dev = build_and_run(pack_bytes, x, target, build)
     sim = run_pack(pack, x)
@@ -165,7 +170,7 @@ def run_export(export_dir: str | os.PathLike, target: str = "host", images: int 
         "target": target,
         "images": int(len(x)),
         "accuracy": float(np.mean(pred == y)),
-        "reference_accuracy": evaluate_accuracy(model, x, y),
+        "reference_accuracy": float(np.mean(keras_pred == y)) if e.run_dir is None else evaluate_accuracy(model, x, y),
         "bit_exact": bit_exact,
         "latent_bits_compared": int(sim_lat.size * 8),
         "arena_bytes": dev.arena_bytes,
