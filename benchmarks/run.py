@@ -592,6 +592,12 @@ def main(argv: list[str] | None = None) -> int:
     log("== python: simulator vs LCE, training throughput")
     res["python"] = python_benches(exports)
     res["headline"] = headline(res["kernels"], res["memory"], res["python"])
+    log("== command start-up: bnn-edge --help, bnn-edge inspect (bench_cli)")
+    import bench_cli
+
+    cli = bench_cli.cli_startup(exports["tiny"]["export_dir"] / "model.bnnpack")
+    res["headline"].update({k: v for k, v in cli.items() if k != "cli"})
+    res["cli"] = cli["cli"]
     res["exports"] = {p: {"cmd": e["cmd"], "pack_bytes": e["report"]["pack_bytes"], "ops": e["report"]["ops"]}
                       for p, e in exports.items()}
     res["wall_s"] = time.perf_counter() - t_start

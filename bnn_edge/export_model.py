@@ -24,7 +24,6 @@ the file's path and SHA-256.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -54,15 +53,6 @@ def _quiet_larq() -> Iterator[None]:
         yield
     finally:
         log.setLevel(level)
-
-
-def sha256_file(path: str | os.PathLike) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def model_run_info(model: Any, thermometer: Any, path: Path, dataset: str | None, data_dir: str | None) -> dict[str, Any]:
@@ -174,7 +164,8 @@ def export_model_file(model_path: str | os.PathLike, out: str | os.PathLike, cpu
     from bnn_edge.models.build import LATENT_LAYER
     from bnn_edge.models.loading import load_keras_model
     from bnn_edge.models.thermometer import thermometer_thresholds
-    from bnn_edge.train import prepare_out_dir
+    from bnn_edge.atomic import AtomicDir
+    from bnn_edge.manifest import EXPORT_FILES, EXPORT_JSON, FILES_KEY, hash_files, sha256_file
     from converters import bnnpack as bp
     from converters.lower import Thermo, binary_weight_bits, lower
     from converters.tflite_reader import read_tflite
@@ -195,7 +186,9 @@ def export_model_file(model_path: str | os.PathLike, out: str | os.PathLike, cpu
         raise UserError(f"--samples {samples}: must be >= 1")
     digest = sha256_file(path) if path.is_file() else None
     with _quiet_larq():
-        model = load_keras_model(path)
+        model = load_keras_model(path)  # refuses a missing file, a non-.keras file, code-carrying objects
+    if sha256_file(path) != digest:
+        raise UserError(f"{path}: the model file changed while it was being read; export again")
     found = check_contract(model)
     info = model_run_info(model, found.thermometer, path, dataset, data_dir)
     x, labels, source = reference_images(info, samples)  # before any output is written: a bad --dataset fails early
@@ -218,15 +211,6 @@ def export_model_file(model_path: str | os.PathLike, out: str | os.PathLike, cpu
         check["keras_accuracy"] = float(np.mean(predictions == labels))
     head = head_reserve_bytes(int(info["latent"]), 0, head_classes) if head_classes and info["latent"] else 0
     acct = budget_report(len(pack_bytes), pack, budget, flash_kb, ram_kb, head, int(buffer_kb * 1024))
-    out_dir = prepare_out_dir(out)
-    (out_dir / "model.tflite").write_bytes(tflite)
-    (out_dir / "model.bnnpack").write_bytes(pack_bytes)
-    c_src, h_src = c_array_files(pack_bytes)
-    (out_dir / "model_data.c").write_text(c_src)
-    (out_dir / "model_data.h").write_text(h_src)
-    with open(out_dir / IMAGES_FILE, "wb") as f:
-        np.savez(f, images=x.astype(np.uint8), predictions=predictions.astype(np.int32),
-                 labels=(predictions if labels is None else labels).astype(np.int32))
     report = {
         "source": SOURCE,
         "model_file": str(path.resolve()),
@@ -245,7 +229,20 @@ def export_model_file(model_path: str | os.PathLike, out: str | os.PathLike, cpu
         **acct,
         "reference_check": check,
     }
-    (out_dir / "export.json").write_text(json.dumps(report, indent=2))
+    files = (*EXPORT_FILES, IMAGES_FILE)
+    with AtomicDir(out, "an export directory", (*files, EXPORT_JSON, "build-*")) as work:
+        d = work.path
+        (d / "model.tflite").write_bytes(tflite)
+        (d / "model.bnnpack").write_bytes(pack_bytes)
+        c_src, h_src = c_array_files(pack_bytes)
+        (d / "model_data.c").write_text(c_src)
+        (d / "model_data.h").write_text(h_src)
+        with open(d / IMAGES_FILE, "wb") as f:
+            np.savez(f, images=x.astype(np.uint8), predictions=predictions.astype(np.int32),
+                     labels=(predictions if labels is None else labels).astype(np.int32))
+        report[FILES_KEY] = hash_files(d, files)
+        (d / EXPORT_JSON).write_text(json.dumps(report, indent=2))
+        work.commit()
     if not acct["fits"] and not allow_oversize:
         raise UserError(f"model does not fit {cpu} (flash {flash_kb} KB, RAM {ram_kb} KB): flash {acct['flash_bytes']} B, "
                         f"RAM {acct['breakdown']['ram']['total']} B; files written to --out anyway; "

@@ -24,6 +24,9 @@ from bnn_edge.sim.cil_stream import (
     OP_END_TASK,
     OP_LEARN,
     OP_PREDICT,
+    STATUS_EMPTY,
+    STATUS_LABEL,
+    STATUS_OP_TYPE,
     CilStream,
     StreamResult,
     group_tasks,
@@ -111,7 +114,7 @@ def test_error_codes_match(tmp_path: Path) -> None:
     c = run_c_stream(stream, "host", tmp_path)
     py = run_sim_stream(stream)
     _assert_same(c, py, stream)
-    assert c.errors == [(0, -6), (2, -3), (3, -3)]  # EMPTY, LABEL, LABEL
+    assert c.errors == [(0, STATUS_EMPTY), (2, STATUS_LABEL), (3, STATUS_LABEL)]
     assert c.predictions[0] == -1
 
 
@@ -161,12 +164,23 @@ def test_python_defaults_are_the_c_defaults(tmp_path: Path) -> None:
         "c.latent_clip, c.init_range, (unsigned long)c.seed, c.w1 == NULL);\nreturn 0; }\n"
     )
     exe = tmp_path / "defaults"
-    subprocess.run(["gcc", "-std=c11", "-Wall", "-Werror", f"-I{FIRMWARE / 'include'}", str(prog),
+    subprocess.run(["gcc", "-std=c11", "-Wall", "-Werror", f"-I{FIRMWARE / 'include'}", f"-I{FIRMWARE / 'src'}", str(prog),
                     *[str(FIRMWARE / s) for s in HEAD_SOURCES], "-o", str(exe)], check=True)  # fmt: skip
     got = [int(v) for v in subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()]
     d = HeadConfig()
     assert got == [d.n_latent, d.n_hidden, d.max_classes, d.replay_k, d.epochs, d.buffer_bytes, d.lr_mul,
                    d.lr_shift, d.temp_shift, d.latent_clip, d.init_range, d.seed, 1]  # fmt: skip
+
+
+def test_status_codes_are_the_c_enum(tmp_path: Path) -> None:
+    prog = tmp_path / "status.c"
+    prog.write_text('#include <stdio.h>\n#include "bnn/bnn_status.h"\nint main(void) {\n'
+                    'printf("%d %d %d\\n", BNN_ERR_OP_TYPE, BNN_ERR_LABEL, BNN_ERR_EMPTY); return 0; }\n')
+    exe = tmp_path / "status"
+    subprocess.run(["gcc", "-std=c11", "-Wall", "-Werror", f"-I{FIRMWARE / 'include'}", str(prog), "-o", str(exe)],
+                   check=True)  # fmt: skip
+    got = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()
+    assert [int(v) for v in got] == [STATUS_OP_TYPE, STATUS_LABEL, STATUS_EMPTY]
 
 
 @pytest.mark.skipif(not HAVE_ARM, reason="arm-none-eabi-gcc / qemu-system-arm not installed")
@@ -192,7 +206,8 @@ def test_head_needs_no_fpu(tmp_path: Path) -> None:
         obj = tmp_path / (Path(src).stem + ".o")
         subprocess.run(
             ["arm-none-eabi-gcc", "-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", "-mcpu=cortex-m0", "-mthumb",
-             "-mfloat-abi=soft", f"-I{FIRMWARE / 'include'}", "-c", str(FIRMWARE / src), "-o", str(obj)],
+             "-mfloat-abi=soft", f"-I{FIRMWARE / 'include'}", f"-I{FIRMWARE / 'src'}", "-c", str(FIRMWARE / src), "-o",
+             str(obj)],
             check=True,
         )  # fmt: skip
         undefined = subprocess.run([nm, "-u", str(obj)], capture_output=True, text=True, check=True).stdout

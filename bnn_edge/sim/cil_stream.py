@@ -46,8 +46,12 @@ CONTROL_BYTES_CORTEX_M = 200
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIRMWARE = REPO_ROOT / "firmware"
-HEAD_SOURCES = ("src/head/bnn_head.c", "src/head/bnn_head_replay.c", "src/head/bnn_head_store.c", "src/head/bnn_head_prng.c",
-                "src/runtime/bnn_crc32.c")
+HEAD_SOURCES = ("src/head/bnn_head.c", "src/head/bnn_head_replay.c", "src/head/bnn_head_store.c",
+                "src/head/bnn_head_prng.c", "src/runtime/bnn_crc32.c", "src/kernels/bnn_xpc.c")
+#: ``bnn_status_t`` codes (firmware/include/bnn/bnn_status.h) that ``cil_main`` prints in its E lines.
+STATUS_OP_TYPE = 18  # BNN_ERR_OP_TYPE: not a stream op
+STATUS_LABEL = 33  # BNN_ERR_LABEL
+STATUS_EMPTY = 35  # BNN_ERR_EMPTY
 TARGETS = {
     "qemu-m4": ("cortex-m4", "mps2-an386", "mps2_an386.ld"),
     "qemu-m7": ("cortex-m7", "mps2-an500", "mps2_an500.ld"),
@@ -215,13 +219,13 @@ def run_sim_stream(stream: CilStream, head: Optional[IntHead | FloatHead] = None
             elif op == OP_PREDICT:
                 preds.append(int(h.predict(z)) if h.n_classes else -1)
                 if not h.n_classes:
-                    errors.append((i, -6))
+                    errors.append((i, STATUS_EMPTY))
             elif op == OP_COMMIT:
                 commits.append({"op": i, "status": 0, "roundtrip": 1})
             else:
-                errors.append((i, -1))
+                errors.append((i, STATUS_OP_TYPE))
         except ValueError:
-            errors.append((i, -3))
+            errors.append((i, STATUS_LABEL))
     state = h.state_bytes() if isinstance(h, IntHead) else b""
     return StreamResult(
         predictions=np.array(preds, dtype=np.int64),
@@ -311,7 +315,8 @@ def build_cil(
     srcs = [str(FIRMWARE / s) for s in HEAD_SOURCES] + [str(FIRMWARE / "app" / "cil_main.c"), str(data_c)]
     maxc = max(100, stream.config.max_classes)
     flags = ["-std=c11", "-O2", "-Wall", "-Wextra", "-Werror", f"-DBNN_HEAD_MAX_CLASSES={maxc}",
-             f"-I{FIRMWARE / 'include'}", f"-I{FIRMWARE / 'ports'}", *extra_cflags]  # fmt: skip
+             f"-I{FIRMWARE / 'include'}", f"-I{FIRMWARE / 'src'}", f"-I{FIRMWARE / 'ports'}",
+             *extra_cflags]  # fmt: skip
     if target == "host":
         out = bdir / "cil_host"
         compiler = cc or os.environ.get("CC", "gcc")

@@ -8,7 +8,7 @@
  *   CIL 1
  *   MEM w1_bits=.. w2_bits=.. w2_latent=.. buffer=.. buffer_meta=.. scratch=.. arena=.. control=.. total=..
  *   P <query> <label>                 one per predict op, in order
- *   E <op> <status>                   an op failed
+ *   E <op> <status>                   an op failed (status: a bnn_status_t value; op -1: init)
  *   C <op> <status> <slot> <seq> <roundtrip>   commit; roundtrip 1 = reloaded state identical
  *   TICKS learn=.. learn_n=.. end_task=.. predict=.. predict_n=.. commit=..
  *   STATE <bytes> <crc32>
@@ -51,7 +51,7 @@ static int same_state(const bnn_head_t *a, const bnn_head_t *b) {
     uint8_t x[64], y[64];
     for (uint32_t off = 0; off < n; off += 64u) {
         uint32_t m = n - off < 64u ? n - off : 64u;
-        if (bnn_head_state_read(a, off, x, m) != 0 || bnn_head_state_read(b, off, y, m) != 0) return 0;
+        if (bnn_head_state_read(a, off, x, m) != BNN_OK || bnn_head_state_read(b, off, y, m) != BNN_OK) return 0;
         for (uint32_t i = 0; i < m; i++)
             if (x[i] != y[i]) return 0;
     }
@@ -78,9 +78,9 @@ int main(void) {
     const uint32_t words = cfg.n_latent / 32u;
 
     printf("CIL 1\n");
-    int st = bnn_head_init(&head, &cfg, cil_arena, cil_arena_bytes);
-    if (st != BNN_HEAD_OK) {
-        printf("E -1 %d\nEND 1\n", st);
+    bnn_status_t st = bnn_head_init(&head, &cfg, cil_arena, cil_arena_bytes);
+    if (st != BNN_OK) {
+        printf("E -1 %d\nEND 1\n", (int)st);
         return 1;
     }
     bnn_head_mem_t mem;
@@ -115,7 +115,7 @@ int main(void) {
             st = bnn_head_predict(&head, z, &pred, NULL);
             t_pred += bnn_port_ticks() - t0;
             predict_n++;
-            printf("P %lu %ld\n", (unsigned long)query++, st == BNN_HEAD_OK ? (long)pred : -1L);
+            printf("P %lu %ld\n", (unsigned long)query++, st == BNN_OK ? (long)pred : -1L);
             break;
         }
         case CIL_OP_COMMIT: {
@@ -125,23 +125,23 @@ int main(void) {
             int rt = 0;
             int32_t slot = -1;
             uint32_t seq = 0u;
-            if (st == BNN_HEAD_OK) {
+            if (st == BNN_OK) {
                 st = bnn_head_init(&head2, &cfg, cil_arena2, cil_arena_bytes);
-                if (st == BNN_HEAD_OK) st = bnn_store_load(&head2, &flash, &info);
-                if (st == BNN_HEAD_OK) {
+                if (st == BNN_OK) st = bnn_store_load(&head2, &flash, &info);
+                if (st == BNN_OK) {
                     slot = info.loaded;
                     seq = info.seq[info.loaded];
                     rt = same_state(&head, &head2);
                 }
             }
-            printf("C %lu %d %ld %lu %d\n", (unsigned long)i, st, (long)slot, (unsigned long)seq, rt);
+            printf("C %lu %d %ld %lu %d\n", (unsigned long)i, (int)st, (long)slot, (unsigned long)seq, rt);
             if (!rt) errors++;
             break;
         }
-        default: st = BNN_HEAD_ERR_ARG; break;
+        default: st = BNN_ERR_OP_TYPE; break; /* not a stream op */
         }
-        if (st != BNN_HEAD_OK) {
-            printf("E %lu %d\n", (unsigned long)i, st);
+        if (st != BNN_OK) {
+            printf("E %lu %d\n", (unsigned long)i, (int)st);
             errors++;
         }
     }

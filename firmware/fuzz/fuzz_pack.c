@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "bnn/bnn.h"
+#include "bnn/bnn_le.h"
 
 /* Packs asking for more arena than this are loaded but not run (they cannot be on a device
  * either); bnn_interpreter_init must then refuse a smaller arena. */
@@ -33,23 +34,14 @@
         }                                                   \
     } while (0)
 
-static uint32_t rd32(const uint8_t *p) {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-static void wr32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
 
 /* FORMAT.md header: payload_size @12, payload_crc32 @16, header_crc32 @60 over bytes 0..59. */
 static int fix_crcs(uint8_t *buf, size_t len) {
     if (len < BNN_PACK_HEADER_SIZE) return 0;
-    const uint32_t payload_size = rd32(buf + 12);
+    const uint32_t payload_size = bnn_rd_u32(buf + 12);
     if ((uint64_t)BNN_PACK_HEADER_SIZE + payload_size <= len)
-        wr32(buf + 16, bnn_crc32(buf + BNN_PACK_HEADER_SIZE, payload_size));
-    wr32(buf + 60, bnn_crc32(buf, 60));
+        bnn_wr_u32(buf + 16, bnn_crc32(buf + BNN_PACK_HEADER_SIZE, payload_size));
+    bnn_wr_u32(buf + 60, bnn_crc32(buf, 60));
     return 1;
 }
 

@@ -28,7 +28,7 @@ int main(int argc, char **argv) {
     }
     bnn_head_config_t c;
     fuzz_head_config(&c);
-    if (bnn_head_init(&head, &c, arena, sizeof arena) != BNN_HEAD_OK) return 1;
+    if (bnn_head_init(&head, &c, arena, sizeof arena) != BNN_OK) return 1;
     bnn_store_ram_t ram;
     bnn_store_flash_t fl;
     bnn_store_ram_init(&ram, &fl, flash_mem, FUZZ_PAGE, FUZZ_PAGES, FUZZ_UNIT);
@@ -39,7 +39,7 @@ int main(int argc, char **argv) {
     for (int round = 0; round < 3; round++) {
         fuzz_head_learn(&head, 4u + 6u * (uint32_t)round, &rng);
         if (round == 1) (void)bnn_head_end_task(&head);
-        if (bnn_store_commit(&head, &fl, NULL) != BNN_HEAD_OK) return 1;
+        if (bnn_store_commit(&head, &fl, NULL) != BNN_OK) return 1;
         char name[64];
         out[0] = 0u;
         memcpy(out + 1, flash_mem, FUZZ_FLASH_BYTES);
@@ -47,14 +47,14 @@ int main(int argc, char **argv) {
         save(argv[1], name, out, 1u + FUZZ_FLASH_BYTES);
         for (uint8_t mode = 1u; mode <= 2u; mode++) {
             out[0] = mode;
-            if (bnn_head_state_read(&head, 0u, out + 1, n) != BNN_HEAD_OK) return 1;
+            if (bnn_head_state_read(&head, 0u, out + 1, n) != BNN_OK) return 1;
             snprintf(name, sizeof name, "blob_m%u_%d", (unsigned)mode, round);
             save(argv[1], name, out, 1u + n);
         }
         /* mode 3: 255-byte chunks, each preceded by its length byte */
         size_t len = 0u;
         static uint8_t blob[FUZZ_FLASH_BYTES];
-        if (bnn_head_state_read(&head, 0u, blob, n) != BNN_HEAD_OK) return 1;
+        if (bnn_head_state_read(&head, 0u, blob, n) != BNN_OK) return 1;
         out[len++] = 3u;
         for (uint32_t off = 0u; off < n; off += 255u) {
             const uint32_t m = n - off < 255u ? n - off : 255u;

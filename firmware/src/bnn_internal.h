@@ -1,13 +1,11 @@
-/* bnn-edge firmware runtime: internal helpers shared by the kernels and the loader. */
+/* bnn-edge firmware runtime: internal helpers shared by the kernels, the loader and the head. */
 #ifndef BNN_INTERNAL_H
 #define BNN_INTERNAL_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#if defined(__BYTE_ORDER__) && (__BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__)
-#error "bnn-edge reads weights in place and needs a little-endian target"
-#endif
+#include "bnn/bnn_le.h" /* bnn_rd_u16/u32/i32, bnn_wr_u16/u32 */
 
 /* bnn_model_t.loaded value after a successful bnn_model_load() */
 #define BNN_MODEL_LOADED_MARK 0x4C4E4E42u
@@ -17,16 +15,6 @@
 #else
 #define BNN_ALWAYS_INLINE inline
 #endif
-
-/* ---- little-endian reads from a byte buffer (no alignment requirement) */
-static inline uint16_t bnn_rd_u16(const uint8_t *p) {
-    return (uint16_t)((uint16_t)p[0] | (uint16_t)((uint16_t)p[1] << 8));
-}
-static inline uint32_t bnn_rd_u32(const uint8_t *p) {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
-}
-static inline int32_t bnn_rd_i32(const uint8_t *p) { return (int32_t)bnn_rd_u32(p); }
 
 /* ---- bits */
 /* Mask of the valid bits of the last word of a c-channel BITS pixel (all ones if c%32 == 0). */

@@ -52,7 +52,7 @@ static void sample(uint32_t *out, uint32_t c, uint32_t words, uint32_t flip_per_
 
 static uint32_t state_of(const bnn_head_t *h, uint8_t *out) {
     uint32_t n = bnn_head_state_size(h);
-    if (n > sizeof blob_a || bnn_head_state_read(h, 0, out, n) != BNN_HEAD_OK) return 0u;
+    if (n > sizeof blob_a || bnn_head_state_read(h, 0, out, n) != BNN_OK) return 0u;
     return n;
 }
 
@@ -66,7 +66,7 @@ static void test_default_memory(void) {
     bnn_head_config_default(&c);
     CHECK(c.n_latent == 256 && c.n_hidden == 128 && c.max_classes == 10 && c.buffer_bytes == 4096);
     bnn_head_mem_t m;
-    CHECK(bnn_head_memory_required(&c, &m) == BNN_HEAD_OK);
+    CHECK(bnn_head_memory_required(&c, &m) == BNN_OK);
     CHECK(m.w1_bits == 128u * 8u * 4u);            /* 4096 */
     CHECK(m.w2_bits == 10u * 24u * 4u);            /* 960: 2C = 768 bits per class */
     CHECK(m.w2_latent == 10u * 768u * 2u);         /* 15360 */
@@ -78,13 +78,13 @@ static void test_default_memory(void) {
     CHECK(m.control == sizeof(bnn_head_t));
     CHECK(m.total == m.arena + m.control);
     CHECK(m.total <= 65536u);
-    CHECK(bnn_head_init(&ha, &c, arena_a, m.arena) == BNN_HEAD_OK);
+    CHECK(bnn_head_init(&ha, &c, arena_a, m.arena) == BNN_OK);
     bnn_head_mem_t m2;
-    CHECK(bnn_head_memory(&ha, &m2) == BNN_HEAD_OK);
+    CHECK(bnn_head_memory(&ha, &m2) == BNN_OK);
     CHECK(memcmp(&m, &m2, sizeof m) == 0);
     /* caller-supplied W1 is not counted */
     c.w1 = arena_b;
-    CHECK(bnn_head_memory_required(&c, &m2) == BNN_HEAD_OK);
+    CHECK(bnn_head_memory_required(&c, &m2) == BNN_OK);
     CHECK(m2.w1_bits == 0u && m2.arena == m.arena - 4096u);
 }
 
@@ -92,79 +92,82 @@ static void test_init_errors(void) {
     bnn_head_config_t c;
     bnn_head_config_default(&c);
     bnn_head_mem_t m;
-    CHECK(bnn_head_memory_required(&c, &m) == BNN_HEAD_OK);
-    CHECK(bnn_head_init(NULL, &c, arena_a, sizeof arena_a) == BNN_HEAD_ERR_ARG);
-    CHECK(bnn_head_init(&ha, NULL, arena_a, sizeof arena_a) == BNN_HEAD_ERR_ARG);
-    CHECK(bnn_head_init(&ha, &c, NULL, sizeof arena_a) == BNN_HEAD_ERR_ARG);
-    CHECK(bnn_head_init(&ha, &c, (uint8_t *)arena_a + 2, sizeof arena_a - 4) == BNN_HEAD_ERR_ARG);
-    CHECK(bnn_head_init(&ha, &c, arena_a, m.arena - 1u) == BNN_HEAD_ERR_NOMEM);
+    CHECK(bnn_head_memory_required(&c, &m) == BNN_OK);
+    CHECK(bnn_head_init(NULL, &c, arena_a, sizeof arena_a) == BNN_ERR_NULL_ARG);
+    CHECK(bnn_head_init(&ha, NULL, arena_a, sizeof arena_a) == BNN_ERR_NULL_ARG);
+    CHECK(bnn_head_init(&ha, &c, NULL, sizeof arena_a) == BNN_ERR_NULL_ARG);
+    CHECK(bnn_head_init(&ha, &c, (uint8_t *)arena_a + 2, sizeof arena_a - 4) == BNN_ERR_ARENA_ALIGN);
+    CHECK(bnn_head_init(&ha, &c, arena_a, m.arena - 1u) == BNN_ERR_ARENA_TOO_SMALL);
     /* a failed init leaves the head unusable */
     uint32_t z[8] = {0};
-    CHECK(bnn_head_learn(&ha, z, 0) == BNN_HEAD_ERR_ARG);
+    CHECK(bnn_head_learn(&ha, z, 0) == BNN_ERR_NOT_INIT);
+    CHECK(bnn_head_end_task(&ha) == BNN_ERR_NOT_INIT);
+    CHECK(bnn_head_state_size(&ha) == 0u);
     bnn_head_config_t b = c;
     b.buffer_bytes = 32u; /* one sample needs 33 */
-    CHECK(bnn_head_init(&ha, &b, arena_a, sizeof arena_a) == BNN_HEAD_ERR_BUDGET);
+    CHECK(bnn_head_init(&ha, &b, arena_a, sizeof arena_a) == BNN_ERR_BUDGET);
     b.buffer_bytes = 33u;
-    CHECK(bnn_head_init(&ha, &b, arena_a, sizeof arena_a) == BNN_HEAD_OK);
+    CHECK(bnn_head_init(&ha, &b, arena_a, sizeof arena_a) == BNN_OK);
     CHECK(ha.buf.n_slots == 1u);
     b = c; b.n_latent = 100;
-    CHECK(bnn_head_init(&ha, &b, arena_a, sizeof arena_a) == BNN_HEAD_ERR_CONFIG);
+    CHECK(bnn_head_init(&ha, &b, arena_a, sizeof arena_a) == BNN_ERR_CONFIG);
     b = c; b.n_latent = 0;
-    CHECK(bnn_head_init(&ha, &b, arena_a, sizeof arena_a) == BNN_HEAD_ERR_CONFIG);
+    CHECK(bnn_head_init(&ha, &b, arena_a, sizeof arena_a) == BNN_ERR_CONFIG);
     b = c; b.n_hidden = 40;
-    CHECK(bnn_head_init(&ha, &b, arena_a, sizeof arena_a) == BNN_HEAD_ERR_CONFIG);
+    CHECK(bnn_head_init(&ha, &b, arena_a, sizeof arena_a) == BNN_ERR_CONFIG);
     b = c; b.max_classes = 0;
-    CHECK(bnn_head_init(&ha, &b, arena_a, sizeof arena_a) == BNN_HEAD_ERR_CONFIG);
+    CHECK(bnn_head_init(&ha, &b, arena_a, sizeof arena_a) == BNN_ERR_CONFIG);
     b = c; b.max_classes = BNN_HEAD_MAX_CLASSES + 1;
-    CHECK(bnn_head_init(&ha, &b, arena_a, sizeof arena_a) == BNN_HEAD_ERR_CONFIG);
+    CHECK(bnn_head_init(&ha, &b, arena_a, sizeof arena_a) == BNN_ERR_CONFIG);
     b = c; b.init_range = (int16_t)(b.latent_clip + 1);
-    CHECK(bnn_head_init(&ha, &b, arena_a, sizeof arena_a) == BNN_HEAD_ERR_CONFIG);
+    CHECK(bnn_head_init(&ha, &b, arena_a, sizeof arena_a) == BNN_ERR_CONFIG);
     b = c; b.latent_clip = 0;
-    CHECK(bnn_head_init(&ha, &b, arena_a, sizeof arena_a) == BNN_HEAD_ERR_CONFIG);
+    CHECK(bnn_head_init(&ha, &b, arena_a, sizeof arena_a) == BNN_ERR_CONFIG);
     b = c; b.lr_mul = 0;
-    CHECK(bnn_head_init(&ha, &b, arena_a, sizeof arena_a) == BNN_HEAD_ERR_CONFIG);
+    CHECK(bnn_head_init(&ha, &b, arena_a, sizeof arena_a) == BNN_ERR_CONFIG);
     b = c; b.lr_shift = 31;
-    CHECK(bnn_head_init(&ha, &b, arena_a, sizeof arena_a) == BNN_HEAD_ERR_CONFIG);
+    CHECK(bnn_head_init(&ha, &b, arena_a, sizeof arena_a) == BNN_ERR_CONFIG);
     b = c; b.temp_shift = 17;
-    CHECK(bnn_head_init(&ha, &b, arena_a, sizeof arena_a) == BNN_HEAD_ERR_CONFIG);
-    CHECK(bnn_head_memory_required(NULL, &m) == BNN_HEAD_ERR_ARG);
-    for (int st = 0; st >= -11; st--) CHECK(strcmp(bnn_head_strerror(st), "unknown status") != 0);
-    CHECK(strcmp(bnn_head_strerror(-99), "unknown status") == 0);
+    CHECK(bnn_head_init(&ha, &b, arena_a, sizeof arena_a) == BNN_ERR_CONFIG);
+    CHECK(bnn_head_memory_required(NULL, &m) == BNN_ERR_NULL_ARG);
+    /* the head's codes are named like the runtime's (distinct names: tests/test_loader.c) */
+    CHECK(strcmp(bnn_status_str(BNN_ERR_LABEL), "label beyond max_classes") == 0);
+    CHECK(strcmp(bnn_status_str(BNN_ERR_NO_STATE), "unknown status") != 0);
 }
 
 static void test_label_errors_and_growth(void) {
     bnn_head_config_t c = small_cfg();
-    CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_HEAD_OK);
+    CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_OK);
     uint32_t z[2] = {0x12345678u, 0x9ABCDEF0u}, label = 99;
     int32_t logits[8];
-    CHECK(bnn_head_predict(&ha, z, &label, logits) == BNN_HEAD_ERR_EMPTY);
+    CHECK(bnn_head_predict(&ha, z, &label, logits) == BNN_ERR_EMPTY);
     uint32_t n0 = state_of(&ha, blob_a);
-    CHECK(bnn_head_learn(&ha, z, c.max_classes) == BNN_HEAD_ERR_LABEL);
-    CHECK(bnn_head_learn(&ha, z, 1000u) == BNN_HEAD_ERR_LABEL);
-    CHECK(bnn_head_buffer_add(&ha, z, c.max_classes, NULL) == BNN_HEAD_ERR_LABEL);
-    CHECK(bnn_head_learn(&ha, NULL, 0) == BNN_HEAD_ERR_ARG);
+    CHECK(bnn_head_learn(&ha, z, c.max_classes) == BNN_ERR_LABEL);
+    CHECK(bnn_head_learn(&ha, z, 1000u) == BNN_ERR_LABEL);
+    CHECK(bnn_head_buffer_add(&ha, z, c.max_classes, NULL) == BNN_ERR_LABEL);
+    CHECK(bnn_head_learn(&ha, NULL, 0) == BNN_ERR_NULL_ARG);
     CHECK(state_of(&ha, blob_b) == n0 && memcmp(blob_a, blob_b, n0) == 0); /* nothing changed */
-    CHECK(bnn_head_learn(&ha, z, 2) == BNN_HEAD_OK);
+    CHECK(bnn_head_learn(&ha, z, 2) == BNN_OK);
     CHECK(ha.n_classes == 3u);
-    CHECK(bnn_head_predict(&ha, z, &label, logits) == BNN_HEAD_OK);
+    CHECK(bnn_head_predict(&ha, z, &label, logits) == BNN_OK);
     CHECK(label < 3u);
-    CHECK(bnn_head_learn(&ha, z, c.max_classes - 1u) == BNN_HEAD_OK);
+    CHECK(bnn_head_learn(&ha, z, c.max_classes - 1u) == BNN_OK);
     CHECK(ha.n_classes == c.max_classes);
     int32_t slot = -5;
-    CHECK(bnn_head_buffer_add(&ha, z, 0, &slot) == BNN_HEAD_OK);
+    CHECK(bnn_head_buffer_add(&ha, z, 0, &slot) == BNN_OK);
     CHECK(slot == 2); /* two learned samples already stored */
 }
 
 /* The packed forward pass equals the +-1 definition: h = sign(W1 z), logits = W2 [c; c]. */
 static void test_forward_matches_definition(void) {
     bnn_head_config_t c = small_cfg();
-    CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_HEAD_OK);
+    CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_OK);
     uint32_t rng = 7u, z[2];
     /* make every class active and the latents non-trivial */
     for (uint32_t i = 0; i < 40u; i++) {
         z[0] = bnn_prng_next(&rng);
         z[1] = bnn_prng_next(&rng);
-        CHECK(bnn_head_learn(&ha, z, i % c.max_classes) == BNN_HEAD_OK);
+        CHECK(bnn_head_learn(&ha, z, i % c.max_classes) == BNN_OK);
     }
     const uint32_t n = c.n_latent, hid = c.n_hidden, cc = n + hid;
     for (uint32_t t = 0; t < 50u; t++) {
@@ -179,7 +182,7 @@ static void test_forward_matches_definition(void) {
         }
         int32_t logits[8];
         uint32_t label;
-        CHECK(bnn_head_predict(&ha, z, &label, logits) == BNN_HEAD_OK);
+        CHECK(bnn_head_predict(&ha, z, &label, logits) == BNN_OK);
         int32_t best = INT32_MIN;
         uint32_t best_k = 0;
         for (uint32_t k = 0; k < ha.n_classes; k++) {
@@ -203,14 +206,14 @@ static void test_forward_matches_definition(void) {
 static void test_update_rule(void) {
     bnn_head_config_t c = small_cfg();
     c.replay_k = 0;
-    CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_HEAD_OK);
+    CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_OK);
     uint32_t z[2] = {0xF0F0A5A5u, 0x0123FEDCu};
-    CHECK(bnn_head_buffer_add(&ha, z, 2, NULL) == BNN_HEAD_OK); /* classes 0..2 active */
+    CHECK(bnn_head_buffer_add(&ha, z, 2, NULL) == BNN_OK); /* classes 0..2 active */
     const uint32_t cc = 96u, nl = 3u * 2u * cc;
     static int16_t before[3 * 2 * 96];
     memcpy(before, ha.lat, sizeof before);
     uint32_t z2[2] = {0x11111111u, 0x22222222u};
-    CHECK(bnn_head_learn(&ha, z2, 1) == BNN_HEAD_OK);
+    CHECK(bnn_head_learn(&ha, z2, 1) == BNN_OK);
     /* rebuild c = [z2; h] from what the head saw */
     int cvec[96];
     for (uint32_t i = 0; i < 64u; i++) cvec[i] = pm(z2, i);
@@ -242,9 +245,9 @@ static void test_update_rule(void) {
     c.lr_shift = 0;
     c.lr_mul = 32768;
     c.temp_shift = 9; /* soft enough that neither class has p = 0 or 1 */
-    CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_HEAD_OK);
-    CHECK(bnn_head_buffer_add(&ha, z, 1, NULL) == BNN_HEAD_OK);
-    CHECK(bnn_head_learn(&ha, z2, 0) == BNN_HEAD_OK);
+    CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_OK);
+    CHECK(bnn_head_buffer_add(&ha, z, 1, NULL) == BNN_OK);
+    CHECK(bnn_head_learn(&ha, z2, 0) == BNN_OK);
     for (uint32_t i = 0; i < 2u * 2u * cc; i++) CHECK(ha.lat[i] == c.latent_clip || ha.lat[i] == -c.latent_clip);
     for (uint32_t j = 0; j < 2u * cc; j++) CHECK((ha.lat[j] > 0 ? 1 : -1) == cvec[j % cc]); /* class 0 = c */
 }
@@ -256,7 +259,7 @@ static double accuracy(bnn_head_t *h, uint32_t n_classes, uint32_t words, uint32
         for (uint32_t i = 0; i < 60u; i++) {
             sample(z, c, words, flip, &rng);
             uint32_t label;
-            if (bnn_head_predict(h, z, &label, NULL) == BNN_HEAD_OK && label == c) ok++;
+            if (bnn_head_predict(h, z, &label, NULL) == BNN_OK && label == c) ok++;
             tot++;
         }
     return (double)ok / (double)tot;
@@ -268,24 +271,24 @@ static void test_incremental_learning(void) {
     bnn_head_config_default(&c);
     c.max_classes = 6;
     c.buffer_bytes = 33u * 60u;
-    CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_HEAD_OK);
+    CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_OK);
     make_protos(8u, 6u, 5u);
     uint32_t rng = 123u, z[MAXW];
     for (uint32_t i = 0; i < 300u; i++) {
         uint32_t y = i % 3u;
         sample(z, y, 8u, 48u /* ~19 % flips */, &rng);
-        CHECK(bnn_head_buffer_add(&ha, z, y, NULL) == BNN_HEAD_OK);
+        CHECK(bnn_head_buffer_add(&ha, z, y, NULL) == BNN_OK);
     }
-    CHECK(bnn_head_end_task(&ha) == BNN_HEAD_OK);
+    CHECK(bnn_head_end_task(&ha) == BNN_OK);
     CHECK(ha.tasks == 1u && ha.n_classes == 3u);
     double a0 = accuracy(&ha, 3u, 8u, 48u, 999u, 0u);
     CHECK(a0 >= 0.95);
     for (uint32_t y = 3; y < 6u; y++) {
         for (uint32_t i = 0; i < 60u; i++) {
             sample(z, y, 8u, 48u, &rng);
-            CHECK(bnn_head_learn(&ha, z, y) == BNN_HEAD_OK);
+            CHECK(bnn_head_learn(&ha, z, y) == BNN_OK);
         }
-        CHECK(bnn_head_end_task(&ha) == BNN_HEAD_OK);
+        CHECK(bnn_head_end_task(&ha) == BNN_OK);
         CHECK(accuracy(&ha, y + 1u, 8u, 48u, 1000u + y, y) >= 0.9); /* the new class */
     }
     double all = accuracy(&ha, 6u, 8u, 48u, 4242u, 0u);
@@ -309,10 +312,10 @@ static void run_ops(bnn_head_t *h, uint32_t seed) {
 
 static void test_determinism_and_reset(void) {
     bnn_head_config_t c = small_cfg();
-    CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_HEAD_OK);
+    CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_OK);
     uint32_t fresh = state_of(&ha, blob_b);
     CHECK(fresh == bnn_head_state_size(&ha) && fresh > 48u);
-    CHECK(bnn_head_init(&hb, &c, arena_b, sizeof arena_b) == BNN_HEAD_OK);
+    CHECK(bnn_head_init(&hb, &c, arena_b, sizeof arena_b) == BNN_OK);
     run_ops(&ha, 5u);
     run_ops(&hb, 5u);
     uint32_t n = state_of(&ha, blob_a);
@@ -323,21 +326,21 @@ static void test_determinism_and_reset(void) {
     CHECK(ha.steps == 1u + 59u * (1u + c.replay_k) + 4u * (20u + 40u + 56u));
     CHECK(ha.learned == 60u && ha.tasks == 3u);
     c.seed = 2u;
-    CHECK(bnn_head_init(&hb, &c, arena_b, sizeof arena_b) == BNN_HEAD_OK);
+    CHECK(bnn_head_init(&hb, &c, arena_b, sizeof arena_b) == BNN_OK);
     run_ops(&hb, 5u);
     CHECK(state_of(&hb, blob_b) == n && memcmp(blob_a, blob_b, n) != 0);
     /* reset = fresh init */
     c.seed = 1u;
-    CHECK(bnn_head_init(&hb, &c, arena_b, sizeof arena_b) == BNN_HEAD_OK);
+    CHECK(bnn_head_init(&hb, &c, arena_b, sizeof arena_b) == BNN_OK);
     state_of(&hb, blob_b);
-    CHECK(bnn_head_reset(&ha) == BNN_HEAD_OK);
+    CHECK(bnn_head_reset(&ha) == BNN_OK);
     state_of(&ha, blob_a);
     CHECK(memcmp(blob_a, blob_b, n) == 0);
 }
 
 static void test_state_roundtrip(void) {
     bnn_head_config_t c = small_cfg();
-    CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_HEAD_OK);
+    CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_OK);
     run_ops(&ha, 9u);
     const uint32_t n = state_of(&ha, blob_a);
     /* blob header fields */
@@ -348,20 +351,20 @@ static void test_state_roundtrip(void) {
     uint8_t part[97];
     for (uint32_t off = 0; off < n; off += 97u) {
         uint32_t m = n - off < 97u ? n - off : 97u;
-        CHECK(bnn_head_state_read(&ha, off, part, m) == BNN_HEAD_OK);
+        CHECK(bnn_head_state_read(&ha, off, part, m) == BNN_OK);
         CHECK(memcmp(part, blob_a + off, m) == 0);
     }
-    CHECK(bnn_head_state_read(&ha, n, part, 1) == BNN_HEAD_ERR_RANGE);
-    CHECK(bnn_head_state_read(&ha, n - 1u, part, 2) == BNN_HEAD_ERR_RANGE);
-    CHECK(bnn_head_state_read(&ha, n, part, 0) == BNN_HEAD_OK);
+    CHECK(bnn_head_state_read(&ha, n, part, 1) == BNN_ERR_STATE_RANGE);
+    CHECK(bnn_head_state_read(&ha, n - 1u, part, 2) == BNN_ERR_STATE_RANGE);
+    CHECK(bnn_head_state_read(&ha, n, part, 0) == BNN_OK);
     /* restore into a fresh head in 7-byte chunks, backwards */
-    CHECK(bnn_head_init(&hb, &c, arena_b, sizeof arena_b) == BNN_HEAD_OK);
+    CHECK(bnn_head_init(&hb, &c, arena_b, sizeof arena_b) == BNN_OK);
     for (uint32_t off = (n - 1u) / 7u * 7u;; off -= 7u) {
         uint32_t m = n - off < 7u ? n - off : 7u;
-        CHECK(bnn_head_state_write(&hb, off, blob_a + off, m) == BNN_HEAD_OK);
+        CHECK(bnn_head_state_write(&hb, off, blob_a + off, m) == BNN_OK);
         if (off == 0u) break;
     }
-    CHECK(bnn_head_state_finish(&hb) == BNN_HEAD_OK);
+    CHECK(bnn_head_state_finish(&hb) == BNN_OK);
     CHECK(state_of(&hb, blob_b) == n && memcmp(blob_a, blob_b, n) == 0);
     CHECK(memcmp(ha.w2, hb.w2, ha.mem.w2_bits) == 0);
     /* both continue identically */
@@ -370,50 +373,50 @@ static void test_state_roundtrip(void) {
     CHECK(state_of(&ha, blob_a) == n && state_of(&hb, blob_b) == n && memcmp(blob_a, blob_b, n) == 0);
 }
 
-static int restore(bnn_head_t *h, const uint8_t *blob, uint32_t n) {
-    if (bnn_head_state_write(h, 0, blob, n) != BNN_HEAD_OK) return 100;
-    return bnn_head_state_finish(h);
+static bnn_status_t restore(bnn_head_t *h, const uint8_t *blob, uint32_t n) {
+    const bnn_status_t st = bnn_head_state_write(h, 0, blob, n);
+    return st != BNN_OK ? st : bnn_head_state_finish(h);
 }
 
 static void test_state_validation(void) {
     bnn_head_config_t c = small_cfg();
-    CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_HEAD_OK);
+    CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_OK);
     run_ops(&ha, 3u);
     const uint32_t n = state_of(&ha, blob_a);
-    CHECK(bnn_head_init(&hb, &c, arena_b, sizeof arena_b) == BNN_HEAD_OK);
+    CHECK(bnn_head_init(&hb, &c, arena_b, sizeof arena_b) == BNN_OK);
     const uint32_t fresh_n = state_of(&hb, blob_b);
     static uint8_t bad[40000], now[40000];
     const uint32_t off_count = 48u + 4u * 6u, off_labels = n - ((ha.buf.n_slots + 3u) & ~3u);
-    struct { uint32_t off; uint8_t val; int want; } cases[] = {
-        {0u, 'X', BNN_HEAD_ERR_CORRUPT},        /* magic */
-        {4u, 2u, BNN_HEAD_ERR_CORRUPT},         /* version */
-        {8u, 32u, BNN_HEAD_ERR_MISMATCH},       /* n_latent */
-        {10u, 0u, BNN_HEAD_ERR_MISMATCH},       /* n_hidden */
-        {12u, 7u, BNN_HEAD_ERR_MISMATCH},       /* max_classes */
-        {14u, 1u, BNN_HEAD_ERR_MISMATCH},       /* n_slots */
-        {16u, 0x55u, BNN_HEAD_ERR_MISMATCH},    /* W1 CRC */
-        {24u, 7u, BNN_HEAD_ERR_CORRUPT},        /* n_classes > max_classes */
-        {36u, 200u, BNN_HEAD_ERR_CORRUPT},      /* fill > n_slots */
-        {38u, 1u, BNN_HEAD_ERR_CORRUPT},        /* reserved */
-        {off_count, 0xEEu, BNN_HEAD_ERR_CORRUPT}, /* count[0] disagrees with labels */
-        {off_labels, 5u, BNN_HEAD_ERR_CORRUPT},   /* a label of an inactive class (4 active) */
+    struct { uint32_t off; uint8_t val; bnn_status_t want; } cases[] = {
+        {0u, 'X', BNN_ERR_STATE_CORRUPT},        /* magic */
+        {4u, 2u, BNN_ERR_STATE_CORRUPT},         /* version */
+        {8u, 32u, BNN_ERR_STATE_MISMATCH},       /* n_latent */
+        {10u, 0u, BNN_ERR_STATE_MISMATCH},       /* n_hidden */
+        {12u, 7u, BNN_ERR_STATE_MISMATCH},       /* max_classes */
+        {14u, 1u, BNN_ERR_STATE_MISMATCH},       /* n_slots */
+        {16u, 0x55u, BNN_ERR_STATE_MISMATCH},    /* W1 CRC */
+        {24u, 7u, BNN_ERR_STATE_CORRUPT},        /* n_classes > max_classes */
+        {36u, 200u, BNN_ERR_STATE_CORRUPT},      /* fill > n_slots */
+        {38u, 1u, BNN_ERR_STATE_CORRUPT},        /* reserved */
+        {off_count, 0xEEu, BNN_ERR_STATE_CORRUPT}, /* count[0] disagrees with labels */
+        {off_labels, 5u, BNN_ERR_STATE_CORRUPT},   /* a label of an inactive class (4 active) */
     };
     for (uint32_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         memcpy(bad, blob_a, n);
         bad[cases[i].off] = cases[i].val;
-        int st = restore(&hb, bad, n);
-        if (st != cases[i].want) printf("  case %u: got %d want %d\n", (unsigned)i, st, cases[i].want);
+        const bnn_status_t st = restore(&hb, bad, n);
+        if (st != cases[i].want) printf("  case %u: got %d want %d\n", (unsigned)i, (int)st, (int)cases[i].want);
         CHECK(st == cases[i].want);
         /* on failure the head is reset to its fresh state */
         CHECK(state_of(&hb, now) == fresh_n && memcmp(now, blob_b, fresh_n) == 0);
-        CHECK(bnn_head_state_check_header(&hb, bad) == (cases[i].off < 48u ? cases[i].want : BNN_HEAD_OK));
+        CHECK(bnn_head_state_check_header(&hb, bad) == (cases[i].off < 48u ? cases[i].want : BNN_OK));
     }
     /* latents beyond the clip are clamped on restore */
     memcpy(bad, blob_a, n);
     const uint32_t off_lat = 48u + 24u + 12u;
     bad[off_lat] = 0xFFu;
     bad[off_lat + 1u] = 0x7Fu; /* 32767 */
-    CHECK(restore(&hb, bad, n) == BNN_HEAD_OK);
+    CHECK(restore(&hb, bad, n) == BNN_OK);
     CHECK(hb.lat[0] == c.latent_clip);
 }
 
@@ -424,26 +427,26 @@ static void test_caller_w1_and_no_hidden(void) {
     bnn_head_config_t c;
     bnn_head_config_default(&c);
     c.w1 = w1;
-    CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_HEAD_OK);
+    CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_OK);
     CHECK(ha.w1 == w1 && ha.mem.w1_bits == 0u);
     bnn_head_config_t d;
     bnn_head_config_default(&d);
-    CHECK(bnn_head_init(&hb, &d, arena_b, sizeof arena_b) == BNN_HEAD_OK);
+    CHECK(bnn_head_init(&hb, &d, arena_b, sizeof arena_b) == BNN_OK);
     CHECK(ha.w1_crc != hb.w1_crc);
     uint32_t n = state_of(&ha, blob_a);
-    CHECK(restore(&hb, blob_a, n) == BNN_HEAD_ERR_MISMATCH); /* other W1 */
+    CHECK(restore(&hb, blob_a, n) == BNN_ERR_STATE_MISMATCH); /* other W1 */
     /* linear-only head */
     c = small_cfg();
     c.n_hidden = 0;
-    CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_HEAD_OK);
+    CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_OK);
     CHECK(ha.mem.w1_bits == 0u && ha.n_channels == 64u);
     make_protos(2u, 3u, 8u);
     uint32_t z[MAXW];
     for (uint32_t i = 0; i < 150u; i++) {
         sample(z, i % 3u, 2u, 30u, &rng);
-        CHECK(bnn_head_learn(&ha, z, i % 3u) == BNN_HEAD_OK);
+        CHECK(bnn_head_learn(&ha, z, i % 3u) == BNN_OK);
     }
-    CHECK(bnn_head_end_task(&ha) == BNN_HEAD_OK);
+    CHECK(bnn_head_end_task(&ha) == BNN_OK);
     CHECK(accuracy(&ha, 3u, 2u, 30u, 31u, 0u) >= 0.9);
 }
 

@@ -37,7 +37,7 @@ static uint8_t blob_old[24576], blob_new[24576], blob_fresh[24576], blob_got[245
 
 static uint32_t state_of(const bnn_head_t *h, uint8_t *out) {
     uint32_t n = bnn_head_state_size(h);
-    if (n > sizeof blob_got || bnn_head_state_read(h, 0, out, n) != BNN_HEAD_OK) return 0u;
+    if (n > sizeof blob_got || bnn_head_state_read(h, 0, out, n) != BNN_OK) return 0u;
     return n;
 }
 
@@ -56,25 +56,25 @@ typedef struct {
 
 /* Reboot: fresh head, load from flash; classify what came back. has_old = a state was
  * committed before; n = blob size. */
-static int reboot_and_classify(const bnn_head_config_t *c, uint32_t n, int has_old, tally_t *t,
+static bnn_status_t reboot_and_classify(const bnn_head_config_t *c, uint32_t n, int has_old, tally_t *t,
                                bnn_head_t *h, uint32_t *arena) {
     bnn_store_ram_power_on(&ram);
-    if (bnn_head_init(h, c, arena, sizeof arena_a) != BNN_HEAD_OK) {
+    if (bnn_head_init(h, c, arena, sizeof arena_a) != BNN_OK) {
         t->corrupt++;
-        return BNN_HEAD_ERR_ARG;
+        return BNN_ERR_NOT_INIT;
     }
-    int st = bnn_store_load(h, &fl, NULL);
+    const bnn_status_t st = bnn_store_load(h, &fl, NULL);
     uint32_t m = state_of(h, blob_got);
-    if (st == BNN_HEAD_OK && m == n && has_old && memcmp(blob_got, blob_old, n) == 0)
+    if (st == BNN_OK && m == n && has_old && memcmp(blob_got, blob_old, n) == 0)
         t->old++;
-    else if (st == BNN_HEAD_OK && m == n && memcmp(blob_got, blob_new, n) == 0)
+    else if (st == BNN_OK && m == n && memcmp(blob_got, blob_new, n) == 0)
         t->neu++;
-    else if (!has_old && (st == BNN_HEAD_ERR_NO_STATE || st == BNN_HEAD_ERR_CORRUPT) && m == n &&
+    else if (!has_old && (st == BNN_ERR_NO_STATE || st == BNN_ERR_STATE_CORRUPT) && m == n &&
              memcmp(blob_got, blob_fresh, n) == 0)
         t->old++; /* nothing was stored before, nothing valid is stored now */
     else {
         t->corrupt++;
-        printf("  corrupt: load status %d (%s)\n", st, bnn_head_strerror(st));
+        printf("  corrupt: load status %d (%s)\n", (int)st, bnn_status_str(st));
     }
     return st;
 }
@@ -86,14 +86,14 @@ static void exhaustive(const char *name, const bnn_head_config_t *c, uint32_t pa
     bnn_head_t *h = &heads[0];
     const uint32_t n_pages = FLASH_BYTES / page;
     bnn_store_ram_init(&ram, &fl, flash_mem, page, n_pages, unit);
-    CHECK(bnn_head_init(h, c, arena_a, sizeof arena_a) == BNN_HEAD_OK);
+    CHECK(bnn_head_init(h, c, arena_a, sizeof arena_a) == BNN_OK);
     const uint32_t n = state_of(h, blob_fresh);
     CHECK(n > 0u && bnn_store_needed_bytes(&fl, h) <= bnn_store_slot_bytes(&fl));
     learn_some(h, 20u, &rng);
     if (!first_commit) {
-        CHECK(bnn_store_commit(h, &fl, NULL) == BNN_HEAD_OK);
+        CHECK(bnn_store_commit(h, &fl, NULL) == BNN_OK);
         learn_some(h, 5u, &rng);
-        CHECK(bnn_store_commit(h, &fl, NULL) == BNN_HEAD_OK); /* both slots hold a state */
+        CHECK(bnn_store_commit(h, &fl, NULL) == BNN_OK); /* both slots hold a state */
         state_of(h, blob_old);
     }
     learn_some(h, 10u, &rng);
@@ -102,7 +102,7 @@ static void exhaustive(const char *name, const bnn_head_config_t *c, uint32_t pa
     memcpy(snapshot, flash_mem, FLASH_BYTES);
     /* dry run: the number of write steps of this commit */
     bnn_store_ram_power_on(&ram);
-    CHECK(bnn_store_commit(h, &fl, NULL) == BNN_HEAD_OK);
+    CHECK(bnn_store_commit(h, &fl, NULL) == BNN_OK);
     const uint32_t n_steps = ram.steps;
     CHECK(n_steps >= 3u);
     tally_t t = {0, 0, 0, 0, 0};
@@ -110,12 +110,12 @@ static void exhaustive(const char *name, const bnn_head_config_t *c, uint32_t pa
         for (uint32_t mode = 0; mode < 3u; mode++) {
             memcpy(flash_mem, snapshot, FLASH_BYTES);
             bnn_store_ram_arm_cut(&ram, s, mode, s * 3u + mode);
-            CHECK(bnn_store_commit(h, &fl, NULL) == BNN_HEAD_ERR_FLASH);
+            CHECK(bnn_store_commit(h, &fl, NULL) == BNN_ERR_FLASH);
             t.trials++;
             reboot_and_classify(c, n, !first_commit, &t, &heads[1], arena_b);
             /* power is back: the interrupted commit can be redone and is then the state */
-            if (bnn_store_commit(h, &fl, NULL) == BNN_HEAD_OK &&
-                bnn_store_load(&heads[1], &fl, NULL) == BNN_HEAD_OK &&
+            if (bnn_store_commit(h, &fl, NULL) == BNN_OK &&
+                bnn_store_load(&heads[1], &fl, NULL) == BNN_OK &&
                 state_of(&heads[1], blob_got) == n && memcmp(blob_got, blob_new, n) == 0)
                 t.recovered++;
         }
@@ -174,10 +174,10 @@ static void test_random_cuts(void) {
     uint32_t rng = 777u;
     bnn_store_ram_init(&ram, &fl, flash_mem, 1024u, FLASH_BYTES / 1024u, 8u);
     uint32_t cur = 0u;
-    CHECK(bnn_head_init(&heads[cur], &c, arenas[cur], sizeof arena_a) == BNN_HEAD_OK);
+    CHECK(bnn_head_init(&heads[cur], &c, arenas[cur], sizeof arena_a) == BNN_OK);
     const uint32_t n = state_of(&heads[cur], blob_fresh);
     /* write steps of one commit (the same for every commit of this head): a dry run */
-    CHECK(bnn_store_commit(&heads[cur], &fl, NULL) == BNN_HEAD_OK);
+    CHECK(bnn_store_commit(&heads[cur], &fl, NULL) == BNN_OK);
     const uint32_t n_steps = ram.steps;
     bnn_store_ram_init(&ram, &fl, flash_mem, 1024u, FLASH_BYTES / 1024u, 8u);
     int has_old = 0;
@@ -190,20 +190,20 @@ static void test_random_cuts(void) {
         uint32_t cut = BNN_STORE_NO_CUT;
         if (bnn_prng_below(&rng, 10u) < 8u) cut = bnn_prng_below(&rng, n_steps + 1u); /* n_steps = after the last */
         bnn_store_ram_arm_cut(&ram, cut, bnn_prng_below(&rng, 3u), bnn_prng_next(&rng));
-        int st = bnn_store_commit(&heads[cur], &fl, NULL);
-        cuts += st != BNN_HEAD_OK;
-        commits_ok += st == BNN_HEAD_OK;
-        if (cut != BNN_STORE_NO_CUT && cut < n_steps) CHECK(st == BNN_HEAD_ERR_FLASH);
-        else CHECK(st == BNN_HEAD_OK);
+        const bnn_status_t st = bnn_store_commit(&heads[cur], &fl, NULL);
+        cuts += st != BNN_OK;
+        commits_ok += st == BNN_OK;
+        if (cut != BNN_STORE_NO_CUT && cut < n_steps) CHECK(st == BNN_ERR_FLASH);
+        else CHECK(st == BNN_OK);
         t.trials++;
         const uint32_t nxt = 1u - cur;
         const uint32_t corrupt_before = t.corrupt, new_before = t.neu;
-        const int ld = reboot_and_classify(&c, n, has_old, &t, &heads[nxt], arenas[nxt]);
-        if (st == BNN_HEAD_OK) CHECK(t.neu == new_before + 1u); /* a completed commit loads */
+        const bnn_status_t ld = reboot_and_classify(&c, n, has_old, &t, &heads[nxt], arenas[nxt]);
+        if (st == BNN_OK) CHECK(t.neu == new_before + 1u); /* a completed commit loads */
         if (t.corrupt != corrupt_before) continue;
         /* the device continues from what it loaded; that is the next "old" */
         cur = nxt;
-        if (ld == BNN_HEAD_OK) {
+        if (ld == BNN_OK) {
             state_of(&heads[cur], blob_old);
             has_old = 1;
         }

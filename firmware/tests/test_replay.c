@@ -94,9 +94,9 @@ static void test_capacity(void) {
     bnn_head_config_default(&c);
     bnn_head_mem_t m;
     c.buffer_bytes = 32u;
-    CHECK(bnn_head_memory_required(&c, &m) == BNN_HEAD_ERR_BUDGET);
+    CHECK(bnn_head_memory_required(&c, &m) == BNN_ERR_BUDGET);
     c.buffer_bytes = 4096u;
-    CHECK(bnn_head_memory_required(&c, &m) == BNN_HEAD_OK);
+    CHECK(bnn_head_memory_required(&c, &m) == BNN_OK);
     CHECK(m.buffer <= c.buffer_bytes && m.buffer == 124u * 33u);
 }
 

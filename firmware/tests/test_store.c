@@ -10,6 +10,7 @@
 #include "bnn/bnn_head.h"
 #include "bnn/bnn_head_prng.h"
 #include "bnn/bnn_head_store.h"
+#include "bnn/bnn_le.h"
 
 #include "head_test.h"
 
@@ -33,7 +34,7 @@ static bnn_head_config_t cfg_small(void) {
 
 static uint32_t state_of(const bnn_head_t *h, uint8_t *out) {
     uint32_t n = bnn_head_state_size(h);
-    if (n > sizeof blob_a || bnn_head_state_read(h, 0, out, n) != BNN_HEAD_OK) return 0u;
+    if (n > sizeof blob_a || bnn_head_state_read(h, 0, out, n) != BNN_OK) return 0u;
     return n;
 }
 
@@ -49,21 +50,12 @@ static int same(const bnn_head_t *h, const uint8_t *blob, uint32_t n) {
     return state_of(h, blob_c) == n && memcmp(blob_c, blob, n) == 0;
 }
 
-static uint32_t rd32(const uint8_t *p) {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-static void wr32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
 /* Re-seals a slot after a test edited it: blob CRC and header CRC recomputed in place. */
 static void reseal(uint32_t slot) {
     uint8_t *base = flash_mem + slot * bnn_store_slot_bytes(&fl);
     uint32_t off = fl.prog_unit > 32u ? fl.prog_unit : 32u;
-    wr32(base + 16, bnn_crc32_update(0u, base + off, rd32(base + 12)));
-    wr32(base + 28, bnn_crc32_update(0u, base, 28u));
+    bnn_wr_u32(base + 16, bnn_crc32_update(0u, base + off, bnn_rd_u32(base + 12)));
+    bnn_wr_u32(base + 28, bnn_crc32_update(0u, base, 28u));
 }
 
 static void test_crc32(void) {
@@ -76,17 +68,17 @@ static void test_crc32(void) {
 static void test_commit_load_alternates_slots(void) {
     bnn_head_config_t c = cfg_small();
     bnn_store_ram_init(&ram, &fl, flash_mem, 1024u, 32u, 8u);
-    CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_HEAD_OK);
+    CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_OK);
     CHECK(bnn_store_needed_bytes(&fl, &ha) <= bnn_store_slot_bytes(&fl));
     bnn_store_info_t info;
     for (uint32_t round = 1; round <= 5u; round++) {
         learn_some(&ha, 10u, round);
-        CHECK(bnn_store_commit(&ha, &fl, &info) == BNN_HEAD_OK);
+        CHECK(bnn_store_commit(&ha, &fl, &info) == BNN_OK);
         CHECK(info.newest == (int32_t)((round - 1u) % 2u));
         CHECK(info.seq[info.newest] == round);
         uint32_t n = state_of(&ha, blob_a);
-        CHECK(bnn_head_init(&hb, &c, arena_b, sizeof arena_b) == BNN_HEAD_OK);
-        CHECK(bnn_store_load(&hb, &fl, &info) == BNN_HEAD_OK);
+        CHECK(bnn_head_init(&hb, &c, arena_b, sizeof arena_b) == BNN_OK);
+        CHECK(bnn_store_load(&hb, &fl, &info) == BNN_OK);
         CHECK(info.loaded == (int32_t)((round - 1u) % 2u) && info.fallback == 0u);
         CHECK(same(&hb, blob_a, n));
         CHECK(info.valid[0] && (round == 1u || info.valid[1]));
@@ -101,15 +93,15 @@ static void test_commit_load_alternates_slots(void) {
 static void test_blank_and_garbage(void) {
     bnn_head_config_t c = cfg_small();
     bnn_store_ram_init(&ram, &fl, flash_mem, 1024u, 32u, 8u);
-    CHECK(bnn_head_init(&hb, &c, arena_b, sizeof arena_b) == BNN_HEAD_OK);
+    CHECK(bnn_head_init(&hb, &c, arena_b, sizeof arena_b) == BNN_OK);
     learn_some(&hb, 5u, 3u);
     uint32_t n = state_of(&hb, blob_a);
     bnn_store_info_t info;
-    CHECK(bnn_store_load(&hb, &fl, &info) == BNN_HEAD_ERR_NO_STATE);
+    CHECK(bnn_store_load(&hb, &fl, &info) == BNN_ERR_NO_STATE);
     CHECK(info.blank[0] && info.blank[1] && info.newest == -1 && info.loaded == -1);
     CHECK(same(&hb, blob_a, n)); /* untouched */
     flash_mem[5] = 0x00u;      /* something, but not a state */
-    CHECK(bnn_store_load(&hb, &fl, &info) == BNN_HEAD_ERR_CORRUPT);
+    CHECK(bnn_store_load(&hb, &fl, &info) == BNN_ERR_STATE_CORRUPT);
     CHECK(same(&hb, blob_a, n));
 }
 
@@ -121,12 +113,12 @@ static void test_corrupted_slot_falls_back(void) {
      * over an inconsistent blob (passes CRC, fails the head's own checks) */
     for (uint32_t kind = 0; kind < 3u; kind++) {
         bnn_store_ram_init(&ram, &fl, flash_mem, 1024u, 32u, 8u);
-        CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_HEAD_OK);
+        CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_OK);
         learn_some(&ha, 10u, 1u);
-        CHECK(bnn_store_commit(&ha, &fl, NULL) == BNN_HEAD_OK); /* seq 1, slot 0 */
+        CHECK(bnn_store_commit(&ha, &fl, NULL) == BNN_OK); /* seq 1, slot 0 */
         uint32_t n_old = state_of(&ha, blob_a);
         learn_some(&ha, 10u, 2u);
-        CHECK(bnn_store_commit(&ha, &fl, NULL) == BNN_HEAD_OK); /* seq 2, slot 1 */
+        CHECK(bnn_store_commit(&ha, &fl, NULL) == BNN_OK); /* seq 2, slot 1 */
         uint32_t n_new = state_of(&ha, blob_b);
         CHECK(n_old == n_new);
         if (kind == 0u) flash_mem[slot1 + 32u + 1000u] ^= 0x10u;
@@ -135,18 +127,18 @@ static void test_corrupted_slot_falls_back(void) {
             flash_mem[slot1 + 32u + 48u + 20u] ^= 0x01u; /* count[0] */
             reseal(1u);
         }
-        CHECK(bnn_store_scan(&fl, &info) == BNN_HEAD_OK);
+        CHECK(bnn_store_scan(&fl, &info) == BNN_OK);
         CHECK(info.valid[0] == 1u && info.valid[1] == (kind == 2u));
-        CHECK(bnn_head_init(&hb, &c, arena_b, sizeof arena_b) == BNN_HEAD_OK);
-        CHECK(bnn_store_load(&hb, &fl, &info) == BNN_HEAD_OK);
+        CHECK(bnn_head_init(&hb, &c, arena_b, sizeof arena_b) == BNN_OK);
+        CHECK(bnn_store_load(&hb, &fl, &info) == BNN_OK);
         CHECK(info.loaded == 0 && info.fallback == (kind == 2u));
         CHECK(same(&hb, blob_a, n_old));
         /* the next commit goes to the slot that does not hold the newest CRC-valid state
          * (the damaged one for kinds 0-1; for the forged kind 2 it is slot 0, seq 3) */
-        CHECK(bnn_store_commit(&ha, &fl, &info) == BNN_HEAD_OK);
+        CHECK(bnn_store_commit(&ha, &fl, &info) == BNN_OK);
         if (kind < 2u) CHECK(info.newest == 1 && info.seq[1] == 2u);
         else CHECK(info.newest == 0 && info.seq[0] == 3u);
-        CHECK(bnn_store_load(&hb, &fl, &info) == BNN_HEAD_OK && info.loaded == info.newest);
+        CHECK(bnn_store_load(&hb, &fl, &info) == BNN_OK && info.loaded == info.newest);
         CHECK(same(&hb, blob_b, n_new));
     }
     /* both slots damaged: corrupt, head untouched */
@@ -154,36 +146,36 @@ static void test_corrupted_slot_falls_back(void) {
     flash_mem[slot1 + 32u + 100u] ^= 0x01u;
     learn_some(&hb, 3u, 9u);
     uint32_t n = state_of(&hb, blob_a);
-    CHECK(bnn_store_load(&hb, &fl, &info) == BNN_HEAD_ERR_CORRUPT);
+    CHECK(bnn_store_load(&hb, &fl, &info) == BNN_ERR_STATE_CORRUPT);
     CHECK(same(&hb, blob_a, n));
 }
 
 static void test_mismatch(void) {
     bnn_head_config_t c = cfg_small();
     bnn_store_ram_init(&ram, &fl, flash_mem, 1024u, 32u, 8u);
-    CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_HEAD_OK);
+    CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_OK);
     learn_some(&ha, 10u, 1u);
-    CHECK(bnn_store_commit(&ha, &fl, NULL) == BNN_HEAD_OK);
+    CHECK(bnn_store_commit(&ha, &fl, NULL) == BNN_OK);
     bnn_head_config_t d = c;
     d.seed = 2u; /* another W1 */
-    CHECK(bnn_head_init(&hb, &d, arena_b, sizeof arena_b) == BNN_HEAD_OK);
+    CHECK(bnn_head_init(&hb, &d, arena_b, sizeof arena_b) == BNN_OK);
     uint32_t n = state_of(&hb, blob_a);
-    CHECK(bnn_store_load(&hb, &fl, NULL) == BNN_HEAD_ERR_MISMATCH);
+    CHECK(bnn_store_load(&hb, &fl, NULL) == BNN_ERR_STATE_MISMATCH);
     CHECK(same(&hb, blob_a, n));
     d = c;
     d.max_classes = 6u;
-    CHECK(bnn_head_init(&hb, &d, arena_b, sizeof arena_b) == BNN_HEAD_OK);
-    CHECK(bnn_store_load(&hb, &fl, NULL) == BNN_HEAD_ERR_MISMATCH);
+    CHECK(bnn_head_init(&hb, &d, arena_b, sizeof arena_b) == BNN_OK);
+    CHECK(bnn_store_load(&hb, &fl, NULL) == BNN_ERR_STATE_MISMATCH);
     d = c;
     d.buffer_bytes = 2048u;
-    CHECK(bnn_head_init(&hb, &d, arena_b, sizeof arena_b) == BNN_HEAD_OK);
-    CHECK(bnn_store_load(&hb, &fl, NULL) == BNN_HEAD_ERR_MISMATCH);
+    CHECK(bnn_head_init(&hb, &d, arena_b, sizeof arena_b) == BNN_OK);
+    CHECK(bnn_store_load(&hb, &fl, NULL) == BNN_ERR_STATE_MISMATCH);
     /* hyper-parameters are not part of the shape: a new learning rate loads fine */
     d = c;
     d.lr_shift = 9u;
     d.epochs = 1u;
-    CHECK(bnn_head_init(&hb, &d, arena_b, sizeof arena_b) == BNN_HEAD_OK);
-    CHECK(bnn_store_load(&hb, &fl, NULL) == BNN_HEAD_OK);
+    CHECK(bnn_head_init(&hb, &d, arena_b, sizeof arena_b) == BNN_OK);
+    CHECK(bnn_store_load(&hb, &fl, NULL) == BNN_OK);
 }
 
 static void test_geometries(void) {
@@ -195,16 +187,16 @@ static void test_geometries(void) {
             uint32_t n_pages = (uint32_t)sizeof flash_mem / pages[p];
             if (pages[p] % units[u] != 0u) continue;
             bnn_store_ram_init(&ram, &fl, flash_mem, pages[p], n_pages, units[u]);
-            CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_HEAD_OK);
+            CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_OK);
             learn_some(&ha, 8u, u * 10u + p);
             for (uint32_t r = 0; r < 3u; r++) {
                 learn_some(&ha, 2u, r);
-                CHECK(bnn_store_commit(&ha, &fl, NULL) == BNN_HEAD_OK);
+                CHECK(bnn_store_commit(&ha, &fl, NULL) == BNN_OK);
             }
             uint32_t n = state_of(&ha, blob_a);
-            CHECK(bnn_head_init(&hb, &c, arena_b, sizeof arena_b) == BNN_HEAD_OK);
+            CHECK(bnn_head_init(&hb, &c, arena_b, sizeof arena_b) == BNN_OK);
             bnn_store_info_t info;
-            CHECK(bnn_store_load(&hb, &fl, &info) == BNN_HEAD_OK && info.seq[info.loaded] == 3u);
+            CHECK(bnn_store_load(&hb, &fl, &info) == BNN_OK && info.seq[info.loaded] == 3u);
             CHECK(same(&hb, blob_a, n));
             CHECK(ram.overwrites == 0u);
             /* only the pages a state needs are erased per commit */
@@ -215,40 +207,42 @@ static void test_geometries(void) {
     bnn_store_ram_init(&ram, &fl, flash_mem, 1024u, 32u, 8u);
     bnn_store_flash_t bad = fl;
     bad.prog_unit = 3u;
-    CHECK(bnn_store_commit(&ha, &bad, NULL) == BNN_HEAD_ERR_ARG);
+    CHECK(bnn_store_commit(&ha, &bad, NULL) == BNN_ERR_FLASH_CONFIG);
     bad = fl;
     bad.prog_unit = 128u;
-    CHECK(bnn_store_commit(&ha, &bad, NULL) == BNN_HEAD_ERR_ARG);
+    CHECK(bnn_store_commit(&ha, &bad, NULL) == BNN_ERR_FLASH_CONFIG);
     bad = fl;
     bad.n_pages = 3u;
-    CHECK(bnn_store_load(&ha, &bad, NULL) == BNN_HEAD_ERR_ARG);
+    CHECK(bnn_store_load(&ha, &bad, NULL) == BNN_ERR_FLASH_CONFIG);
     bad = fl;
     bad.read = NULL;
-    CHECK(bnn_store_commit(&ha, &bad, NULL) == BNN_HEAD_ERR_ARG);
+    CHECK(bnn_store_commit(&ha, &bad, NULL) == BNN_ERR_FLASH_CONFIG);
+    bnn_store_info_t info0;
+    CHECK(bnn_store_scan(&bad, &info0) == BNN_ERR_FLASH_CONFIG);
     bnn_store_ram_init(&ram, &fl, flash_mem, 1024u, 4u, 8u); /* 2 KiB slots */
     CHECK(bnn_store_needed_bytes(&fl, &ha) > bnn_store_slot_bytes(&fl));
-    CHECK(bnn_store_commit(&ha, &fl, NULL) == BNN_HEAD_ERR_NOMEM);
+    CHECK(bnn_store_commit(&ha, &fl, NULL) == BNN_ERR_FLASH_TOO_SMALL);
     CHECK(ram.erases == 0u && ram.programs == 0u);
 }
 
 static void test_sequence_wraparound(void) {
     bnn_head_config_t c = cfg_small();
     bnn_store_ram_init(&ram, &fl, flash_mem, 1024u, 32u, 8u);
-    CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_HEAD_OK);
+    CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_OK);
     learn_some(&ha, 4u, 1u);
-    CHECK(bnn_store_commit(&ha, &fl, NULL) == BNN_HEAD_OK);
-    wr32(flash_mem + 8, 0xFFFFFFFEu); /* slot 0 claims seq 2^32 - 2 */
+    CHECK(bnn_store_commit(&ha, &fl, NULL) == BNN_OK);
+    bnn_wr_u32(flash_mem + 8, 0xFFFFFFFEu); /* slot 0 claims seq 2^32 - 2 */
     reseal(0u);
     bnn_store_info_t info;
     for (uint32_t r = 0; r < 3u; r++) {
         learn_some(&ha, 2u, 10u + r);
-        CHECK(bnn_store_commit(&ha, &fl, &info) == BNN_HEAD_OK);
+        CHECK(bnn_store_commit(&ha, &fl, &info) == BNN_OK);
     }
     /* seqs written: 0xFFFFFFFF (slot 1), 0 (slot 0), 1 (slot 1): slot 1 is the newest */
     CHECK(info.newest == 1 && info.seq[1] == 1u && info.seq[0] == 0u);
     uint32_t n = state_of(&ha, blob_a);
-    CHECK(bnn_head_init(&hb, &c, arena_b, sizeof arena_b) == BNN_HEAD_OK);
-    CHECK(bnn_store_load(&hb, &fl, &info) == BNN_HEAD_OK && info.loaded == 1);
+    CHECK(bnn_head_init(&hb, &c, arena_b, sizeof arena_b) == BNN_OK);
+    CHECK(bnn_store_load(&hb, &fl, &info) == BNN_OK && info.loaded == 1);
     CHECK(same(&hb, blob_a, n));
 }
 
@@ -260,30 +254,33 @@ static int fail_program(void *ctx, uint32_t addr, const uint8_t *src, uint32_t l
 static void test_driver_errors_and_recovery(void) {
     bnn_head_config_t c = cfg_small();
     bnn_store_ram_init(&ram, &fl, flash_mem, 1024u, 32u, 8u);
-    CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_HEAD_OK);
+    CHECK(bnn_head_init(&ha, &c, arena_a, sizeof arena_a) == BNN_OK);
     learn_some(&ha, 6u, 1u);
-    CHECK(bnn_store_commit(&ha, &fl, NULL) == BNN_HEAD_OK);
+    CHECK(bnn_store_commit(&ha, &fl, NULL) == BNN_OK);
     uint32_t n_old = state_of(&ha, blob_a);
     learn_some(&ha, 6u, 2u);
     bnn_store_flash_t bad = fl;
     bad.program = fail_program;
-    CHECK(bnn_store_commit(&ha, &bad, NULL) == BNN_HEAD_ERR_FLASH);
+    CHECK(bnn_store_commit(&ha, &bad, NULL) == BNN_ERR_FLASH);
     /* power lost mid-commit: commit fails, the old state is what loads */
     bnn_store_ram_arm_cut(&ram, 5u, BNN_STORE_TORN_BITS, 1u);
-    CHECK(bnn_store_commit(&ha, &fl, NULL) == BNN_HEAD_ERR_FLASH);
+    CHECK(bnn_store_commit(&ha, &fl, NULL) == BNN_ERR_FLASH);
     CHECK(!ram.powered);
-    CHECK(bnn_store_load(&ha, &fl, NULL) == BNN_HEAD_ERR_FLASH); /* unreadable while off */
+    CHECK(bnn_store_load(&ha, &fl, NULL) == BNN_ERR_FLASH); /* unreadable while off */
     bnn_store_ram_power_on(&ram);
-    CHECK(bnn_head_init(&hb, &c, arena_b, sizeof arena_b) == BNN_HEAD_OK);
-    CHECK(bnn_store_load(&hb, &fl, NULL) == BNN_HEAD_OK);
+    CHECK(bnn_head_init(&hb, &c, arena_b, sizeof arena_b) == BNN_OK);
+    CHECK(bnn_store_load(&hb, &fl, NULL) == BNN_OK);
     CHECK(same(&hb, blob_a, n_old));
     /* the next commit goes through */
     uint32_t n_new = state_of(&ha, blob_b);
-    CHECK(bnn_store_commit(&ha, &fl, NULL) == BNN_HEAD_OK);
-    CHECK(bnn_store_load(&hb, &fl, NULL) == BNN_HEAD_OK);
+    CHECK(bnn_store_commit(&ha, &fl, NULL) == BNN_OK);
+    CHECK(bnn_store_load(&hb, &fl, NULL) == BNN_OK);
     CHECK(same(&hb, blob_b, n_new));
-    CHECK(bnn_store_commit(NULL, &fl, NULL) == BNN_HEAD_ERR_ARG);
-    CHECK(bnn_store_load(&hb, NULL, NULL) == BNN_HEAD_ERR_ARG);
+    CHECK(bnn_store_commit(NULL, &fl, NULL) == BNN_ERR_NULL_ARG);
+    CHECK(bnn_store_load(&hb, NULL, NULL) == BNN_ERR_NULL_ARG);
+    CHECK(bnn_store_scan(&fl, NULL) == BNN_ERR_NULL_ARG);
+    bnn_head_t fresh = {0};
+    CHECK(bnn_store_commit(&fresh, &fl, NULL) == BNN_ERR_NOT_INIT);
 }
 
 int main(void) {

@@ -2,6 +2,11 @@
  * latent, learning new classes after deployment with latent replay. Integer-only (no FPU),
  * no malloc: every byte lives in the caller's bnn_head_t and arena. See firmware/HEAD.md.
  *
+ * Functions that can fail return a bnn_status_t (bnn/bnn_status.h, bnn_status_str names it):
+ * BNN_ERR_NULL_ARG (a NULL pointer), BNN_ERR_NOT_INIT (head not initialised), BNN_ERR_ARENA_ALIGN,
+ * BNN_ERR_ARENA_TOO_SMALL, BNN_ERR_CONFIG, BNN_ERR_BUDGET, BNN_ERR_LABEL, BNN_ERR_EMPTY, and for
+ * the state blob BNN_ERR_STATE_RANGE, BNN_ERR_STATE_CORRUPT, BNN_ERR_STATE_MISMATCH.
+ *
  *   z in {+-1}^N (N = n_latent, multiple of 32), bit-packed as in converters/FORMAT.md
  *   h = sign(W1 z)        W1 fixed (seeded PRNG, or the caller's bits), n_hidden rows, sign(0)=+1
  *   c = [z; h]            C = N + H channels
@@ -29,6 +34,7 @@
 #include <stdint.h>
 
 #include "bnn/bnn_head_replay.h"
+#include "bnn/bnn_status.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,20 +47,6 @@ extern "C" {
 #if BNN_HEAD_MAX_CLASSES < 1 || BNN_HEAD_MAX_CLASSES > 255
 #error "BNN_HEAD_MAX_CLASSES must be in 1..255 (labels are stored as u8)"
 #endif
-
-/* Status codes: 0 is success, errors are negative (bnn_head_strerror names them). */
-#define BNN_HEAD_OK 0
-#define BNN_HEAD_ERR_ARG (-1)      /* NULL pointer, unaligned arena, head not initialised */
-#define BNN_HEAD_ERR_CONFIG (-2)   /* invalid configuration value (see bnn_head_config_t) */
-#define BNN_HEAD_ERR_LABEL (-3)    /* label >= cfg.max_classes (<= BNN_HEAD_MAX_CLASSES) */
-#define BNN_HEAD_ERR_BUDGET (-4)   /* buffer budget smaller than one sample (4*N/32 + 1 bytes) */
-#define BNN_HEAD_ERR_NOMEM (-5)    /* arena (or flash slot) smaller than required */
-#define BNN_HEAD_ERR_EMPTY (-6)    /* predict before any class exists */
-#define BNN_HEAD_ERR_CORRUPT (-7)  /* stored state fails magic/CRC/consistency checks */
-#define BNN_HEAD_ERR_NO_STATE (-8) /* flash holds no state (both slots erased) */
-#define BNN_HEAD_ERR_MISMATCH (-9) /* stored state was made for another shape or W1 */
-#define BNN_HEAD_ERR_FLASH (-10)   /* the flash driver reported an error (e.g. power loss) */
-#define BNN_HEAD_ERR_RANGE (-11)   /* state offset/length outside the state blob */
 
 typedef struct bnn_head_config {
     uint16_t n_latent;     /* N: latent bits, multiple of 32, 32..65504 */
@@ -117,51 +109,48 @@ typedef struct bnn_head {
  * lr 1/2^10, T=2^5, clip 2048, init 512, seed 1, W1 from the PRNG. */
 void bnn_head_config_default(bnn_head_config_t *cfg);
 
-/* Checks cfg (BNN_HEAD_ERR_CONFIG / _BUDGET) and fills mem with every byte the head needs. */
-int bnn_head_memory_required(const bnn_head_config_t *cfg, bnn_head_mem_t *mem);
+/* Checks cfg (BNN_ERR_CONFIG / BNN_ERR_BUDGET) and fills mem with every byte the head needs. */
+bnn_status_t bnn_head_memory_required(const bnn_head_config_t *cfg, bnn_head_mem_t *mem);
 
 /* Memory of an initialised head (same numbers as bnn_head_memory_required for its cfg). */
-int bnn_head_memory(const bnn_head_t *h, bnn_head_mem_t *mem);
+bnn_status_t bnn_head_memory(const bnn_head_t *h, bnn_head_mem_t *mem);
 
 /* Carves the arena (4-byte aligned, arena_bytes >= mem.arena), generates W1 if cfg->w1 is NULL,
  * initialises the latents from the seed, empties the buffer; no class is active yet. */
-int bnn_head_init(bnn_head_t *h, const bnn_head_config_t *cfg, void *arena, uint32_t arena_bytes);
+bnn_status_t bnn_head_init(bnn_head_t *h, const bnn_head_config_t *cfg, void *arena, uint32_t arena_bytes);
 
 /* Back to the state right after bnn_head_init (same config and arena). */
-int bnn_head_reset(bnn_head_t *h);
+bnn_status_t bnn_head_reset(bnn_head_t *h);
 
 /* Offers a latent to the replay buffer without training (e.g. pre-training latents at
  * deployment); activates its class. *slot (optional) gets the slot written or -1 (dropped). */
-int bnn_head_buffer_add(bnn_head_t *h, const uint32_t *latent, uint32_t label, int32_t *slot);
+bnn_status_t bnn_head_buffer_add(bnn_head_t *h, const uint32_t *latent, uint32_t label, int32_t *slot);
 
 /* One learning step: draw replay_k buffer slots, SGD on (latent, label), SGD on each drawn
  * sample in order, then offer (latent, label) to the buffer. Activates classes up to label. */
-int bnn_head_learn(bnn_head_t *h, const uint32_t *latent, uint32_t label);
+bnn_status_t bnn_head_learn(bnn_head_t *h, const uint32_t *latent, uint32_t label);
 
 /* End of a task: `epochs` shuffled passes over the buffer, one SGD step per sample. */
-int bnn_head_end_task(bnn_head_t *h);
+bnn_status_t bnn_head_end_task(bnn_head_t *h);
 
 /* Logits of the active classes into logits[n_classes] (optional) and their argmax (ties: the
- * lowest class) into *label (optional). BNN_HEAD_ERR_EMPTY before any class exists. */
-int bnn_head_predict(bnn_head_t *h, const uint32_t *latent, uint32_t *label, int32_t *logits);
+ * lowest class) into *label (optional). BNN_ERR_EMPTY before any class exists. */
+bnn_status_t bnn_head_predict(bnn_head_t *h, const uint32_t *latent, uint32_t *label, int32_t *logits);
 
 /* Persisted state ("state blob", layout in HEAD.md): size, and random-access serialisation
  * (little-endian, independent of the host's byte order). */
 uint32_t bnn_head_state_size(const bnn_head_t *h);
-int bnn_head_state_read(const bnn_head_t *h, uint32_t offset, uint8_t *dst, uint32_t len);
+bnn_status_t bnn_head_state_read(const bnn_head_t *h, uint32_t offset, uint8_t *dst, uint32_t len);
 
-/* Checks a blob's 48-byte header against this head: BNN_HEAD_ERR_CORRUPT (bad magic, version,
- * counters out of range) or BNN_HEAD_ERR_MISMATCH (other N, H, max_classes, n_slots or W1). */
-int bnn_head_state_check_header(const bnn_head_t *h, const uint8_t *hdr48);
+/* Checks a blob's 48-byte header against this head: BNN_ERR_STATE_CORRUPT (bad magic, version,
+ * counters out of range) or BNN_ERR_STATE_MISMATCH (other N, H, max_classes, n_slots or W1). */
+bnn_status_t bnn_head_state_check_header(const bnn_head_t *h, const uint8_t *hdr48);
 
 /* Restores a state: bnn_head_state_write the whole blob (any chunking, in order or not), then
  * bnn_head_state_finish, which checks the header and the buffer's consistency, clamps the
  * latents to +-latent_clip and rebuilds the binary weights. On error the head is reset. */
-int bnn_head_state_write(bnn_head_t *h, uint32_t offset, const uint8_t *src, uint32_t len);
-int bnn_head_state_finish(bnn_head_t *h);
-
-/* "ok", "label beyond max_classes", ... (never NULL). */
-const char *bnn_head_strerror(int status);
+bnn_status_t bnn_head_state_write(bnn_head_t *h, uint32_t offset, const uint8_t *src, uint32_t len);
+bnn_status_t bnn_head_state_finish(bnn_head_t *h);
 
 #define BNN_HEAD_MAGIC 0x44414548u     /* "HEAD" */
 #define BNN_HEAD_STATE_MAGIC 0x53484E42u /* "BNHS" */

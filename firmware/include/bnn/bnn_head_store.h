@@ -16,7 +16,8 @@
  * the newer seq (serial-number order) wins; if it fails the head's own checks the other valid
  * slot is tried. Corruption of one slot therefore falls back to the other.
  *
- * All errors are BNN_HEAD_ERR_* codes (bnn_head.h). CRC-32 is IEEE 802.3 (zlib.crc32): libbnn's
+ * Errors are bnn_status_t codes: BNN_ERR_FLASH_CONFIG for a descriptor flash_ok refuses (callbacks,
+ * geometry), BNN_ERR_FLASH_TOO_SMALL, BNN_ERR_FLASH from the driver, the head's own. CRC-32 is IEEE 802.3 (zlib.crc32): libbnn's
  * bnn_crc32_update (bnn/bnn_crc32.h, src/runtime/bnn_crc32.c), the runtime's one CRC implementation. */
 #ifndef BNN_HEAD_STORE_H
 #define BNN_HEAD_STORE_H
@@ -69,17 +70,17 @@ uint32_t bnn_store_slot_bytes(const bnn_store_flash_t *fl);
 uint32_t bnn_store_needed_bytes(const bnn_store_flash_t *fl, const bnn_head_t *h);
 
 /* Checks both slots (no state is touched). */
-int bnn_store_scan(const bnn_store_flash_t *fl, bnn_store_info_t *info);
+bnn_status_t bnn_store_scan(const bnn_store_flash_t *fl, bnn_store_info_t *info);
 
 /* Writes h's state to the slot not holding the newest valid state (see above). info optional. */
-int bnn_store_commit(const bnn_head_t *h, const bnn_store_flash_t *fl, bnn_store_info_t *info);
+bnn_status_t bnn_store_commit(const bnn_head_t *h, const bnn_store_flash_t *fl, bnn_store_info_t *info);
 
-/* Restores the newest valid state into an initialised h (same config). BNN_HEAD_ERR_NO_STATE:
- * both slots blank; BNN_HEAD_ERR_CORRUPT: no valid slot but not blank; BNN_HEAD_ERR_MISMATCH:
+/* Restores the newest valid state into an initialised h (same config). BNN_ERR_NO_STATE: both
+ * slots blank; BNN_ERR_STATE_CORRUPT: no valid slot but not blank; BNN_ERR_STATE_MISMATCH:
  * the state was made for another N/H/max_classes/buffer/W1. h is untouched when no slot passes
  * the CRC and header checks; if restoring a slot's body fails its consistency checks, h is reset
  * (fresh init) and the other slot is tried. info optional. */
-int bnn_store_load(bnn_head_t *h, const bnn_store_flash_t *fl, bnn_store_info_t *info);
+bnn_status_t bnn_store_load(bnn_head_t *h, const bnn_store_flash_t *fl, bnn_store_info_t *info);
 
 /* ---- Simulated NOR flash in RAM (host tests, QEMU): erase = 0xFF, program = AND. ----------
  * Write steps (one per erase_page or program call) are counted; arming cut_at = s makes step s

@@ -41,6 +41,19 @@ typedef enum {
     BNN_ERR_ARENA_TOO_SMALL, /* arena smaller than bnn_model_arena_size() */
     BNN_ERR_INPUT_SIZE,      /* bnn_set_input() data length does not match the input tensor */
     BNN_ERR_NO_LATENT,       /* the model has no latent tensor */
+    /* the on-device head (bnn_head*.h) */
+    BNN_ERR_NOT_INIT,        /* the head was not initialised (bnn_head_init) */
+    BNN_ERR_CONFIG,          /* invalid head configuration value (see bnn_head_config_t) */
+    BNN_ERR_LABEL,           /* label >= cfg.max_classes (<= BNN_HEAD_MAX_CLASSES) */
+    BNN_ERR_BUDGET,          /* replay buffer budget smaller than one sample (4*N/32 + 1 bytes) */
+    BNN_ERR_EMPTY,           /* predict before any class exists */
+    BNN_ERR_STATE_RANGE,     /* state blob offset/length outside the blob */
+    BNN_ERR_STATE_CORRUPT,   /* stored state fails magic/CRC/consistency checks */
+    BNN_ERR_STATE_MISMATCH,  /* stored state was made for another head shape or W1 */
+    BNN_ERR_NO_STATE,        /* the flash holds no state (both slots erased) */
+    BNN_ERR_FLASH,           /* the flash driver reported an error (e.g. power loss) */
+    BNN_ERR_FLASH_CONFIG,    /* flash descriptor invalid (callbacks, page size, program unit) */
+    BNN_ERR_FLASH_TOO_SMALL, /* a flash slot is smaller than the state */
     BNN_STATUS_COUNT         /* number of codes (not a status) */
 } bnn_status_t;
 

@@ -9,6 +9,7 @@
 #include "bnn/bnn_crc32.h"
 #include "bnn/bnn_head_prng.h"
 #include "bnn/bnn_head_store.h"
+#include "bnn_internal.h" /* bnn_popcount32, bnn_xpc (xor-popcount rows), little-endian access */
 
 /* EXP_LUT[j] = round(32768 * exp(-j/16)), j = 0..177; 0 beyond (exp(-178/16) * 32768 < 0.5).
  * Generated from bnn_edge/sim/head.py into bnn/bnn_constants.h. */
@@ -19,11 +20,10 @@ static const uint16_t EXP_LUT[EXP_LUT_LEN] = BNN_HEAD_EXP_LUT;
 
 static uint32_t a4(uint32_t x) { return (x + 3u) & ~3u; }
 
-static uint32_t popcount32(uint32_t x) {
-    x = x - ((x >> 1) & 0x55555555u);
-    x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
-    x = (x + (x >> 4)) & 0x0F0F0F0Fu;
-    return (x * 0x01010101u) >> 24;
+/* BNN_OK for an initialised head and a non-NULL p (pass h itself when there is no other pointer). */
+static bnn_status_t head_args(const bnn_head_t *h, const void *p) {
+    if (h == NULL || p == NULL) return BNN_ERR_NULL_ARG;
+    return h->magic == BNN_HEAD_MAGIC ? BNN_OK : BNN_ERR_NOT_INIT;
 }
 
 void bnn_head_config_default(bnn_head_config_t *cfg) {
@@ -43,18 +43,18 @@ void bnn_head_config_default(bnn_head_config_t *cfg) {
     cfg->w1 = NULL;
 }
 
-int bnn_head_memory_required(const bnn_head_config_t *cfg, bnn_head_mem_t *mem) {
-    if (cfg == NULL || mem == NULL) return BNN_HEAD_ERR_ARG;
+bnn_status_t bnn_head_memory_required(const bnn_head_config_t *cfg, bnn_head_mem_t *mem) {
+    if (cfg == NULL || mem == NULL) return BNN_ERR_NULL_ARG;
     uint32_t n = cfg->n_latent, hid = cfg->n_hidden, k = cfg->max_classes;
-    if (n == 0u || n % 32u != 0u || hid % 32u != 0u || n + hid > 32768u) return BNN_HEAD_ERR_CONFIG;
-    if (k < 1u || k > BNN_HEAD_MAX_CLASSES) return BNN_HEAD_ERR_CONFIG;
+    if (n == 0u || n % 32u != 0u || hid % 32u != 0u || n + hid > 32768u) return BNN_ERR_CONFIG;
+    if (k < 1u || k > BNN_HEAD_MAX_CLASSES) return BNN_ERR_CONFIG;
     if (cfg->lr_mul < 1u || cfg->lr_mul > 32768u || cfg->lr_shift > 30u || cfg->temp_shift > 16u)
-        return BNN_HEAD_ERR_CONFIG;
+        return BNN_ERR_CONFIG;
     if (cfg->latent_clip < 1 || cfg->init_range < 1 || cfg->init_range > cfg->latent_clip)
-        return BNN_HEAD_ERR_CONFIG;
+        return BNN_ERR_CONFIG;
     uint32_t slots = bnn_replay_slots(n, cfg->buffer_bytes);
-    if (slots < 1u) return BNN_HEAD_ERR_BUDGET;
-    if (slots > 0xFFFFu) return BNN_HEAD_ERR_CONFIG;
+    if (slots < 1u) return BNN_ERR_BUDGET;
+    if (slots > 0xFFFFu) return BNN_ERR_CONFIG;
     uint32_t wn = n / 32u, c = n + hid, wc = c / 32u;
     mem->w1_bits = cfg->w1 != NULL ? 0u : hid * wn * 4u;
     mem->w2_bits = k * 2u * wc * 4u;
@@ -66,15 +66,14 @@ int bnn_head_memory_required(const bnn_head_config_t *cfg, bnn_head_mem_t *mem) 
                  mem->scratch;
     mem->control = (uint32_t)sizeof(bnn_head_t);
     mem->total = mem->arena + mem->control;
-    return BNN_HEAD_OK;
+    return BNN_OK;
 }
 
-static int head_ok(const bnn_head_t *h) { return h != NULL && h->magic == BNN_HEAD_MAGIC; }
-
-int bnn_head_memory(const bnn_head_t *h, bnn_head_mem_t *mem) {
-    if (!head_ok(h) || mem == NULL) return BNN_HEAD_ERR_ARG;
+bnn_status_t bnn_head_memory(const bnn_head_t *h, bnn_head_mem_t *mem) {
+    const bnn_status_t st = head_args(h, mem);
+    if (st != BNN_OK) return st;
     *mem = h->mem;
-    return BNN_HEAD_OK;
+    return BNN_OK;
 }
 
 /* Recomputes the packed W2 row k from its latents (bit 1 where the latent is negative). */
@@ -94,15 +93,16 @@ static uint32_t w1_crc(const bnn_head_t *h) {
     uint32_t crc = 0u;
     uint32_t n = (uint32_t)h->cfg.n_hidden * h->words_n;
     for (uint32_t i = 0; i < n; i++) {
-        uint32_t v = h->w1[i];
-        uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+        uint8_t b[4];
+        bnn_wr_u32(b, h->w1[i]);
         crc = bnn_crc32_update(crc, b, 4u);
     }
     return crc;
 }
 
-int bnn_head_reset(bnn_head_t *h) {
-    if (!head_ok(h)) return BNN_HEAD_ERR_ARG;
+bnn_status_t bnn_head_reset(bnn_head_t *h) {
+    const bnn_status_t st = head_args(h, h);
+    if (st != BNN_OK) return st;
     const bnn_head_config_t *cfg = &h->cfg;
     if (cfg->w1 == NULL) {
         uint32_t *w1 = (uint32_t *)(uintptr_t)h->w1; /* owned: it lives in the arena */
@@ -132,17 +132,17 @@ int bnn_head_reset(bnn_head_t *h) {
     h->tasks = 0u;
     h->steps = 0u;
     h->learned = 0u;
-    return BNN_HEAD_OK;
+    return BNN_OK;
 }
 
-int bnn_head_init(bnn_head_t *h, const bnn_head_config_t *cfg, void *arena, uint32_t arena_bytes) {
-    if (h == NULL || cfg == NULL || arena == NULL) return BNN_HEAD_ERR_ARG;
-    if (((uintptr_t)arena & 3u) != 0u) return BNN_HEAD_ERR_ARG;
+bnn_status_t bnn_head_init(bnn_head_t *h, const bnn_head_config_t *cfg, void *arena, uint32_t arena_bytes) {
+    if (h == NULL || cfg == NULL || arena == NULL) return BNN_ERR_NULL_ARG;
+    if (((uintptr_t)arena & 3u) != 0u) return BNN_ERR_ARENA_ALIGN;
     h->magic = 0u;
     bnn_head_mem_t mem;
-    int st = bnn_head_memory_required(cfg, &mem);
-    if (st != BNN_HEAD_OK) return st;
-    if (arena_bytes < mem.arena) return BNN_HEAD_ERR_NOMEM;
+    const bnn_status_t st = bnn_head_memory_required(cfg, &mem);
+    if (st != BNN_OK) return st;
+    if (arena_bytes < mem.arena) return BNN_ERR_ARENA_TOO_SMALL;
     uint8_t *p = (uint8_t *)arena;
     uint32_t k = cfg->max_classes;
     uint32_t slots = bnn_replay_slots(cfg->n_latent, cfg->buffer_bytes);
@@ -187,19 +187,18 @@ int bnn_head_init(bnn_head_t *h, const bnn_head_config_t *cfg, void *arena, uint
     return bnn_head_reset(h);
 }
 
-/* sc_c = [z; sign(W1 z)] (bit 1 where W1_i . z < 0, i.e. popcount(w1_i ^ z) > N/2). */
+/* sc_c = [z; sign(W1 z)] (bit 1 where W1_i . z < 0, i.e. popcount(w1_i ^ z) > N/2): the
+ * xor-popcount of z against 32 rows of W1 at a time (bnn_xpc, as BDENSE), thresholded at N/2. */
 static void compute_c(bnn_head_t *h, const uint32_t *z) {
     const uint32_t wn = h->words_n;
     uint32_t *c = h->sc_c;
     for (uint32_t w = 0; w < wn; w++) c[w] = z[w];
-    for (uint32_t w = wn; w < h->words_c; w++) c[w] = 0u;
-    const uint32_t half = h->cfg.n_latent / 2u;
-    for (uint32_t i = 0; i < h->cfg.n_hidden; i++) {
-        const uint32_t *row = h->w1 + (size_t)i * wn;
-        uint32_t pc = 0u;
-        for (uint32_t w = 0; w < wn; w++) pc += popcount32(row[w] ^ z[w]);
-        if (pc > half) c[wn + i / 32u] |= 1u << (i % 32u);
-    }
+    int32_t half[32];
+    for (uint32_t r = 0; r < 32u; r++) half[r] = (int32_t)(h->cfg.n_latent / 2u);
+    bnn_xpc_t xpc;
+    bnn_xpc_init(&xpc, (int32_t)wn);
+    for (uint32_t w = wn; w < h->words_c; w++) /* n_hidden is a multiple of 32 */
+        c[w] = bnn_xpc_bits(&xpc, z, h->w1 + (size_t)(w - wn) * 32u * wn, 32, half);
 }
 
 /* logit_k = 2C - 2 * (popcount(c ^ a_k) + popcount(c ^ b_k)) over the active classes. */
@@ -212,7 +211,7 @@ static int32_t compute_logits(bnn_head_t *h, uint32_t *argmax) {
         const uint32_t *a = h->w2 + (size_t)k * 2u * wc;
         const uint32_t *b = a + wc;
         uint32_t pc = 0u;
-        for (uint32_t w = 0; w < wc; w++) pc += popcount32(h->sc_c[w] ^ a[w]) + popcount32(h->sc_c[w] ^ b[w]);
+        for (uint32_t w = 0; w < wc; w++) pc += bnn_popcount32(h->sc_c[w] ^ a[w]) + bnn_popcount32(h->sc_c[w] ^ b[w]);
         int32_t l = two_c - 2 * (int32_t)pc;
         h->sc_logit[k] = l;
         if (l > best) {
@@ -288,18 +287,20 @@ static void activate(bnn_head_t *h, uint32_t label) {
     if (label + 1u > h->n_classes) h->n_classes = (uint16_t)(label + 1u);
 }
 
-int bnn_head_buffer_add(bnn_head_t *h, const uint32_t *latent, uint32_t label, int32_t *slot) {
-    if (!head_ok(h) || latent == NULL) return BNN_HEAD_ERR_ARG;
-    if (label >= h->cfg.max_classes) return BNN_HEAD_ERR_LABEL;
+bnn_status_t bnn_head_buffer_add(bnn_head_t *h, const uint32_t *latent, uint32_t label, int32_t *slot) {
+    const bnn_status_t st = head_args(h, latent);
+    if (st != BNN_OK) return st;
+    if (label >= h->cfg.max_classes) return BNN_ERR_LABEL;
     activate(h, label);
     int32_t s = bnn_replay_insert(&h->buf, latent, (uint8_t)label);
     if (slot != NULL) *slot = s;
-    return BNN_HEAD_OK;
+    return BNN_OK;
 }
 
-int bnn_head_learn(bnn_head_t *h, const uint32_t *latent, uint32_t label) {
-    if (!head_ok(h) || latent == NULL) return BNN_HEAD_ERR_ARG;
-    if (label >= h->cfg.max_classes) return BNN_HEAD_ERR_LABEL;
+bnn_status_t bnn_head_learn(bnn_head_t *h, const uint32_t *latent, uint32_t label) {
+    const bnn_status_t st = head_args(h, latent);
+    if (st != BNN_OK) return st;
+    if (label >= h->cfg.max_classes) return BNN_ERR_LABEL;
     activate(h, label);
     bnn_replay_t *rb = &h->buf;
     const uint32_t nd = rb->fill != 0u ? h->cfg.replay_k : 0u;
@@ -311,11 +312,12 @@ int bnn_head_learn(bnn_head_t *h, const uint32_t *latent, uint32_t label) {
     }
     (void)bnn_replay_insert(rb, latent, (uint8_t)label);
     h->learned++;
-    return BNN_HEAD_OK;
+    return BNN_OK;
 }
 
-int bnn_head_end_task(bnn_head_t *h) {
-    if (!head_ok(h)) return BNN_HEAD_ERR_ARG;
+bnn_status_t bnn_head_end_task(bnn_head_t *h) {
+    const bnn_status_t st = head_args(h, h);
+    if (st != BNN_OK) return st;
     bnn_replay_t *rb = &h->buf;
     for (uint32_t e = 0; e < h->cfg.epochs; e++) {
         bnn_replay_shuffle(rb, h->sc_perm);
@@ -325,19 +327,20 @@ int bnn_head_end_task(bnn_head_t *h) {
         }
     }
     h->tasks++;
-    return BNN_HEAD_OK;
+    return BNN_OK;
 }
 
-int bnn_head_predict(bnn_head_t *h, const uint32_t *latent, uint32_t *label, int32_t *logits) {
-    if (!head_ok(h) || latent == NULL) return BNN_HEAD_ERR_ARG;
-    if (h->n_classes == 0u) return BNN_HEAD_ERR_EMPTY;
+bnn_status_t bnn_head_predict(bnn_head_t *h, const uint32_t *latent, uint32_t *label, int32_t *logits) {
+    const bnn_status_t st = head_args(h, latent);
+    if (st != BNN_OK) return st;
+    if (h->n_classes == 0u) return BNN_ERR_EMPTY;
     uint32_t best;
     compute_c(h, latent);
     (void)compute_logits(h, &best);
     if (label != NULL) *label = best;
     if (logits != NULL)
         for (uint32_t k = 0; k < h->n_classes; k++) logits[k] = h->sc_logit[k];
-    return BNN_HEAD_OK;
+    return BNN_OK;
 }
 
 /* ---- state blob --------------------------------------------------------------------------- */
@@ -363,7 +366,7 @@ static void sections(const bnn_head_t *h, section_t *s) {
 }
 
 uint32_t bnn_head_state_size(const bnn_head_t *h) {
-    if (!head_ok(h)) return 0u;
+    if (head_args(h, h) != BNN_OK) return 0u;
     section_t s[N_SECTIONS];
     sections(h, s);
     uint32_t n = 0u;
@@ -371,34 +374,24 @@ uint32_t bnn_head_state_size(const bnn_head_t *h) {
     return n;
 }
 
-static void put16(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-static void put32(uint8_t *p, uint32_t v) {
-    put16(p, v);
-    put16(p + 2, v >> 16);
-}
-static uint32_t get16(const uint8_t *p) { return (uint32_t)p[0] | ((uint32_t)p[1] << 8); }
-static uint32_t get32(const uint8_t *p) { return get16(p) | (get16(p + 2) << 16); }
 
 static void build_header(const bnn_head_t *h, uint8_t *o) {
     for (uint32_t i = 0; i < BNN_HEAD_STATE_HEADER; i++) o[i] = 0u;
-    put32(o + 0, BNN_HEAD_STATE_MAGIC);
-    put16(o + 4, BNN_HEAD_STATE_VERSION);
-    put16(o + 6, BNN_HEAD_STATE_HEADER);
-    put16(o + 8, h->cfg.n_latent);
-    put16(o + 10, h->cfg.n_hidden);
-    put16(o + 12, h->cfg.max_classes);
-    put16(o + 14, h->buf.n_slots);
-    put32(o + 16, h->w1_crc);
-    put32(o + 20, h->cfg.seed);
-    put16(o + 24, h->n_classes);
-    put16(o + 26, h->tasks);
-    put32(o + 28, h->steps);
-    put32(o + 32, h->buf.rng);
-    put16(o + 36, h->buf.fill);
-    put32(o + 40, h->learned);
+    bnn_wr_u32(o + 0, BNN_HEAD_STATE_MAGIC);
+    bnn_wr_u16(o + 4, (uint16_t)BNN_HEAD_STATE_VERSION);
+    bnn_wr_u16(o + 6, (uint16_t)BNN_HEAD_STATE_HEADER);
+    bnn_wr_u16(o + 8, h->cfg.n_latent);
+    bnn_wr_u16(o + 10, h->cfg.n_hidden);
+    bnn_wr_u16(o + 12, h->cfg.max_classes);
+    bnn_wr_u16(o + 14, h->buf.n_slots);
+    bnn_wr_u32(o + 16, h->w1_crc);
+    bnn_wr_u32(o + 20, h->cfg.seed);
+    bnn_wr_u16(o + 24, h->n_classes);
+    bnn_wr_u16(o + 26, h->tasks);
+    bnn_wr_u32(o + 28, h->steps);
+    bnn_wr_u32(o + 32, h->buf.rng);
+    bnn_wr_u16(o + 36, h->buf.fill);
+    bnn_wr_u32(o + 40, h->learned);
 }
 
 static uint8_t elem_byte(const section_t *s, uint32_t i) {
@@ -454,9 +447,9 @@ static void section_io(const section_t *s, uint32_t lo, uint32_t hi, uint8_t *ou
     }
 }
 
-static int state_io(bnn_head_t *h, uint32_t offset, uint8_t *out, const uint8_t *in, uint32_t len) {
+static bnn_status_t state_io(bnn_head_t *h, uint32_t offset, uint8_t *out, const uint8_t *in, uint32_t len) {
     const uint32_t size = bnn_head_state_size(h);
-    if (offset > size || len > size - offset) return BNN_HEAD_ERR_RANGE;
+    if (offset > size || len > size - offset) return BNN_ERR_STATE_RANGE;
     section_t s[N_SECTIONS];
     sections(h, s);
     uint8_t hdr[BNN_HEAD_STATE_HEADER];
@@ -476,57 +469,60 @@ static int state_io(bnn_head_t *h, uint32_t offset, uint8_t *out, const uint8_t 
         }
         base = end;
     }
-    return BNN_HEAD_OK;
+    return BNN_OK;
 }
 
-int bnn_head_state_read(const bnn_head_t *h, uint32_t offset, uint8_t *dst, uint32_t len) {
-    if (!head_ok(h) || (dst == NULL && len != 0u)) return BNN_HEAD_ERR_ARG;
-    if (len == 0u) return offset <= bnn_head_state_size(h) ? BNN_HEAD_OK : BNN_HEAD_ERR_RANGE;
+bnn_status_t bnn_head_state_read(const bnn_head_t *h, uint32_t offset, uint8_t *dst, uint32_t len) {
+    const bnn_status_t st = head_args(h, len != 0u ? (const void *)dst : (const void *)h);
+    if (st != BNN_OK) return st;
+    if (len == 0u) return offset <= bnn_head_state_size(h) ? BNN_OK : BNN_ERR_STATE_RANGE;
     return state_io((bnn_head_t *)(uintptr_t)h, offset, dst, NULL, len);
 }
 
-int bnn_head_state_write(bnn_head_t *h, uint32_t offset, const uint8_t *src, uint32_t len) {
-    if (!head_ok(h) || (src == NULL && len != 0u)) return BNN_HEAD_ERR_ARG;
-    if (len == 0u) return offset <= bnn_head_state_size(h) ? BNN_HEAD_OK : BNN_HEAD_ERR_RANGE;
+bnn_status_t bnn_head_state_write(bnn_head_t *h, uint32_t offset, const uint8_t *src, uint32_t len) {
+    const bnn_status_t st = head_args(h, len != 0u ? (const void *)src : (const void *)h);
+    if (st != BNN_OK) return st;
+    if (len == 0u) return offset <= bnn_head_state_size(h) ? BNN_OK : BNN_ERR_STATE_RANGE;
     return state_io(h, offset, NULL, src, len);
 }
 
-int bnn_head_state_check_header(const bnn_head_t *h, const uint8_t *hdr) {
-    if (!head_ok(h) || hdr == NULL) return BNN_HEAD_ERR_ARG;
-    if (get32(hdr) != BNN_HEAD_STATE_MAGIC || get16(hdr + 4) != BNN_HEAD_STATE_VERSION ||
-        get16(hdr + 6) != BNN_HEAD_STATE_HEADER)
-        return BNN_HEAD_ERR_CORRUPT;
-    if (get16(hdr + 8) != h->cfg.n_latent || get16(hdr + 10) != h->cfg.n_hidden ||
-        get16(hdr + 12) != h->cfg.max_classes || get16(hdr + 14) != h->buf.n_slots ||
-        get32(hdr + 16) != h->w1_crc)
-        return BNN_HEAD_ERR_MISMATCH;
-    if (get16(hdr + 24) > h->cfg.max_classes || get32(hdr + 32) == 0u ||
-        get16(hdr + 36) > h->buf.n_slots || get16(hdr + 38) != 0u || get32(hdr + 44) != 0u)
-        return BNN_HEAD_ERR_CORRUPT;
-    return BNN_HEAD_OK;
+bnn_status_t bnn_head_state_check_header(const bnn_head_t *h, const uint8_t *hdr) {
+    const bnn_status_t st = head_args(h, hdr);
+    if (st != BNN_OK) return st;
+    if (bnn_rd_u32(hdr) != BNN_HEAD_STATE_MAGIC || bnn_rd_u16(hdr + 4) != BNN_HEAD_STATE_VERSION ||
+        bnn_rd_u16(hdr + 6) != BNN_HEAD_STATE_HEADER)
+        return BNN_ERR_STATE_CORRUPT;
+    if (bnn_rd_u16(hdr + 8) != h->cfg.n_latent || bnn_rd_u16(hdr + 10) != h->cfg.n_hidden ||
+        bnn_rd_u16(hdr + 12) != h->cfg.max_classes || bnn_rd_u16(hdr + 14) != h->buf.n_slots ||
+        bnn_rd_u32(hdr + 16) != h->w1_crc)
+        return BNN_ERR_STATE_MISMATCH;
+    if (bnn_rd_u16(hdr + 24) > h->cfg.max_classes || bnn_rd_u32(hdr + 32) == 0u ||
+        bnn_rd_u16(hdr + 36) > h->buf.n_slots || bnn_rd_u16(hdr + 38) != 0u || bnn_rd_u32(hdr + 44) != 0u)
+        return BNN_ERR_STATE_CORRUPT;
+    return BNN_OK;
 }
 
-static int finish(bnn_head_t *h) {
+static bnn_status_t finish(bnn_head_t *h) {
     const uint8_t *hdr = h->load_hdr;
-    int st = bnn_head_state_check_header(h, hdr);
-    if (st != BNN_HEAD_OK) return st;
+    const bnn_status_t st = bnn_head_state_check_header(h, hdr);
+    if (st != BNN_OK) return st;
     bnn_replay_t *rb = &h->buf;
-    h->n_classes = (uint16_t)get16(hdr + 24);
-    h->tasks = (uint16_t)get16(hdr + 26);
-    h->steps = get32(hdr + 28);
-    rb->rng = get32(hdr + 32);
-    rb->fill = (uint16_t)get16(hdr + 36);
-    h->learned = get32(hdr + 40);
+    h->n_classes = (uint16_t)bnn_rd_u16(hdr + 24);
+    h->tasks = (uint16_t)bnn_rd_u16(hdr + 26);
+    h->steps = bnn_rd_u32(hdr + 28);
+    rb->rng = bnn_rd_u32(hdr + 32);
+    rb->fill = (uint16_t)bnn_rd_u16(hdr + 36);
+    h->learned = bnn_rd_u32(hdr + 40);
     /* the buffer's bookkeeping must match its labels, and only active classes may be stored */
     uint32_t total = 0u;
     for (uint32_t c = 0; c < rb->max_classes; c++) {
         uint32_t n = 0u;
         for (uint32_t s = 0; s < rb->fill; s++) n += rb->labels[s] == c;
         if (n != rb->count[c] || n > rb->seen[c] || (n != 0u && c >= h->n_classes))
-            return BNN_HEAD_ERR_CORRUPT;
+            return BNN_ERR_STATE_CORRUPT;
         total += n;
     }
-    if (total != rb->fill) return BNN_HEAD_ERR_CORRUPT;
+    if (total != rb->fill) return BNN_ERR_STATE_CORRUPT;
     const int16_t clip = h->cfg.latent_clip;
     const uint32_t n_lat = (uint32_t)h->cfg.max_classes * 2u * h->n_channels;
     for (uint32_t i = 0; i < n_lat; i++) {
@@ -534,30 +530,13 @@ static int finish(bnn_head_t *h) {
         if (h->lat[i] < -clip) h->lat[i] = (int16_t)-clip;
     }
     for (uint32_t k = 0; k < h->cfg.max_classes; k++) sync_row(h, k);
-    return BNN_HEAD_OK;
+    return BNN_OK;
 }
 
-int bnn_head_state_finish(bnn_head_t *h) {
-    if (!head_ok(h)) return BNN_HEAD_ERR_ARG;
-    int st = finish(h);
-    if (st != BNN_HEAD_OK) (void)bnn_head_reset(h);
+bnn_status_t bnn_head_state_finish(bnn_head_t *h) {
+    bnn_status_t st = head_args(h, h);
+    if (st != BNN_OK) return st;
+    st = finish(h);
+    if (st != BNN_OK) (void)bnn_head_reset(h);
     return st;
-}
-
-const char *bnn_head_strerror(int status) {
-    switch (status) {
-    case BNN_HEAD_OK: return "ok";
-    case BNN_HEAD_ERR_ARG: return "invalid argument (NULL, unaligned arena or head not initialised)";
-    case BNN_HEAD_ERR_CONFIG: return "invalid head configuration";
-    case BNN_HEAD_ERR_LABEL: return "label beyond max_classes";
-    case BNN_HEAD_ERR_BUDGET: return "buffer budget smaller than one sample";
-    case BNN_HEAD_ERR_NOMEM: return "arena or flash slot too small";
-    case BNN_HEAD_ERR_EMPTY: return "no class learned yet";
-    case BNN_HEAD_ERR_CORRUPT: return "stored state corrupted";
-    case BNN_HEAD_ERR_NO_STATE: return "no stored state";
-    case BNN_HEAD_ERR_MISMATCH: return "stored state made for another head configuration";
-    case BNN_HEAD_ERR_FLASH: return "flash error";
-    case BNN_HEAD_ERR_RANGE: return "state offset/length out of range";
-    default: return "unknown status";
-    }
 }

@@ -5,16 +5,7 @@
 
 #include "bnn/bnn_crc32.h" /* libbnn's CRC-32 (zlib.crc32), shared with the pack loader */
 #include "bnn/bnn_head_prng.h"
-
-static void put32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-static uint32_t get32(const uint8_t *p) {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
+#include "bnn/bnn_le.h"
 
 static uint32_t round_up(uint32_t x, uint32_t unit) { return (x + unit - 1u) / unit * unit; }
 
@@ -27,6 +18,20 @@ static int flash_ok(const bnn_store_flash_t *fl) {
     if ((uint64_t)fl->page_size * fl->n_pages > 0xFFFFFFFFull) return 0;
     if (fl->page_size * (fl->n_pages / 2u) < 2u * BNN_STORE_CHUNK) return 0;
     return 1;
+}
+
+/* BNN_OK for a usable flash descriptor: BNN_ERR_NULL_ARG without one, BNN_ERR_FLASH_CONFIG when
+ * flash_ok() refuses it. */
+static bnn_status_t flash_args(const bnn_store_flash_t *fl) {
+    if (fl == NULL) return BNN_ERR_NULL_ARG;
+    return flash_ok(fl) ? BNN_OK : BNN_ERR_FLASH_CONFIG;
+}
+
+/* BNN_OK for an initialised head and a usable flash descriptor. */
+static bnn_status_t store_args(const bnn_head_t *h, const bnn_store_flash_t *fl) {
+    if (h == NULL) return BNN_ERR_NULL_ARG;
+    if (h->magic != BNN_HEAD_MAGIC) return BNN_ERR_NOT_INIT;
+    return flash_args(fl);
 }
 
 static uint32_t blob_off(const bnn_store_flash_t *fl) { return round_up(BNN_STORE_HEADER, fl->prog_unit); }
@@ -52,11 +57,11 @@ static int check_slot(const bnn_store_flash_t *fl, uint32_t slot, uint32_t *seq,
     uint8_t all = 0xFFu;
     for (uint32_t i = 0; i < BNN_STORE_HEADER; i++) all &= hdr[i];
     *blank = all == 0xFFu;
-    if (get32(hdr) != BNN_STORE_MAGIC || (get32(hdr + 4) & 0xFFFFu) != BNN_STORE_VERSION ||
-        (get32(hdr + 4) >> 16) != BNN_STORE_HEADER || get32(hdr + 20) != 0xFFFFFFFFu ||
-        get32(hdr + 24) != 0xFFFFFFFFu || get32(hdr + 28) != bnn_crc32_update(0u, hdr, 28u))
+    if (bnn_rd_u32(hdr) != BNN_STORE_MAGIC || (bnn_rd_u32(hdr + 4) & 0xFFFFu) != BNN_STORE_VERSION ||
+        (bnn_rd_u32(hdr + 4) >> 16) != BNN_STORE_HEADER || bnn_rd_u32(hdr + 20) != 0xFFFFFFFFu ||
+        bnn_rd_u32(hdr + 24) != 0xFFFFFFFFu || bnn_rd_u32(hdr + 28) != bnn_crc32_update(0u, hdr, 28u))
         return 0;
-    const uint32_t n = get32(hdr + 12);
+    const uint32_t n = bnn_rd_u32(hdr + 12);
     if (n > bnn_store_slot_bytes(fl) - blob_off(fl)) return 0;
     uint8_t chunk[BNN_STORE_CHUNK];
     uint32_t crc = 0u;
@@ -65,14 +70,16 @@ static int check_slot(const bnn_store_flash_t *fl, uint32_t slot, uint32_t *seq,
         if (fl->read(fl->ctx, base + blob_off(fl) + off, chunk, m) != 0) return -1;
         crc = bnn_crc32_update(crc, chunk, m);
     }
-    if (crc != get32(hdr + 16)) return 0;
-    *seq = get32(hdr + 8);
+    if (crc != bnn_rd_u32(hdr + 16)) return 0;
+    *seq = bnn_rd_u32(hdr + 8);
     *len = n;
     return 1;
 }
 
-int bnn_store_scan(const bnn_store_flash_t *fl, bnn_store_info_t *info) {
-    if (!flash_ok(fl) || info == NULL) return BNN_HEAD_ERR_ARG;
+bnn_status_t bnn_store_scan(const bnn_store_flash_t *fl, bnn_store_info_t *info) {
+    if (info == NULL) return BNN_ERR_NULL_ARG;
+    const bnn_status_t st = flash_args(fl);
+    if (st != BNN_OK) return st;
     info->newest = -1;
     info->loaded = -1;
     info->fallback = 0u;
@@ -80,25 +87,26 @@ int bnn_store_scan(const bnn_store_flash_t *fl, bnn_store_info_t *info) {
         info->seq[s] = 0u;
         info->blob_len[s] = 0u;
         const int v = check_slot(fl, s, &info->seq[s], &info->blob_len[s], &info->blank[s]);
-        if (v < 0) return BNN_HEAD_ERR_FLASH;
+        if (v < 0) return BNN_ERR_FLASH;
         info->valid[s] = (uint8_t)v;
     }
     if (info->valid[0] && info->valid[1])
         info->newest = (int32_t)(info->seq[1] - info->seq[0]) > 0 ? 1 : 0;
     else if (info->valid[0] || info->valid[1])
         info->newest = info->valid[1] ? 1 : 0;
-    return BNN_HEAD_OK;
+    return BNN_OK;
 }
 
-int bnn_store_commit(const bnn_head_t *h, const bnn_store_flash_t *fl, bnn_store_info_t *info) {
+bnn_status_t bnn_store_commit(const bnn_head_t *h, const bnn_store_flash_t *fl, bnn_store_info_t *info) {
     bnn_store_info_t local;
     if (info == NULL) info = &local;
-    if (h == NULL || h->magic != BNN_HEAD_MAGIC || !flash_ok(fl)) return BNN_HEAD_ERR_ARG;
+    bnn_status_t st = store_args(h, fl);
+    if (st != BNN_OK) return st;
     const uint32_t blob_len = bnn_head_state_size(h);
     const uint32_t needed = bnn_store_needed_bytes(fl, h);
-    if (needed > bnn_store_slot_bytes(fl)) return BNN_HEAD_ERR_NOMEM;
-    int st = bnn_store_scan(fl, info);
-    if (st != BNN_HEAD_OK) return st;
+    if (needed > bnn_store_slot_bytes(fl)) return BNN_ERR_FLASH_TOO_SMALL;
+    st = bnn_store_scan(fl, info);
+    if (st != BNN_OK) return st;
     const uint32_t target = info->newest >= 0 ? 1u - (uint32_t)info->newest : 0u;
     const uint32_t seq = info->newest >= 0 ? info->seq[info->newest] + 1u : 1u;
     const uint32_t base = target * bnn_store_slot_bytes(fl);
@@ -107,88 +115,89 @@ int bnn_store_commit(const bnn_head_t *h, const bnn_store_flash_t *fl, bnn_store
 
     /* 1. erase (header page first): from here on the target slot is invalid */
     for (uint32_t p = 0; p < n_pages; p++)
-        if (fl->erase_page(fl->ctx, first_page + p) != 0) return BNN_HEAD_ERR_FLASH;
+        if (fl->erase_page(fl->ctx, first_page + p) != 0) return BNN_ERR_FLASH;
     /* 2. the blob, chunk by chunk, CRC on the way */
     uint8_t chunk[BNN_STORE_CHUNK];
     uint32_t crc = 0u;
     for (uint32_t off = 0; off < blob_len; off += BNN_STORE_CHUNK) {
         const uint32_t m = blob_len - off < BNN_STORE_CHUNK ? blob_len - off : BNN_STORE_CHUNK;
         st = bnn_head_state_read(h, off, chunk, m);
-        if (st != BNN_HEAD_OK) return st;
+        if (st != BNN_OK) return st;
         crc = bnn_crc32_update(crc, chunk, m);
         const uint32_t padded = round_up(m, fl->prog_unit);
         for (uint32_t i = m; i < padded; i++) chunk[i] = 0xFFu;
-        if (fl->program(fl->ctx, base + blob_off(fl) + off, chunk, padded) != 0) return BNN_HEAD_ERR_FLASH;
+        if (fl->program(fl->ctx, base + blob_off(fl) + off, chunk, padded) != 0) return BNN_ERR_FLASH;
     }
     /* 3. the header, last: the single step that makes the new state valid */
     const uint32_t span = blob_off(fl);
     for (uint32_t i = 0; i < span; i++) chunk[i] = 0xFFu;
-    put32(chunk + 0, BNN_STORE_MAGIC);
-    put32(chunk + 4, BNN_STORE_VERSION | (BNN_STORE_HEADER << 16));
-    put32(chunk + 8, seq);
-    put32(chunk + 12, blob_len);
-    put32(chunk + 16, crc);
-    put32(chunk + 28, bnn_crc32_update(0u, chunk, 28u));
-    if (fl->program(fl->ctx, base, chunk, span) != 0) return BNN_HEAD_ERR_FLASH;
+    bnn_wr_u32(chunk + 0, BNN_STORE_MAGIC);
+    bnn_wr_u32(chunk + 4, BNN_STORE_VERSION | (BNN_STORE_HEADER << 16));
+    bnn_wr_u32(chunk + 8, seq);
+    bnn_wr_u32(chunk + 12, blob_len);
+    bnn_wr_u32(chunk + 16, crc);
+    bnn_wr_u32(chunk + 28, bnn_crc32_update(0u, chunk, 28u));
+    if (fl->program(fl->ctx, base, chunk, span) != 0) return BNN_ERR_FLASH;
     /* 4. read back */
     uint32_t got_seq = 0u, got_len = 0u;
     uint8_t blank;
     if (check_slot(fl, target, &got_seq, &got_len, &blank) != 1 || got_seq != seq || got_len != blob_len)
-        return BNN_HEAD_ERR_FLASH;
+        return BNN_ERR_FLASH;
     info->valid[target] = 1u;
     info->seq[target] = seq;
     info->blob_len[target] = blob_len;
     info->blank[target] = 0u;
     info->newest = (int32_t)target;
-    return BNN_HEAD_OK;
+    return BNN_OK;
 }
 
-/* Restores slot s into h. Returns BNN_HEAD_OK, _MISMATCH / _CORRUPT (h untouched when the
- * header check fails; reset when the body fails), or _FLASH. */
-static int load_slot(bnn_head_t *h, const bnn_store_flash_t *fl, uint32_t s, uint32_t blob_len) {
+/* Restores slot s into h. Returns BNN_OK, BNN_ERR_STATE_MISMATCH / _STATE_CORRUPT (h untouched
+ * when the header check fails; reset when the body fails), or BNN_ERR_FLASH. */
+static bnn_status_t load_slot(bnn_head_t *h, const bnn_store_flash_t *fl, uint32_t s, uint32_t blob_len) {
     const uint32_t base = s * bnn_store_slot_bytes(fl) + blob_off(fl);
-    if (blob_len != bnn_head_state_size(h)) return BNN_HEAD_ERR_MISMATCH;
+    if (blob_len != bnn_head_state_size(h)) return BNN_ERR_STATE_MISMATCH;
     uint8_t chunk[BNN_STORE_CHUNK];
-    if (fl->read(fl->ctx, base, chunk, BNN_HEAD_STATE_HEADER) != 0) return BNN_HEAD_ERR_FLASH;
-    int st = bnn_head_state_check_header(h, chunk);
-    if (st != BNN_HEAD_OK) return st;
+    if (fl->read(fl->ctx, base, chunk, BNN_HEAD_STATE_HEADER) != 0) return BNN_ERR_FLASH;
+    const bnn_status_t st = bnn_head_state_check_header(h, chunk);
+    if (st != BNN_OK) return st;
     uint32_t crc = 0u;
     for (uint32_t off = 0; off < blob_len; off += BNN_STORE_CHUNK) {
         const uint32_t m = blob_len - off < BNN_STORE_CHUNK ? blob_len - off : BNN_STORE_CHUNK;
         if (fl->read(fl->ctx, base + off, chunk, m) != 0) {
             (void)bnn_head_reset(h);
-            return BNN_HEAD_ERR_FLASH;
+            return BNN_ERR_FLASH;
         }
         crc = bnn_crc32_update(crc, chunk, m);
         (void)bnn_head_state_write(h, off, chunk, m);
     }
     uint8_t hdr[BNN_STORE_HEADER];
     if (fl->read(fl->ctx, s * bnn_store_slot_bytes(fl), hdr, BNN_STORE_HEADER) != 0 ||
-        get32(hdr + 16) != crc) { /* the flash changed under us */
+        bnn_rd_u32(hdr + 16) != crc) { /* the flash changed under us */
         (void)bnn_head_reset(h);
-        return BNN_HEAD_ERR_CORRUPT;
+        return BNN_ERR_STATE_CORRUPT;
     }
     return bnn_head_state_finish(h);
 }
 
-int bnn_store_load(bnn_head_t *h, const bnn_store_flash_t *fl, bnn_store_info_t *info) {
+bnn_status_t bnn_store_load(bnn_head_t *h, const bnn_store_flash_t *fl, bnn_store_info_t *info) {
     bnn_store_info_t local;
     if (info == NULL) info = &local;
-    if (h == NULL || h->magic != BNN_HEAD_MAGIC || !flash_ok(fl)) return BNN_HEAD_ERR_ARG;
-    int st = bnn_store_scan(fl, info);
-    if (st != BNN_HEAD_OK) return st;
+    bnn_status_t st = store_args(h, fl);
+    if (st != BNN_OK) return st;
+    st = bnn_store_scan(fl, info);
+    if (st != BNN_OK) return st;
     if (info->newest < 0)
-        return info->blank[0] && info->blank[1] ? BNN_HEAD_ERR_NO_STATE : BNN_HEAD_ERR_CORRUPT;
+        return info->blank[0] && info->blank[1] ? BNN_ERR_NO_STATE : BNN_ERR_STATE_CORRUPT;
     const uint32_t order[2] = {(uint32_t)info->newest, 1u - (uint32_t)info->newest};
-    int first_err = BNN_HEAD_ERR_CORRUPT;
+    bnn_status_t first_err = BNN_ERR_STATE_CORRUPT;
     for (uint32_t i = 0; i < 2u; i++) {
         const uint32_t s = order[i];
         if (!info->valid[s]) continue;
         st = load_slot(h, fl, s, info->blob_len[s]);
-        if (st == BNN_HEAD_OK) {
+        if (st == BNN_OK) {
             info->loaded = (int32_t)s;
             info->fallback = (uint8_t)(i != 0u);
-            return BNN_HEAD_OK;
+            return BNN_OK;
         }
         if (i == 0u) first_err = st;
     }

@@ -4,13 +4,7 @@
 #include "bnn/bnn_interpreter.h"
 #include "bnn/bnn_ops.h"
 #include "bnn_internal.h"
-
-#ifndef BNN_KERNELS
-#define BNN_KERNELS 0
-#endif
-#if BNN_KERNELS != 0 && BNN_KERNELS != 1 && BNN_KERNELS != 2
-#error "BNN_KERNELS must be 0 (both), 1 (optimized only) or 2 (reference only)"
-#endif
+#include "bnn_op.h"
 
 #if BNN_KERNELS == 0
 #define BNN_USE_REFERENCE(it) ((it)->kernels == BNN_KERNELS_REFERENCE)
@@ -100,116 +94,18 @@ void bnn_profile_end(const bnn_op_info_t *op);
 #define BNN_PROFILE_END(op) ((void)0)
 #endif
 
-static const void *payload_at(const bnn_model_t *m, uint32_t off, uint32_t len) {
-    return len ? (const void *)(m->payload + off) : 0;
-}
-
+/* Runs one op of the validated model: its prepare fills the kernel's arguments, then the selected
+ * kernel family runs. */
 static void run_op(bnn_interpreter_t *it, const bnn_op_info_t *op) {
-    const bnn_model_t *m = it->model;
-    bnn_tensor_info_t in0 = {0}, in1 = {0}, out = {0};
-    uint8_t *x0 = (uint8_t *)bnn_tensor_ptr(it, op->in0, &in0);
-    uint8_t *y = (uint8_t *)bnn_tensor_ptr(it, op->out, &out);
-    const int32_t *p = op->params;
-    const uint32_t *weights = (const uint32_t *)payload_at(m, op->weights_off, op->weights_len);
-    const int32_t *thresh = (const int32_t *)payload_at(m, op->thresh_off, op->thresh_len);
-    const int use_ref = BNN_USE_REFERENCE(it);
-    void *scratch = it->scratch;
-    uint32_t *out_bits = out.dtype == BNN_DTYPE_BITS ? (uint32_t *)(void *)y : 0;
-    int32_t *out_i32 = out.dtype == BNN_DTYPE_INT32 ? (int32_t *)(void *)y : 0;
-
-    switch ((bnn_op_type_t)op->type) {
-        case BNN_OP_THERMO_ENCODE: {
-            bnn_thermo_encode_args_t a = {x0, (int32_t)in0.h, (int32_t)in0.w, (int32_t)in0.c,
-                                          thresh, p[0], out_bits};
-            BNN_PROFILE_BEGIN(op);
-            if (use_ref) bnn_thermo_encode_reference(&a);
-            else bnn_thermo_encode_optimized(&a, scratch);
-            BNN_PROFILE_END(op);
-            break;
-        }
-        case BNN_OP_BCONV2D: {
-            bnn_bconv2d_args_t a;
-            a.input = (const uint32_t *)(const void *)x0;
-            a.in_h = (int32_t)in0.h;
-            a.in_w = (int32_t)in0.w;
-            a.in_c = (int32_t)in0.c;
-            a.weights = weights;
-            a.thresholds = out_bits ? thresh : 0;
-            a.out_bits = out_bits;
-            a.out_int32 = out_i32;
-            a.out_h = (int32_t)out.h;
-            a.out_w = (int32_t)out.w;
-            a.out_c = (int32_t)out.c;
-            a.kh = p[0];
-            a.kw = p[1];
-            a.stride_h = p[2];
-            a.stride_w = p[3];
-            a.dilation_h = p[4];
-            a.dilation_w = p[5];
-            a.groups = p[7];
-            (void)bnn_conv_geometry(in0.h, p[0], p[2], p[4], p[6], 0, &a.pad_top);
-            (void)bnn_conv_geometry(in0.w, p[1], p[3], p[5], p[6], 0, &a.pad_left);
-            BNN_PROFILE_BEGIN(op);
-            if (use_ref) bnn_bconv2d_reference(&a);
-            else bnn_bconv2d_optimized(&a, scratch);
-            BNN_PROFILE_END(op);
-            break;
-        }
-        case BNN_OP_BMAXPOOL2D: {
-            bnn_bmaxpool2d_args_t a = {(const uint32_t *)(const void *)x0,
-                                       (int32_t)in0.h, (int32_t)in0.w, (int32_t)in0.c, out_bits,
-                                       (int32_t)out.h, (int32_t)out.w, p[0], p[1], p[2], p[3]};
-            BNN_PROFILE_BEGIN(op);
-            if (use_ref) bnn_bmaxpool2d_reference(&a);
-            else bnn_bmaxpool2d_optimized(&a, scratch);
-            BNN_PROFILE_END(op);
-            break;
-        }
-        case BNN_OP_BDEPTHWISE2D: {
-            bnn_bdepthwise2d_args_t a;
-            a.input = (const uint32_t *)(const void *)x0;
-            a.in_h = (int32_t)in0.h;
-            a.in_w = (int32_t)in0.w;
-            a.c = (int32_t)in0.c;
-            a.weights = weights;
-            a.thresholds = out_bits ? thresh : 0;
-            a.out_bits = out_bits;
-            a.out_int32 = out_i32;
-            a.out_h = (int32_t)out.h;
-            a.out_w = (int32_t)out.w;
-            a.kh = p[0];
-            a.kw = p[1];
-            a.stride_h = p[2];
-            a.stride_w = p[3];
-            (void)bnn_conv_geometry(in0.h, p[0], p[2], 1, p[4], 0, &a.pad_top);
-            (void)bnn_conv_geometry(in0.w, p[1], p[3], 1, p[4], 0, &a.pad_left);
-            BNN_PROFILE_BEGIN(op);
-            if (use_ref) bnn_bdepthwise2d_reference(&a);
-            else bnn_bdepthwise2d_optimized(&a, scratch);
-            BNN_PROFILE_END(op);
-            break;
-        }
-        case BNN_OP_BDENSE: {
-            bnn_bdense_args_t a = {(const uint32_t *)(const void *)x0, p[0], weights,
-                                   out_bits ? thresh : 0, out_bits, out_i32, p[1]};
-            BNN_PROFILE_BEGIN(op);
-            if (use_ref) bnn_bdense_reference(&a);
-            else bnn_bdense_optimized(&a, scratch);
-            BNN_PROFILE_END(op);
-            break;
-        }
-        case BNN_OP_CONCAT: {
-            const uint8_t *x1 = (const uint8_t *)bnn_tensor_ptr(it, op->in1, &in1);
-            bnn_concat_args_t a = {(const uint32_t *)(const void *)x0,
-                                   (const uint32_t *)(const void *)x1, (int32_t)in0.h,
-                                   (int32_t)in0.w, (int32_t)in0.c, (int32_t)in1.c, out_bits};
-            BNN_PROFILE_BEGIN(op);
-            if (use_ref) bnn_concat_reference(&a);
-            else bnn_concat_optimized(&a, scratch);
-            BNN_PROFILE_END(op);
-            break;
-        }
-    }
+    const bnn_op_kernel_t *k = bnn_op_kernel(op->type);
+    bnn_op_ctx_t c;
+    bnn_op_ctx_init(&c, it->model, op, k, it->arena);
+    bnn_op_args_t args;
+    (void)k->prepare(&c, &args, 0);
+    BNN_PROFILE_BEGIN(op);
+    if (BNN_USE_REFERENCE(it)) k->eval_reference(&args);
+    else k->eval_optimized(&args, it->scratch);
+    BNN_PROFILE_END(op);
 }
 
 bnn_status_t bnn_invoke(bnn_interpreter_t *it) {

@@ -8,6 +8,11 @@
 #include "bnn/bnn_ops.h"
 #include "bnn/bnn_pack.h"
 #include "bnn_internal.h"
+#include "bnn_op.h"
+
+#if defined(__BYTE_ORDER__) && (__BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__)
+#error "bnn-edge reads weights in place and needs a little-endian target"
+#endif
 
 #define BNN_DIM_LIMIT (1u << 30)
 
@@ -66,170 +71,63 @@ static bnn_status_t check_tensor(const bnn_tensor_info_t *t, uint32_t arena_byte
     return BNN_OK;
 }
 
-/* A payload range [off, off+len) of exactly `expected` bytes, 4-aligned, inside the payload. */
-static int range_ok(uint32_t off, uint32_t len, uint64_t expected, uint32_t payload_size) {
-    if ((uint64_t)len != expected) return 0;
-    if (off % 4u) return 0;
-    return (uint64_t)off + len <= (uint64_t)payload_size;
-}
-
 static int overlaps(const bnn_tensor_info_t *a, const bnn_tensor_info_t *b) {
     const uint64_t a0 = a->arena_offset, a1 = a0 + a->size_bytes;
     const uint64_t b0 = b->arena_offset, b1 = b0 + b->size_bytes;
     return a0 < b1 && b0 < a1;
 }
 
-static int is_bits_or_int32(bnn_dtype_t d) { return d == BNN_DTYPE_BITS || d == BNN_DTYPE_INT32; }
-
-/* Weight rows of `rows` x `row_words` words whose last word must have zero bits past `c`. */
-static int weight_tails_zero(const uint8_t *payload, uint32_t off, uint64_t rows, int32_t row_words,
-                             int32_t c) {
-    const uint32_t tail = bnn_tail_mask(c);
+int bnn_op_weight_tails_zero(const bnn_op_ctx_t *c, uint64_t rows, int32_t row_words, int32_t c_bits) {
+    const uint32_t tail = bnn_tail_mask(c_bits);
     if (tail == 0xFFFFFFFFu) return 1;
+    const uint8_t *w = c->payload + c->op->weights_off;
     for (uint64_t r = 0; r < rows; r++) {
-        const uint8_t *last = payload + off + (size_t)((r * (uint64_t)row_words + (uint64_t)row_words - 1u) * 4u);
+        const uint8_t *last = w + (size_t)((r * (uint64_t)row_words + (uint64_t)row_words - 1u) * 4u);
         if (bnn_rd_u32(last) & ~tail) return 0;
     }
     return 1;
 }
 
-static int32_t words32(uint32_t c) { return (int32_t)((c + 31u) / 32u); }
+static const void *payload_at(const bnn_model_t *m, uint32_t off, uint32_t len) {
+    return len ? (const void *)(m->payload + off) : 0;
+}
 
-/* Validates one op; on success adds its scratch need to *scratch (max). */
+void bnn_op_ctx_init(bnn_op_ctx_t *c, const bnn_model_t *m, const bnn_op_info_t *op,
+                     const bnn_op_kernel_t *k, uint8_t *arena) {
+    memset(c, 0, sizeof(*c));
+    c->op = op;
+    decode_tensor(m->payload, op->in0, &c->in0);
+    decode_tensor(m->payload, op->out, &c->out);
+    if (k->inputs > 1) decode_tensor(m->payload, op->in1, &c->in1);
+    c->payload = m->payload;
+    c->payload_size = m->payload_size;
+    c->weights = payload_at(m, op->weights_off, op->weights_len);
+    c->thresh = payload_at(m, op->thresh_off, op->thresh_len);
+    c->check = arena == 0;
+    if (arena) {
+        c->x0 = arena + c->in0.arena_offset;
+        if (k->inputs > 1) c->x1 = arena + c->in1.arena_offset;
+        c->y = arena + c->out.arena_offset;
+    }
+}
+
+/* Validates one op (the generic checks here, the op's own in its prepare, src/kernels/); on
+ * success raises *scratch to its kernel's scratch need. */
 static bnn_status_t check_op(const bnn_model_t *m, const bnn_op_info_t *op, uint64_t *scratch) {
-    bnn_tensor_info_t in0, in1, out;
     const uint32_t nt = m->n_tensors;
-    const int32_t *p = op->params;
-    if (op->type < BNN_OP_THERMO_ENCODE || op->type > BNN_OP_CONCAT) return BNN_ERR_OP_TYPE;
+    const bnn_op_kernel_t *k = bnn_op_kernel(op->type);
+    if (!k) return BNN_ERR_OP_TYPE;
     if (op->in0 >= nt || op->out >= nt) return BNN_ERR_OP_TENSOR_ID;
-    if (op->type == BNN_OP_CONCAT && op->in1 >= nt) return BNN_ERR_OP_TENSOR_ID;
-    decode_tensor(m->payload, op->in0, &in0);
-    decode_tensor(m->payload, op->out, &out);
-    if (op->type == BNN_OP_CONCAT) decode_tensor(m->payload, op->in1, &in1);
-
-    uint64_t w_expected = 0, t_expected = 0;
-    uint64_t need = 0;
-    switch ((bnn_op_type_t)op->type) {
-        case BNN_OP_THERMO_ENCODE: {
-            if (in0.dtype != BNN_DTYPE_UINT8 || out.dtype != BNN_DTYPE_BITS) return BNN_ERR_OP_DTYPE;
-            if (p[0] < 1) return BNN_ERR_OP_PARAMS;
-            if (out.h != in0.h || out.w != in0.w || (uint64_t)in0.c * (uint64_t)p[0] != out.c)
-                return BNN_ERR_OP_SHAPE;
-            t_expected = 4u * (uint64_t)p[0];
-            if (!range_ok(op->thresh_off, op->thresh_len, t_expected, m->payload_size))
-                return BNN_ERR_OP_THRESH;
-            int32_t prev = 0;
-            for (int32_t l = 0; l < p[0]; l++) {
-                const int32_t t = bnn_rd_i32(m->payload + op->thresh_off + 4u * (uint32_t)l);
-                if (t < prev || t > 255) return BNN_ERR_OP_THRESH;
-                prev = t;
-            }
-            bnn_thermo_encode_args_t args = {0};
-            args.levels = p[0];
-            need = bnn_thermo_encode_get_buffer_size(&args);
-            break;
-        }
-        case BNN_OP_BCONV2D: {
-            if (in0.dtype != BNN_DTYPE_BITS || !is_bits_or_int32(out.dtype)) return BNN_ERR_OP_DTYPE;
-            const int32_t kh = p[0], kw = p[1], sh = p[2], sw = p[3], dh = p[4], dw = p[5];
-            const int32_t pad = p[6], groups = p[7];
-            if (groups < 1) return BNN_ERR_OP_PARAMS;
-            int32_t oh, ow, pt, pl;
-            bnn_status_t s = bnn_conv_geometry(in0.h, kh, sh, dh, pad, &oh, &pt);
-            if (s != BNN_OK) return s;
-            s = bnn_conv_geometry(in0.w, kw, sw, dw, pad, &ow, &pl);
-            if (s != BNN_OK) return s;
-            if (in0.c % (uint32_t)groups || out.c % (uint32_t)groups) return BNN_ERR_OP_SHAPE;
-            const uint32_t cin_g = in0.c / (uint32_t)groups;
-            if (groups > 1 && cin_g % 32u) return BNN_ERR_OP_SHAPE;
-            if (out.h != (uint32_t)oh || out.w != (uint32_t)ow) return BNN_ERR_OP_SHAPE;
-            const uint64_t taps = (uint64_t)kh * (uint64_t)kw;
-            if (taps * cin_g > 0x7FFFFFFFull) return BNN_ERR_OP_SHAPE; /* K must fit int32 */
-            const uint64_t row_words = taps * (uint64_t)words32(cin_g);
-            w_expected = (uint64_t)out.c * row_words * 4u;
-            if (!range_ok(op->weights_off, op->weights_len, w_expected, m->payload_size))
-                return BNN_ERR_OP_WEIGHTS;
-            if (!weight_tails_zero(m->payload, op->weights_off, (uint64_t)out.c * taps,
-                                   words32(cin_g), (int32_t)cin_g))
-                return BNN_ERR_OP_WEIGHTS;
-            bnn_bconv2d_args_t args = {0};
-            args.kh = kh;
-            args.kw = kw;
-            args.in_c = (int32_t)in0.c;
-            args.groups = groups;
-            need = bnn_bconv2d_get_buffer_size(&args); /* weights fit the payload: no overflow */
-            break;
-        }
-        case BNN_OP_BMAXPOOL2D: {
-            if (in0.dtype != BNN_DTYPE_BITS || out.dtype != BNN_DTYPE_BITS) return BNN_ERR_OP_DTYPE;
-            if (p[4] != BNN_PADDING_VALID) return BNN_ERR_OP_PARAMS;
-            int32_t oh, ow;
-            bnn_status_t s = bnn_conv_geometry(in0.h, p[0], p[2], 1, p[4], &oh, 0);
-            if (s != BNN_OK) return s;
-            s = bnn_conv_geometry(in0.w, p[1], p[3], 1, p[4], &ow, 0);
-            if (s != BNN_OK) return s;
-            if (out.h != (uint32_t)oh || out.w != (uint32_t)ow || out.c != in0.c) return BNN_ERR_OP_SHAPE;
-            break;
-        }
-        case BNN_OP_BDEPTHWISE2D: {
-            if (in0.dtype != BNN_DTYPE_BITS || !is_bits_or_int32(out.dtype)) return BNN_ERR_OP_DTYPE;
-            int32_t oh, ow;
-            bnn_status_t s = bnn_conv_geometry(in0.h, p[0], p[2], 1, p[4], &oh, 0);
-            if (s != BNN_OK) return s;
-            s = bnn_conv_geometry(in0.w, p[1], p[3], 1, p[4], &ow, 0);
-            if (s != BNN_OK) return s;
-            if (out.h != (uint32_t)oh || out.w != (uint32_t)ow || out.c != in0.c) return BNN_ERR_OP_SHAPE;
-            const uint64_t taps = (uint64_t)p[0] * (uint64_t)p[1];
-            if (taps > 0x7FFFFFFFull) return BNN_ERR_OP_SHAPE;
-            w_expected = taps * (uint64_t)words32(in0.c) * 4u;
-            if (!range_ok(op->weights_off, op->weights_len, w_expected, m->payload_size))
-                return BNN_ERR_OP_WEIGHTS;
-            if (out.dtype == BNN_DTYPE_BITS) {
-                bnn_bdepthwise2d_args_t args = {0};
-                args.kh = p[0];
-                args.kw = p[1];
-                args.c = (int32_t)in0.c;
-                args.out_bits = (uint32_t *)(uintptr_t)4u; /* only tested for non-NULL */
-                need = bnn_bdepthwise2d_get_buffer_size(&args);
-            }
-            break;
-        }
-        case BNN_OP_BDENSE: {
-            if (in0.dtype != BNN_DTYPE_BITS || !is_bits_or_int32(out.dtype)) return BNN_ERR_OP_DTYPE;
-            if (p[0] < 1 || p[1] < 1) return BNN_ERR_OP_PARAMS;
-            if ((uint64_t)in0.h * in0.w * in0.c != (uint64_t)p[0]) return BNN_ERR_OP_SHAPE;
-            if ((uint64_t)in0.h * in0.w != 1u && in0.c % 32u) return BNN_ERR_OP_SHAPE;
-            if (out.h != 1u || out.w != 1u || out.c != (uint32_t)p[1]) return BNN_ERR_OP_SHAPE;
-            w_expected = (uint64_t)p[1] * (uint64_t)words32((uint32_t)p[0]) * 4u;
-            if (!range_ok(op->weights_off, op->weights_len, w_expected, m->payload_size))
-                return BNN_ERR_OP_WEIGHTS;
-            if (!weight_tails_zero(m->payload, op->weights_off, (uint64_t)p[1], words32((uint32_t)p[0]),
-                                   p[0]))
-                return BNN_ERR_OP_WEIGHTS;
-            break;
-        }
-        case BNN_OP_CONCAT: {
-            if (in0.dtype != BNN_DTYPE_BITS || in1.dtype != BNN_DTYPE_BITS || out.dtype != BNN_DTYPE_BITS)
-                return BNN_ERR_OP_DTYPE;
-            if (in0.h != in1.h || in0.w != in1.w || out.h != in0.h || out.w != in0.w ||
-                (uint64_t)in0.c + in1.c != (uint64_t)out.c)
-                return BNN_ERR_OP_SHAPE;
-            break;
-        }
-    }
-    if (op->type == BNN_OP_THERMO_ENCODE) {
-        if (!range_ok(op->weights_off, op->weights_len, 0, m->payload_size)) return BNN_ERR_OP_WEIGHTS;
-    } else if (op->type == BNN_OP_BMAXPOOL2D || op->type == BNN_OP_CONCAT) {
-        if (!range_ok(op->weights_off, op->weights_len, 0, m->payload_size)) return BNN_ERR_OP_WEIGHTS;
-        if (!range_ok(op->thresh_off, op->thresh_len, 0, m->payload_size)) return BNN_ERR_OP_THRESH;
-    } else { /* bconv2d, bdepthwise2d, bdense: thresholds only for bits output */
-        t_expected = out.dtype == BNN_DTYPE_BITS ? 4u * (uint64_t)out.c : 0u;
-        if (!range_ok(op->thresh_off, op->thresh_len, t_expected, m->payload_size))
-            return BNN_ERR_OP_THRESH;
-    }
-    if (overlaps(&out, &in0)) return BNN_ERR_OP_ALIAS;
-    if (op->type == BNN_OP_CONCAT && overlaps(&out, &in1)) return BNN_ERR_OP_ALIAS;
-    if (need > *scratch) *scratch = need;
+    if (k->inputs > 1 && op->in1 >= nt) return BNN_ERR_OP_TENSOR_ID;
+    bnn_op_ctx_t c;
+    bnn_op_ctx_init(&c, m, op, k, 0);
+    bnn_op_args_t args;
+    size_t need = 0;
+    const bnn_status_t s = k->prepare(&c, &args, &need);
+    if (s != BNN_OK) return s;
+    if (overlaps(&c.out, &c.in0)) return BNN_ERR_OP_ALIAS;
+    if (k->inputs > 1 && overlaps(&c.out, &c.in1)) return BNN_ERR_OP_ALIAS;
+    if ((uint64_t)need > *scratch) *scratch = need;
     return BNN_OK;
 }
 

@@ -34,6 +34,18 @@ const char *bnn_status_str(bnn_status_t status) {
         case BNN_ERR_ARENA_TOO_SMALL: return "arena too small";
         case BNN_ERR_INPUT_SIZE: return "input length does not match the input tensor";
         case BNN_ERR_NO_LATENT: return "model has no latent tensor";
+        case BNN_ERR_NOT_INIT: return "head not initialised";
+        case BNN_ERR_CONFIG: return "invalid head configuration";
+        case BNN_ERR_LABEL: return "label beyond max_classes";
+        case BNN_ERR_BUDGET: return "buffer budget smaller than one sample";
+        case BNN_ERR_EMPTY: return "no class learned yet";
+        case BNN_ERR_STATE_RANGE: return "state offset/length out of range";
+        case BNN_ERR_STATE_CORRUPT: return "stored state corrupted";
+        case BNN_ERR_STATE_MISMATCH: return "stored state made for another head configuration";
+        case BNN_ERR_NO_STATE: return "no stored state";
+        case BNN_ERR_FLASH: return "flash error";
+        case BNN_ERR_FLASH_CONFIG: return "invalid flash descriptor";
+        case BNN_ERR_FLASH_TOO_SMALL: return "flash slot too small for the state";
         case BNN_STATUS_COUNT: break;
     }
     return "unknown status";

@@ -3,22 +3,6 @@
 
 #include <string.h>
 
-void pb_put_u16(uint8_t *p, uint16_t v) {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-void pb_put_u32(uint8_t *p, uint32_t v) {
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
-static uint32_t rd32(const uint8_t *p) {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
 void pb_init(pack_builder_t *pb) {
     memset(pb, 0, sizeof(*pb));
     pb->latent = BNN_TENSOR_NONE;
@@ -94,7 +78,7 @@ uint32_t pb_op_entry_off(const pack_builder_t *pb, uint32_t index) {
 }
 
 void pb_fix_crcs(uint8_t *pack) {
-    uint32_t payload_size = rd32(pack + 12);
+    uint32_t payload_size = bnn_rd_u32(pack + 12);
     pb_put_u32(pack + 16, bnn_crc32(pack + 64, payload_size));
     pb_put_u32(pack + 60, bnn_crc32(pack, 60));
 }

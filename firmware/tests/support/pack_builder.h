@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "bnn/bnn.h"
+#include "bnn/bnn_le.h"
 
 #define PB_MAX_TENSORS 32
 #define PB_MAX_OPS 32
@@ -52,7 +53,7 @@ void pb_fix_crcs(uint8_t *pack);
 /* Re-computes only the header CRC (e.g. after editing payload_size). */
 void pb_fix_header_crc(uint8_t *pack);
 
-void pb_put_u16(uint8_t *p, uint16_t v);
-void pb_put_u32(uint8_t *p, uint32_t v);
+static inline void pb_put_u16(uint8_t *p, uint16_t v) { bnn_wr_u16(p, v); }
+static inline void pb_put_u32(uint8_t *p, uint32_t v) { bnn_wr_u32(p, v); }
 
 #endif /* BNN_PACK_BUILDER_H */
