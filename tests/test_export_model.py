@@ -25,10 +25,17 @@ def larq_digits(tmp_path_factory):
     return out
 
 
-@pytest.mark.slow
-def test_example_network_exports_and_runs_bit_exact_on_qemu_m4(larq_digits, tmp_path):
-    exp = tmp_path / "export"
+@pytest.fixture(scope="module")
+def byo_export(larq_digits, tmp_path_factory):
+    """`bnn-edge export examples' network --target cortex-m` (no dataset: random reference pixels)."""
+    exp = tmp_path_factory.mktemp("byo_export") / "export"
     run_cli("export", str(larq_digits), "--target", "cortex-m", "--out", str(exp), check=True)
+    return exp
+
+
+@pytest.mark.slow
+def test_example_network_exports_and_runs_bit_exact_on_qemu_m4(larq_digits, byo_export):
+    exp = byo_export
     r = json.loads((exp / "export.json").read_text())
     assert r["source"] == "model-file"
     assert r["model_sha256"] == hashlib.sha256(larq_digits.read_bytes()).hexdigest()
@@ -100,3 +107,30 @@ def test_reference_images_of_a_model_export_are_checked(tmp_path):
     np.savez(tmp_path / IMAGES_FILE, images=x.astype(np.float32), labels=np.arange(3), predictions=np.arange(3))
     with pytest.raises(UserError, match="not the reference images"):
         read_reference_images(tmp_path, 1)
+
+
+@pytest.mark.slow
+def test_model_file_export_is_verified_on_read(byo_export, tmp_path):
+    import shutil
+
+    from bnn_edge.export_dir import read_export_dir
+
+    e = read_export_dir(byo_export)
+    assert e.run_dir is None and e.run["classes"] == list(range(10)) and e.info["source"] == "model-file"
+    bad = tmp_path / "tampered"
+    shutil.copytree(byo_export, bad)
+    with np.load(bad / IMAGES_FILE) as z:
+        arrays = dict(z)
+    arrays["images"][0, 0, 0, 0] ^= 1
+    with open(bad / IMAGES_FILE, "wb") as f:
+        np.savez(f, **arrays)
+    with pytest.raises(UserError, match="reference_images.npz does not match export.json"):
+        read_export_dir(bad)
+    shutil.copy(byo_export / IMAGES_FILE, bad / IMAGES_FILE)
+    info = json.loads((bad / "export.json").read_text())
+    del info["run"]
+    (bad / "export.json").write_text(json.dumps(info))
+    with pytest.raises(UserError, match="no 'run' description of the model file"):
+        read_export_dir(bad)
+    proc = run_cli("simulate", str(byo_export), "--cil")
+    assert proc.returncode == 2 and "an export of a model file" in proc.stderr

@@ -48,7 +48,7 @@ def export(run_dir, target, cpu, flash_kb, ram_kb, buffer_kb, head_classes, samp
 
     if samples < 1:
         raise UserError(f"--samples {samples}: must be >= 1")
-    if Path(run_dir).is_file():  # a model file: bring your own larq network
+    if Path(run_dir).is_file() or str(run_dir).endswith(".keras"):  # a model file: bring your own larq network
         from bnn_edge.export_model import export_model_file
 
         r = export_model_file(run_dir, out, cpu=cpu, flash_kb=flash_kb, ram_kb=ram_kb, samples=samples,
