@@ -33,9 +33,11 @@ from typing import Any, Iterator
 import numpy as np
 
 from bnn_edge.errors import UserError
+from bnn_edge.export_dir import REFERENCE_FILE
 
-#: Images, labels and Keras predictions a model-file export is checked on (read by ``bnn-edge run``).
-IMAGES_FILE = "reference_images.npz"
+#: Images, labels and Keras predictions a model-file export is checked on (read by ``bnn-edge run``):
+#: the Keras predictions file of every export (:mod:`bnn_edge.export_dir`), with the images added.
+IMAGES_FILE = REFERENCE_FILE
 #: ``export.json``'s ``source`` for an export of a model file (a training run's export has none).
 SOURCE = "model-file"
 #: Random reference pixels are drawn with this seed.
@@ -170,7 +172,11 @@ def export_model_file(model_path: str | os.PathLike, out: str | os.PathLike, cpu
     from converters.lower import Thermo, binary_weight_bits, lower
     from converters.tflite_reader import read_tflite
 
+    from bnn_edge.device.targets import lookup
+
     path = Path(model_path)
+    t = lookup(cpu)
+    cpu = t.cpu if t is not None and t.cpu in CPUS else cpu  # m4, qemu-m4 -> cortex-m4
     if cpu not in CPUS:
         raise UserError(f"--cpu {cpu}: expected one of {', '.join(CPUS)}")
     budget = CPUS[cpu]
@@ -250,8 +256,9 @@ def export_model_file(model_path: str | os.PathLike, out: str | os.PathLike, cpu
     return report
 
 
-def read_reference_images(export_dir: str | os.PathLike, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The first ``n`` ``(images, labels, Keras predictions)`` a model-file export stored (:data:`IMAGES_FILE`)."""
+def read_reference_images(export_dir: str | os.PathLike, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``n`` ``(images, labels)`` a model-file export stored (:data:`IMAGES_FILE`); the
+    Keras predictions beside them are read by :func:`bnn_edge.export_dir.read_reference_predictions`."""
     path = Path(export_dir) / IMAGES_FILE
     if not path.is_file():
         raise UserError(f"{export_dir}: no {IMAGES_FILE} (an export of a model file stores its reference images there)")
@@ -265,4 +272,4 @@ def read_reference_images(export_dir: str | os.PathLike, n: int) -> tuple[np.nda
                         f"{list(pred.shape)}: not the reference images `bnn-edge export` writes")
     if n > len(x):
         raise UserError(f"--images {n}: the export stored {len(x)} reference images; re-export with --samples {n}")
-    return x[:n], y[:n].astype(np.int64), pred[:n].astype(np.int64)
+    return x[:n], y[:n].astype(np.int64)
