@@ -162,7 +162,8 @@ def export_model_file(model_path: str | os.PathLike, out: str | os.PathLike, cpu
                       dataset: str | None = None, data_dir: str | None = None) -> dict[str, Any]:
     """Export a Keras model file for Cortex-M; writes the export's files and returns ``export.json``'s content."""
     from bnn_edge.contract import check_contract
-    from bnn_edge.export import (CPUS, budget_report, c_array_files, convert_lce, head_reserve_bytes)
+    from bnn_edge.codegen.model_data import c_array_files
+    from bnn_edge.export import CPUS, budget_report, convert_lce, head_reserve_bytes
     from bnn_edge.models.build import LATENT_LAYER
     from bnn_edge.models.loading import load_keras_model
     from bnn_edge.models.thermometer import thermometer_thresholds
