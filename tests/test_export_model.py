@@ -134,3 +134,20 @@ def test_model_file_export_is_verified_on_read(byo_export, tmp_path):
         read_export_dir(bad)
     proc = run_cli("simulate", str(byo_export))
     assert proc.returncode == 2 and "an export of a model file" in proc.stderr
+
+
+def test_cli_refuses_a_code_carrying_model_file_without_running_it(tmp_path):
+    """A legacy HDF5 file named .keras whose Lambda writes a marker when rebuilt: refused by the
+    safe loader before anything runs (the model-file path loads only with load_keras_model)."""
+    from bnn_edge.tfcompat import keras
+
+    marker = tmp_path / "marker"
+    fn = eval(f"lambda x: (open({str(marker)!r}, 'w').write('pwned'), x)[1]")  # the attacker's function
+    inp = keras.Input((4,))
+    keras.Model(inp, keras.layers.Lambda(fn, name="evil")(inp)).save(tmp_path / "evil.h5", save_format="h5")
+    (tmp_path / "evil.h5").rename(tmp_path / "evil.keras")
+    marker.unlink(missing_ok=True)  # building the model ran the function once; only loading counts
+    proc = run_cli("export", str(tmp_path / "evil.keras"), "--target", "cortex-m", "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert proc.stderr.startswith("error: ") and "not a native Keras .keras file" in proc.stderr
+    assert not marker.exists() and not (tmp_path / "out").exists()
