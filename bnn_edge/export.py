@@ -58,10 +58,13 @@ CPUS: dict[str, CpuBudget] = {
 EXPORT_DIR_NAMES = (*EXPORT_FILES, REFERENCE_FILE, EXPORT_JSON, "build-*")
 
 
-def encoded_submodel(model: keras.Model) -> keras.Model:
-    """The model from the thermometer's ±1 output to the logits (layers re-applied, weights shared)."""
+def encoded_submodel(model: keras.Model, thermometer: str = "thermometer") -> keras.Model:
+    """The model from the thermometer's ±1 output to the logits (layers re-applied, weights shared).
+
+    ``thermometer``: the name of the :class:`Thermometer` layer to cut after.
+    """
     try:
-        therm = model.get_layer("thermometer")
+        therm = model.get_layer(thermometer)
     except ValueError:
         raise UserError("the model has no 'thermometer' layer: only fully-binary bnn-edge models export to Cortex-M "
                         "(the float '-fp' baselines do not)") from None
@@ -81,11 +84,11 @@ def encoded_submodel(model: keras.Model) -> keras.Model:
     return keras.Model(new_in, mapping[id(model.output)], name="encoded_" + model.name)
 
 
-def convert_lce(model: keras.Model) -> bytes:
+def convert_lce(model: keras.Model, thermometer: str = "thermometer") -> bytes:
     """LCE conversion of ``model`` with unit gains (bit-packed activations, int32 thresholds)."""
     import larq_compute_engine as lce
 
-    sub = encoded_submodel(model)
+    sub = encoded_submodel(model, thermometer)
     with unit_gains(sub):
         return bytes(lce.convert_keras_model(sub))
 

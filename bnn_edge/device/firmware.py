@@ -152,7 +152,12 @@ def run_export(export_dir: str | os.PathLike, target: str = "host", images: int 
     row = resolve(target, firmware_targets(), "--target")
     e = read_export_dir(export_dir)
     export_dir, pack_bytes, pack, run = e.path, e.pack_bytes, e.pack, e.run
-    x, y = run_test_images(run, images)
+    if e.run_dir is None:  # an export of a model file: the reference images it stored
+        from bnn_edge.export_model import read_reference_images
+
+        x, y = read_reference_images(export_dir, images)
+    else:
+        x, y = run_test_images(run, images)
     build = Path(build_dir) if build_dir else export_dir / f"build-{row.name}"
     dev = build_and_run(pack_bytes, x, row.name, build)
     sim = run_pack(pack, x)
