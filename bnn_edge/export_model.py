@@ -163,7 +163,7 @@ def export_model_file(model_path: str | os.PathLike, out: str | os.PathLike, cpu
     """Export a Keras model file for Cortex-M; writes the export's files and returns ``export.json``'s content."""
     from bnn_edge.contract import check_contract
     from bnn_edge.codegen.model_data import c_array_files
-    from bnn_edge.export import CPUS, budget_report, convert_lce, head_reserve_bytes
+    from bnn_edge.export import budget_report, check_export_options, convert_lce, head_reserve_bytes
     from bnn_edge.models.build import LATENT_LAYER
     from bnn_edge.models.loading import load_keras_model
     from bnn_edge.models.thermometer import thermometer_thresholds
@@ -173,22 +173,8 @@ def export_model_file(model_path: str | os.PathLike, out: str | os.PathLike, cpu
     from converters.lower import Thermo, binary_weight_bits, lower
     from converters.tflite_reader import read_tflite
 
-    from bnn_edge.device.targets import lookup
-
     path = Path(model_path)
-    t = lookup(cpu)
-    cpu = t.cpu if t is not None and t.cpu in CPUS else cpu  # m4, qemu-m4 -> cortex-m4
-    if cpu not in CPUS:
-        raise UserError(f"--cpu {cpu}: expected one of {', '.join(CPUS)}")
-    budget = CPUS[cpu]
-    flash_kb = budget.flash_kb if flash_kb is None else flash_kb
-    ram_kb = budget.ram_kb if ram_kb is None else ram_kb
-    if flash_kb <= 0 or ram_kb <= 0:
-        raise UserError("--flash-kb and --ram-kb must be positive")
-    if not (buffer_kb >= 0 and np.isfinite(buffer_kb)):
-        raise UserError(f"--buffer-kb {buffer_kb}: must be a finite number >= 0")
-    if head_classes < 0:
-        raise UserError(f"--head-classes {head_classes}: must be >= 0")
+    cpu, budget, flash_kb, ram_kb = check_export_options(cpu, flash_kb, ram_kb, buffer_kb, head_classes)
     if samples < 1:
         raise UserError(f"--samples {samples}: must be >= 1")
     digest = sha256_file(path) if path.is_file() else None
