@@ -160,7 +160,12 @@ def run_export(export_dir: str | os.PathLike, target: str = "host", images: int 
         name = resolve(target, firmware_targets(), "--target").name
     e = read_export_dir(export_dir)
     export_dir, pack_bytes, pack, run = e.path, e.pack_bytes, e.pack, e.run
-    x, y = run_test_images(run, images)
+    if e.run_dir is None:  # an export of a model file: the reference images it stored
+        from bnn_edge.export_model import read_reference_images
+
+        x, y = read_reference_images(export_dir, images)
+    else:
+        x, y = run_test_images(run, images)
     build = Path(build_dir) if build_dir else export_dir / f"build-{name}"
     if board is not None:
         dev, elf = build_and_run_board(pack_bytes, x, name, build)

@@ -53,6 +53,9 @@ def _read_export(export_dir: Path) -> tuple[Any, dict[str, Any], dict[str, Any]]
     from bnn_edge.export_dir import read_export_dir
 
     e = read_export_dir(export_dir)
+    if e.run_dir is None:
+        raise UserError(f"{e.path}: an export of a model file; on-device learning needs the export of a "
+                        "`bnn-edge train` run (its dataset and pre-training classes)")
     if not e.pack.has_latent:
         raise UserError(f"{e.path / 'model.bnnpack'}: the pack has no latent tensor, so there is no feature extractor for the head")
     lat = e.pack.tensors[e.pack.latent_tensor]
