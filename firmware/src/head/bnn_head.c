@@ -10,6 +10,8 @@
 #include "bnn/bnn_head_prng.h"
 #include "bnn/bnn_head_store.h"
 #include "bnn_internal.h" /* bnn_popcount32, bnn_xpc (xor-popcount rows), little-endian access */
+#include "bnn_op.h"       /* BNN_KERNELS (compile-time kernel family) */
+#include "head/bnn_head_update.h"
 
 /* EXP_LUT[j] = round(32768 * exp(-j/16)), j = 0..177; 0 beyond (exp(-178/16) * 32768 < 0.5).
  * Generated from bnn_edge/sim/head.py into bnn/bnn_constants.h. */
@@ -151,7 +153,7 @@ bnn_status_t bnn_head_init(bnn_head_t *h, const bnn_head_config_t *cfg, void *ar
     h->words_n = (uint16_t)(cfg->n_latent / 32u);
     h->n_channels = (uint16_t)(cfg->n_latent + cfg->n_hidden);
     h->words_c = (uint16_t)(h->n_channels / 32u);
-    h->reserved = 0u;
+    h->kernels = (BNN_KERNELS == 2) ? (uint16_t)BNN_KERNELS_REFERENCE : (uint16_t)BNN_KERNELS_OPTIMIZED;
     /* carve, in the order of bnn_head_mem_t; every block is a multiple of 4 bytes */
     if (cfg->w1 == NULL) {
         h->w1 = (const uint32_t *)(void *)p;
@@ -231,32 +233,29 @@ static int32_t rshift_round(int32_t x, uint32_t s) {
     return x < 0 ? -(int32_t)a : (int32_t)a;
 }
 
-/* l = clamp(l - step * d, -clip, clip) for both halves of row k, and the row's bits. */
+/* l = clamp(l - step * d, -clip, clip) for both halves of row k, and the row's bits
+ * (head/bnn_head_update.c: the reference loop or the optimized one, selected as the kernels are). */
 static void update_row(bnn_head_t *h, uint32_t k, int32_t step) {
     const uint32_t wc = h->words_c;
-    const int32_t clip = h->cfg.latent_clip;
     int16_t *la = h->lat + (size_t)k * 2u * h->n_channels;
-    int16_t *lb = la + h->n_channels;
     uint32_t *wa = h->w2 + (size_t)k * 2u * wc;
-    uint32_t *wb = wa + wc;
-    for (uint32_t w = 0; w < wc; w++) {
-        const uint32_t cw = h->sc_c[w];
-        uint32_t ba = 0u, bb = 0u;
-        for (uint32_t b = 0; b < 32u; b++) {
-            const uint32_t j = w * 32u + b;
-            const int32_t s = ((cw >> b) & 1u) ? -step : step; /* step * c_j, c_j = +-1 */
-            int32_t va = (int32_t)la[j] - s;
-            int32_t vb = (int32_t)lb[j] - s;
-            va = va > clip ? clip : (va < -clip ? -clip : va);
-            vb = vb > clip ? clip : (vb < -clip ? -clip : vb);
-            la[j] = (int16_t)va;
-            lb[j] = (int16_t)vb;
-            ba |= (uint32_t)(va < 0) << b;
-            bb |= (uint32_t)(vb < 0) << b;
-        }
-        wa[w] = ba;
-        wb[w] = bb;
-    }
+#if BNN_KERNELS == 0
+    const bnn_head_update_fn fn = h->kernels == (uint16_t)BNN_KERNELS_REFERENCE ? bnn_head_update_row_reference
+                                                                               : bnn_head_update_row_optimized;
+#elif BNN_KERNELS == 1
+    const bnn_head_update_fn fn = bnn_head_update_row_optimized;
+#else
+    const bnn_head_update_fn fn = bnn_head_update_row_reference;
+#endif
+    fn(la, la + h->n_channels, wa, wa + wc, h->sc_c, wc, step, h->cfg.latent_clip);
+}
+
+bnn_status_t bnn_head_set_kernels(bnn_head_t *h, bnn_kernels_t kernels) {
+    const bnn_status_t st = head_args(h, h);
+    if (st != BNN_OK) return st;
+    if (kernels != BNN_KERNELS_OPTIMIZED && kernels != BNN_KERNELS_REFERENCE) return BNN_ERR_CONFIG;
+    if (BNN_KERNELS == 0) h->kernels = (uint16_t)kernels;
+    return BNN_OK;
 }
 
 /* One SGD step on (z, y): Q15 LUT softmax over the active classes, g = p - onehot(y),
