@@ -47,7 +47,8 @@ CONTROL_BYTES_CORTEX_M = 200
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIRMWARE = REPO_ROOT / "firmware"
 HEAD_SOURCES = ("src/head/bnn_head.c", "src/head/bnn_head_replay.c", "src/head/bnn_head_store.c",
-                "src/head/bnn_head_prng.c", "src/runtime/bnn_crc32.c", "src/kernels/bnn_xpc.c")
+                "src/head/bnn_head_prng.c", "src/head/bnn_head_update.c", "src/runtime/bnn_crc32.c",
+                "src/kernels/bnn_xpc.c")
 #: ``bnn_status_t`` codes (firmware/include/bnn/bnn_status.h) that ``cil_main`` prints in its E lines.
 STATUS_OP_TYPE = 18  # BNN_ERR_OP_TYPE: not a stream op
 STATUS_LABEL = 33  # BNN_ERR_LABEL
@@ -60,13 +61,17 @@ TARGETS = {
 
 @dataclass
 class CilStream:
-    """A head configuration, latents ``(n, N/32)`` uint32 and ops ``(op, sample, label)``."""
+    """A head configuration, latents ``(n, N/32)`` uint32 and ops ``(op, sample, label)``;
+    ``w1`` (``H x N/32`` words) is the head's hidden layer when given (e.g. the pack's trained
+    one, :func:`bnn_edge.sim.head.w1_from_pack`: a ``const`` array in flash on the device), else
+    the head draws W1 from its PRNG into RAM."""
 
     config: HeadConfig
     latents: np.ndarray
     ops: list[tuple[int, int, int]] = field(default_factory=list)
     flash_page: int = 1024
     flash_prog_unit: int = 8
+    w1: Optional[np.ndarray] = None
 
     def add_sample(self, latent_words: np.ndarray) -> int:
         """Append one latent to the table; returns its index."""
@@ -133,9 +138,13 @@ def make_stream(
 
 def write_stream_c(stream: CilStream, path: str | os.PathLike[str]) -> Path:
     """Writes ``stream_data.c``: ``cil_config[16]``, ``cil_latents``, ``cil_ops`` (two u32 per op:
-    ``op << 16 | label``, sample index), the arenas and the flash array ``cil_main.c`` uses."""
+    ``op << 16 | label``, sample index), ``cil_w1`` (the stream's W1 when ``cil_config[15]`` is 1,
+    else one unused word), the arenas and the flash array ``cil_main.c`` uses."""
     cfg = stream.config
-    mem = head_memory(cfg)
+    w1 = None if stream.w1 is None else np.asarray(stream.w1, dtype=np.uint32)
+    if w1 is not None and w1.shape != (cfg.n_hidden, cfg.n_latent // 32):
+        raise ValueError(f"w1 must have shape {(cfg.n_hidden, cfg.n_latent // 32)}, got {w1.shape}")
+    mem = head_memory(cfg, w1_in_ram=w1 is None)
     n_ops = len(stream.ops)
     lat = np.asarray(stream.latents, dtype=np.uint32).reshape(-1)
     if lat.size == 0:
@@ -151,8 +160,9 @@ def write_stream_c(stream: CilStream, path: str | os.PathLike[str]) -> Path:
     conf = [
         1, cfg.n_latent, cfg.n_hidden, cfg.max_classes, cfg.buffer_bytes, cfg.replay_k, cfg.epochs,
         cfg.lr_mul, cfg.lr_shift, cfg.temp_shift, cfg.latent_clip, cfg.init_range, cfg.seed & 0xFFFFFFFF,
-        len(stream.latents), n_ops, 0,
+        len(stream.latents), n_ops, int(w1 is not None),
     ]  # fmt: skip
+    w1_words = w1.reshape(-1) if w1 is not None and w1.size else np.zeros(1, np.uint32)
 
     def arr(vals: Sequence[int] | np.ndarray, per_line: int = 8) -> str:
         v = [f"0x{int(x):08x}u" for x in vals]
@@ -170,6 +180,9 @@ const uint32_t cil_latents[{lat.size}] = {{
 
 const uint32_t cil_ops[{len(ops)}] = {{
 {arr(ops)}}};
+
+const uint32_t cil_w1[{w1_words.size}] = {{
+{arr(w1_words)}}};
 
 uint32_t cil_arena[{arena_words}];
 uint32_t cil_arena2[{arena_words}];
@@ -203,7 +216,7 @@ def run_sim_stream(stream: CilStream, head: Optional[IntHead | FloatHead] = None
 
     ``head`` may also be a :class:`FloatHead` (the float reference on the same stream): its result
     has the same predictions layout and an empty ``state``."""
-    h = head if head is not None else IntHead(stream.config)
+    h = head if head is not None else IntHead(stream.config, stream.w1)
     preds: list[int] = []
     errors: list[tuple[int, int]] = []
     commits: list[dict[str, int]] = []

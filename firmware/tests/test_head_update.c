@@ -6,7 +6,9 @@
  *   2. whole heads: two heads with the same config, one on each loop (bnn_head_set_kernels), run
  *      the same long random stream (buffer_add, learn with replays, end_task, predict): equal
  *      predictions and logits after every op and equal state blobs and packed W2 at checkpoints,
- *      for the default head and for configs that saturate often (small clip, large lr). */
+ *      for the default head and for configs that saturate often (small clip, large lr);
+ *   3. W1·z: a head with its PRNG W1 (kept bit-transposed, counted vertically) against a head given
+ *      the same W1 row-major (bnn_xpc rows): same stream, same predictions and state. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -74,11 +76,12 @@ static void test_rows(void) {
 }
 
 /* ---- 2. whole heads ------------------------------------------------------------------------- */
-#define ARENA_WORDS 8192u /* 32 KiB each */
+#define ARENA_WORDS 16384u /* 64 KiB each */
 static uint32_t arena_r[ARENA_WORDS], arena_o[ARENA_WORDS];
 static bnn_head_t hr, ho;
 static uint8_t blob_r[24000], blob_o[24000];
-static uint32_t protos[10][8];
+static uint32_t protos[10][32];
+static uint32_t w1_rows[128u * 32u];
 
 static int same_state(void) {
     const uint32_t n = bnn_head_state_size(&hr);
@@ -88,16 +91,27 @@ static int same_state(void) {
     return memcmp(blob_r, blob_o, n) == 0 && memcmp(hr.w2, ho.w2, w2_words * 4u) == 0;
 }
 
-static void stream(const char *name, const bnn_head_config_t *cfg, uint32_t n_ops, uint32_t seed) {
+/* vertical_vs_rows = 0: hr on the reference update, ho on the optimized one (PRNG W1 in both).
+ * 1: both optimized; hr draws W1 from its PRNG and keeps it bit-transposed in its arena (vertical
+ * W1·z), ho gets the very same words row-major as the caller's W1 (bnn_xpc rows, as from flash). */
+static void stream(const char *name, const bnn_head_config_t *cfg, uint32_t n_ops, uint32_t seed, int vertical_vs_rows) {
+    bnn_head_config_t co = *cfg;
+    if (vertical_vs_rows) {
+        uint32_t r = bnn_prng_seed(cfg->seed, BNN_PRNG_STREAM_W1);
+        for (uint32_t i = 0; i < (uint32_t)cfg->n_hidden * cfg->n_latent / 32u; i++) w1_rows[i] = bnn_prng_next(&r);
+        co.w1 = w1_rows;
+    }
     CHECK(bnn_head_init(&hr, cfg, arena_r, sizeof arena_r) == BNN_OK, "%s: init", name);
-    CHECK(bnn_head_init(&ho, cfg, arena_o, sizeof arena_o) == BNN_OK, "%s: init", name);
-    CHECK(bnn_head_set_kernels(&hr, BNN_KERNELS_REFERENCE) == BNN_OK, "%s: set_kernels", name);
+    CHECK(bnn_head_init(&ho, &co, arena_o, sizeof arena_o) == BNN_OK, "%s: init", name);
+    CHECK(bnn_head_set_kernels(&hr, vertical_vs_rows ? BNN_KERNELS_OPTIMIZED : BNN_KERNELS_REFERENCE) == BNN_OK,
+          "%s: set_kernels", name);
     CHECK(bnn_head_set_kernels(&ho, BNN_KERNELS_OPTIMIZED) == BNN_OK, "%s: set_kernels", name);
+    CHECK(hr.w1_crc == ho.w1_crc, "%s: same W1", name);
     const uint32_t words = cfg->n_latent / 32u, k = cfg->max_classes;
     uint32_t rng = bnn_prng_seed(seed, 77u);
     for (uint32_t c = 0; c < k; c++)
         for (uint32_t w = 0; w < words; w++) protos[c][w] = bnn_prng_next(&rng);
-    uint32_t z[8], diff_pred = 0u, diff_state = 0u, preds = 0u, checkpoints = 0u;
+    uint32_t z[32], diff_pred = 0u, diff_state = 0u, preds = 0u, checkpoints = 0u;
     int32_t lr[10], lo[10];
     for (uint32_t i = 0; i < n_ops; i++) {
         /* classes arrive in order: the label grows with the stream, a random one of those seen */
@@ -130,7 +144,7 @@ static void stream(const char *name, const bnn_head_config_t *cfg, uint32_t n_op
     CHECK(diff_state == 0u, "%s: state differs at %lu of %lu checkpoints", name, (unsigned long)diff_state,
           (unsigned long)checkpoints);
     CHECK(hr.steps == ho.steps && hr.steps > n_ops, "%s: %lu SGD steps", name, (unsigned long)hr.steps);
-    printf("  %s: %lu ops, %lu SGD steps, %lu predictions, %lu state checkpoints, equal\n", name, (unsigned long)n_ops,
+    printf("  %s%s: %lu ops, %lu SGD steps, %lu predictions, %lu state checkpoints, equal\n", vertical_vs_rows ? "W1 vertical vs rows, " : "", name, (unsigned long)n_ops,
            (unsigned long)hr.steps, (unsigned long)preds, (unsigned long)checkpoints);
 }
 
@@ -138,7 +152,7 @@ static void test_streams(void) {
     bnn_head_config_t c;
     bnn_head_config_default(&c);
     c.buffer_bytes = 1024u; /* quicker end_task on QEMU */
-    stream("default head", &c, 700u, 1u);
+    stream("default head", &c, 700u, 1u, 0);
     bnn_head_config_default(&c);
     c.n_latent = 64;
     c.n_hidden = 32;
@@ -147,16 +161,30 @@ static void test_streams(void) {
     c.latent_clip = 6;
     c.init_range = 6;
     c.lr_shift = 8; /* steps up to 128 >> clip + 1: the reference hand-over, saturation every step */
-    stream("clip 6, large steps", &c, 900u, 2u);
+    stream("clip 6, large steps", &c, 900u, 2u, 0);
     c.latent_clip = 40;
     c.init_range = 3;
     c.lr_shift = 11; /* steps 0..16: saturation now and then, optimized loop only */
-    stream("clip 40", &c, 900u, 3u);
+    stream("clip 40", &c, 900u, 3u, 0);
     c.latent_clip = 32767;
     c.init_range = 32767;
     c.lr_mul = 1000;
     c.lr_shift = 6; /* steps up to ~5e5: int16 limits, both paths */
-    stream("clip 32767, lr 1000/2^6", &c, 600u, 4u);
+    stream("clip 32767, lr 1000/2^6", &c, 600u, 4u, 0);
+    /* W1·z: the vertical count (PRNG W1 in RAM) against bnn_xpc rows (the caller's W1), every N/32
+     * from 1 word to the paper's 32, odd counts of words included */
+    static const uint16_t ns[][2] = {{256, 128}, {32, 32}, {96, 64}, {160, 32}, {1024, 64}};
+    for (uint32_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+        char name[48];
+        bnn_head_config_default(&c);
+        c.n_latent = ns[i][0];
+        c.n_hidden = ns[i][1];
+        c.max_classes = ns[i][0] >= 1024u ? 4u : 8u;
+        c.buffer_bytes = 8u * (c.n_latent / 8u + 1u);
+        c.seed = 100u + i;
+        snprintf(name, sizeof name, "N=%u H=%u", (unsigned)c.n_latent, (unsigned)c.n_hidden);
+        stream(name, &c, ns[i][0] >= 1024u ? 150u : 300u, 10u + i, 1);
+    }
 }
 
 int main(void) {
