@@ -621,6 +621,12 @@ def main(argv: list[str] | None = None) -> int:
     log("== on-device learning (head) on QEMU M4/M7/M33")
     res["head"] = bench_head.head_bench(work, BOARDS, run, make, qemu_cmd, cmd_str)
     res["headline"] = {**headline(res["kernels"], res["memory"], res["python"]), **bench_head.headline(res["head"])}
+    log("== command start-up: bnn-edge --help, bnn-edge inspect (bench_cli)")
+    import bench_cli
+
+    cli = bench_cli.cli_startup(exports["tiny"]["export_dir"] / "model.bnnpack")
+    res["headline"].update({k: v for k, v in cli.items() if k != "cli"})
+    res["cli"] = cli["cli"]
     res["exports"] = {p: {"cmd": e["cmd"], "pack_bytes": e["report"]["pack_bytes"], "ops": e["report"]["ops"]}
                       for p, e in exports.items()}
     res["wall_s"] = time.perf_counter() - t_start

@@ -8,14 +8,23 @@ thermometer encodes those integers; nothing is normalised to floats.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
 from bnn_edge.errors import UserError
 
 DIGITS = "digits"
+#: At most this many classes (labels 0..MAX_CLASSES-1): the head stores labels in 16 bits, and a
+#: stray label must not silently build a network with millions of outputs.
+MAX_CLASSES = 65535
+#: The four arrays of a ``.npz`` may declare at most this many bytes in total (checked in the zip
+#: directory before anything is decompressed).
+MAX_NPZ_BYTES = 8 << 30
+NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 
 
 @dataclass
@@ -85,7 +94,92 @@ def _check_labels(path: str, key: str, arr: np.ndarray, n: int) -> np.ndarray:
         raise UserError(f"{path}: '{key}' has {arr.shape[0]} labels but the images have {n}")
     if arr.min() < 0:
         raise UserError(f"{path}: '{key}' has negative labels")
+    if int(arr.max()) > MAX_CLASSES - 1:  # compared before the int64 cast: uint64 labels must not wrap
+        raise UserError(f"{path}: '{key}' has label {int(arr.max())}: at most {MAX_CLASSES} classes "
+                        f"(labels 0..{MAX_CLASSES - 1}) are supported")
     return arr.astype(np.int64)
+
+
+def _check_npz_directory(path: str) -> None:
+    """Refuse a ``.npz`` whose arrays would inflate too far, before decompressing any of them.
+
+    Reads the zip directory (``infolist``: declared uncompressed sizes) and each array's ``.npy``
+    header (a few hundred bytes): the four arrays must declare at most :data:`MAX_NPZ_BYTES` in
+    all, and each member's declared size must be exactly its header plus ``prod(shape) * itemsize``.
+    Members other than the four arrays are never read.
+    """
+    import zipfile
+
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise UserError(f"{path}: not a readable .npz file ({exc.__class__.__name__}: {exc})") from None
+    with zf:
+        infos = {}
+        for info in zf.infolist():
+            name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            infos.setdefault(name, info)
+        missing = [k for k in NPZ_KEYS if k not in infos]
+        if missing:
+            raise UserError(f"{path}: missing array(s) {', '.join(missing)} (found: {', '.join(sorted(infos)) or 'none'})")
+        total = sum(infos[k].file_size for k in NPZ_KEYS)
+        if total > MAX_NPZ_BYTES:
+            raise UserError(f"{path}: its arrays declare {total} bytes uncompressed, more than the {MAX_NPZ_BYTES} "
+                            f"bytes this loader accepts")
+        for key in NPZ_KEYS:
+            info = infos[key]
+            try:
+                with zf.open(info) as f:
+                    version = np.lib.format.read_magic(f)
+                    if version == (1, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+                    elif version == (2, 0):
+                        shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+                    else:
+                        raise ValueError(f"unsupported .npy version {version}")
+                    header = f.tell()
+            except Exception as exc:  # zlib, CRC, header syntax: not a usable array
+                raise UserError(f"{path}: '{key}' is not a readable .npy array ({exc.__class__.__name__}: {exc})") from None
+            if dtype.hasobject:
+                raise UserError(f"{path}: '{key}' holds Python objects; only numeric arrays are read")
+            expected = header + int(np.prod(shape, dtype=object)) * dtype.itemsize
+            if info.file_size != expected:
+                raise UserError(f"{path}: '{key}' declares {info.file_size} bytes but its header describes "
+                                f"{expected} ({dtype} {tuple(shape)}): a damaged or crafted file")
+
+
+def _counts(n: int, y: np.ndarray) -> np.ndarray:
+    return np.bincount(y, minlength=n)[:n] if len(y) else np.zeros(n, np.int64)
+
+
+def _few(items: Sequence[int]) -> str:
+    shown = ", ".join(str(i) for i in items[:5])
+    return shown + (f" ... ({len(items)} in all)" if len(items) > 5 else "")
+
+
+def check_classes(data: Dataset, classes: Sequence[int], where: str | None = None) -> None:
+    """The classes ``0..num_classes-1`` (numbered by their labels) are fit to train ``classes``.
+
+    Errors: a class without training samples (labels are not consecutive from 0: stray or sparse
+    labels would make classes nothing can learn); a class of ``classes`` with one training sample
+    (the validation split holds one sample of every class out). A class of ``classes`` without
+    test samples is only a warning line on stderr: its accuracy is not measured.
+    """
+    where = where or data.name
+    n = data.num_classes
+    tr, te = _counts(n, data.y_train), _counts(n, data.y_test)
+    empty = [c for c in range(n) if tr[c] == 0]
+    if empty:
+        raise UserError(f"{where}: labels must number the classes 0..K-1, but of 0..{n - 1} class(es) "
+                        f"{_few(empty)} have no training sample (stray or sparse labels?)")
+    single = [int(c) for c in classes if tr[c] < 2]
+    if single:
+        raise UserError(f"{where}: class(es) {_few(single)} have only 1 training sample; every class needs at least "
+                        f"2 (one is held out for validation)")
+    untested = [int(c) for c in classes if te[c] == 0]
+    if untested:
+        print(f"warning: {where}: class(es) {_few(untested)} have no test sample; their accuracy is not measured",
+              file=sys.stderr)
 
 
 def load_npz(path: str | os.PathLike) -> Dataset:
@@ -93,14 +187,12 @@ def load_npz(path: str | os.PathLike) -> Dataset:
     path = str(path)
     if not os.path.isfile(path):
         raise UserError(f"{path}: no such file")
+    _check_npz_directory(path)
     try:
         with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
+            arrays = {k: f[k] for k in NPZ_KEYS}  # only these: other members are never decompressed
     except Exception as exc:  # zipfile/pickle/format errors: not a usable npz
         raise UserError(f"{path}: not a readable .npz file ({exc.__class__.__name__}: {exc})") from None
-    missing = [k for k in ("x_train", "y_train", "x_test", "y_test") if k not in arrays]
-    if missing:
-        raise UserError(f"{path}: missing array(s) {', '.join(missing)} (found: {', '.join(sorted(arrays)) or 'none'})")
     x_tr = _check_images(path, "x_train", arrays["x_train"])
     x_te = _check_images(path, "x_test", arrays["x_test"])
     if x_tr.shape[1:] != x_te.shape[1:]:
@@ -148,6 +240,8 @@ def load_tfds(name: str, data_dir: str | None = None) -> Dataset:
         x, y = tfds.as_numpy(ds)
         arrays[split] = (_check_images(name, f"{split} images", x), _check_labels(name, f"{split} labels", y, len(x)))
     num_classes = int(info.features["label"].num_classes)
+    if num_classes > MAX_CLASSES:
+        raise UserError(f"dataset '{name}' has {num_classes} classes: at most {MAX_CLASSES} are supported")
     return Dataset(name, *arrays["train"], *arrays["test"], num_classes, 255)
 
 

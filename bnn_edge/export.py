@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -20,7 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from bnn_edge.atomic import AtomicDir
 from bnn_edge.errors import UserError
+from bnn_edge.manifest import EXPORT_FILES, EXPORT_JSON, FILES_KEY, MODEL_FILE, hash_files, run_fingerprint
 from bnn_edge.models import extractor_of, unit_gains
 from bnn_edge.models.build import LATENT_LAYER
 from bnn_edge.models.thermometer import thermometer_encode, thermometer_thresholds
@@ -53,6 +56,8 @@ CPUS: dict[str, CpuBudget] = {
 }
 
 STACK_RESERVE_BYTES = 2048
+#: what an export directory holds: the files, and the build directories of `run`/`simulate`/`flash`
+EXPORT_DIR_NAMES = (*EXPORT_FILES, EXPORT_JSON, "build-*")
 
 
 def encoded_submodel(model: keras.Model) -> keras.Model:
@@ -220,7 +225,7 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike, cpu: str = "c
                ram_kb: int | None = None, samples: int = 500, allow_oversize: bool = False, buffer_kb: float = 0.0,
                head_classes: int = 0) -> dict[str, Any]:
     """Export a training run for Cortex-M; writes the five files and returns ``export.json``'s content."""
-    from bnn_edge.train import load_run, prepare_out_dir
+    from bnn_edge.train import load_run
 
     if cpu not in CPUS:
         raise UserError(f"--cpu {cpu}: expected one of {', '.join(CPUS)}")
@@ -229,15 +234,37 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike, cpu: str = "c
     ram_kb = budget.ram_kb if ram_kb is None else ram_kb
     if flash_kb <= 0 or ram_kb <= 0:
         raise UserError("--flash-kb and --ram-kb must be positive")
-    if buffer_kb < 0:
-        raise UserError(f"--buffer-kb {buffer_kb}: must be >= 0")
+    if not (buffer_kb >= 0 and math.isfinite(buffer_kb)):
+        raise UserError(f"--buffer-kb {buffer_kb}: must be a finite number >= 0")
     if head_classes < 0:
         raise UserError(f"--head-classes {head_classes}: must be >= 0")
-    model, run = load_run(run_dir)
+    with AtomicDir(out, "an export directory", EXPORT_DIR_NAMES) as work:
+        model, run = load_run(run_dir)
+        fingerprint = run_fingerprint(run_dir)  # the run this export is made from, recorded in export.json
+        if fingerprint[MODEL_FILE] != run[FILES_KEY][MODEL_FILE]:
+            raise UserError(f"{run_dir}: its model.keras changed while it was being read (re-trained?); export again")
+        acct = _export_into(work.path, model, run, Path(run_dir), fingerprint, cpu, budget, flash_kb, ram_kb, samples,
+                            buffer_kb, head_classes)
+        work.commit()
+        if not acct["fits"] and not allow_oversize:
+            b = acct["breakdown"]
+            raise UserError(
+                f"model does not fit {cpu} (flash {flash_kb} KB, RAM {ram_kb} KB): flash {acct['flash_bytes']} B "
+                f"(pack {b['flash']['model_pack']} + code {b['flash']['code_estimate']}), RAM {b['ram']['total']} B "
+                f"(arena {b['ram']['activation_arena']} + scratch {b['ram']['scratch']} + head {b['ram']['head_reserve']} "
+                f"+ replay {b['ram']['replay_buffer_reserve']} + stack {b['ram']['stack_reserve']}); "
+                "files written to --out anyway; pass --allow-oversize to accept"
+            )
+    return acct
+
+
+def _export_into(out_dir: Path, model: keras.Model, run: dict[str, Any], run_dir: Path, fingerprint: dict[str, str],
+                 cpu: str, budget: CpuBudget, flash_kb: int, ram_kb: int, samples: int, buffer_kb: float,
+                 head_classes: int) -> dict[str, Any]:
+    """The body of :func:`export_run`, writing into ``out_dir`` (the temporary directory of the output)."""
     preset = run["preset"]
     if not preset.get("binary", True):
         raise UserError(f"{run_dir}: preset '{preset['name']}' is a float baseline; only fully-binary models export to Cortex-M")
-    out_dir = prepare_out_dir(out)
     levels, vmax = int(preset["levels"]), int(run["vmax"])
     h, w, c = run["input_shape"]
     tflite = convert_lce(model)
@@ -269,7 +296,8 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike, cpu: str = "c
     (out_dir / "model_data.c").write_text(c_src)
     (out_dir / "model_data.h").write_text(h_src)
     report = {
-        "run_dir": str(Path(run_dir).resolve()),
+        "run_dir": str(run_dir.resolve()),
+        "run_sha256": fingerprint,
         "target": "cortex-m",
         "cpu": cpu,
         "ops": [op.name for op in pack.ops],
@@ -278,15 +306,7 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike, cpu: str = "c
         "pack_bytes": len(pack_bytes),
         **acct,
         "reference_check": check,
+        FILES_KEY: hash_files(out_dir, EXPORT_FILES),
     }
-    (out_dir / "export.json").write_text(json.dumps(report, indent=2))
-    if not acct["fits"] and not allow_oversize:
-        b = acct["breakdown"]
-        raise UserError(
-            f"model does not fit {cpu} (flash {flash_kb} KB, RAM {ram_kb} KB): flash {acct['flash_bytes']} B "
-            f"(pack {b['flash']['model_pack']} + code {b['flash']['code_estimate']}), RAM {b['ram']['total']} B "
-            f"(arena {b['ram']['activation_arena']} + scratch {b['ram']['scratch']} + head {b['ram']['head_reserve']} "
-            f"+ replay {b['ram']['replay_buffer_reserve']} + stack {b['ram']['stack_reserve']}); "
-            "files written to --out anyway; pass --allow-oversize to accept"
-        )
+    (out_dir / EXPORT_JSON).write_text(json.dumps(report, indent=2))
     return report

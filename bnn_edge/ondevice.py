@@ -62,6 +62,10 @@ def _read_export(export_dir: Path) -> tuple[Any, dict[str, Any], dict[str, Any]]
     e = read_export_dir(export_dir)
     if not e.pack.has_latent:
         raise UserError(f"{e.path / 'model.bnnpack'}: the pack has no latent tensor, so there is no feature extractor for the head")
+    lat = e.pack.tensors[e.pack.latent_tensor]
+    if (lat.h, lat.w) != (1, 1):
+        raise UserError(f"{e.path / 'model.bnnpack'}: the latent tensor is {lat.h}x{lat.w}x{lat.c} (spatial); the "
+                        f"on-device head reads a flat 1x1xC latent")
     if e.run.get("untrained"):
         raise UserError(f"{e.run_dir}: an untrained model; train one with `bnn-edge train --pretrain-classes P`")
     return e.pack, e.info, e.run

@@ -26,6 +26,9 @@ class LRSchedule:
     min_delta: float = 1e-4
 
     def __post_init__(self) -> None:
+        if not all(math.isfinite(v) for v in (self.start_lr, self.min_lr, self.factor, self.min_delta)):
+            raise ValueError(f"learning rates, factor and min_delta must be finite numbers, got lr {self.start_lr}, "
+                             f"lr-min {self.min_lr}, factor {self.factor}, min_delta {self.min_delta}")
         if not (self.start_lr > 0 and self.min_lr > 0):
             raise ValueError("learning rates must be positive")
         if not 0 < self.factor < 1:

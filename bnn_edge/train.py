@@ -18,18 +18,23 @@ from typing import Any
 
 import numpy as np
 
-from bnn_edge.data import Dataset, class_order, load_dataset, validation_split
+from bnn_edge.atomic import AtomicDir
+from bnn_edge.data import Dataset, check_classes, class_order, load_dataset, validation_split
 from bnn_edge.errors import UserError
+from bnn_edge.manifest import FILES_KEY, hash_files, read_run_info
 from bnn_edge.models import build_model, get_preset, weight_counts, with_input_shape
 from bnn_edge.models.presets import Preset
 from bnn_edge.models.reconstruction import resolve_recon_weight, with_reconstruction
 from bnn_edge.progress import EpochBar
 from bnn_edge.schedule import AdaptiveLR, LRSchedule
+from bnn_edge.tblog import epoch_callbacks
 from bnn_edge.tfcompat import keras
 
 MODEL_FILE = "model.keras"
 RUN_FILE = "run.json"
 METRICS_FILE = "metrics.json"
+#: what a run directory holds (an existing --out holding anything else is not replaced)
+RUN_DIR_FILES = (MODEL_FILE, RUN_FILE, METRICS_FILE)
 
 
 def prepare_out_dir(out: str | os.PathLike) -> Path:
@@ -43,6 +48,14 @@ def prepare_out_dir(out: str | os.PathLike) -> Path:
     except OSError as exc:
         raise UserError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
     return path
+
+
+def save_run(out_dir: Path, model: keras.Model, run: dict[str, Any], metrics: dict[str, Any]) -> None:
+    """Write ``metrics.json``, ``model.keras``, then ``run.json`` recording their SHA-256 (``files``)."""
+    (out_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2))
+    model.save(out_dir / MODEL_FILE)
+    run = {**run, FILES_KEY: hash_files(out_dir, (MODEL_FILE, METRICS_FILE))}
+    (out_dir / RUN_FILE).write_text(json.dumps(run, indent=2))
 
 
 def preset_for(dataset: Dataset, preset_name: str) -> Preset:
@@ -91,6 +104,7 @@ def fit(
     bar = EpochBar(epochs, desc) if verbose else None
     if bar is not None:
         callbacks.append(bar)
+    callbacks += epoch_callbacks(desc)  # TensorBoard scalars under `--tensorboard DIR` (bnn_edge.tblog)
     compile_model(model, schedule.start_lr)
     t0 = time.time()
     hist = model.fit(
@@ -145,7 +159,16 @@ def train_run(
     if epochs < 1:
         raise UserError(f"--epochs must be >= 1, got {epochs}")
     recon_weight = resolve_recon_weight(recon_weight, pretraining=pretrain_classes is not None)
-    out_dir = prepare_out_dir(out)
+    with AtomicDir(out, "a training run", RUN_DIR_FILES) as work:
+        metrics = _train_into(work.path, dataset, preset, epochs, pretrain_classes, seed, schedule, batch_size,
+                              data_dir, val_fraction, verbose, strategy, recon_weight)
+    return metrics
+
+
+def _train_into(out_dir: Path, dataset: str, preset: str, epochs: int, pretrain_classes: int | None, seed: int,
+                schedule: LRSchedule, batch_size: int, data_dir: str | None, val_fraction: float, verbose: bool,
+                strategy: Any, recon_weight: float) -> dict[str, Any]:
+    """The body of :func:`train_run`, writing into ``out_dir`` (the temporary directory of the output)."""
     data = load_dataset(dataset, data_dir=data_dir, seed=seed)
     p = preset_for(data, preset)
     order = class_order(data.num_classes, seed)
@@ -153,6 +176,7 @@ def train_run(
     if not 1 <= k <= data.num_classes:
         raise UserError(f"--pretrain-classes {k}: must be between 1 and the dataset's {data.num_classes} classes")
     classes = order[:k]
+    check_classes(data, classes, dataset)
     tr = np.isin(data.y_train, classes)
     te = np.isin(data.y_test, classes)
     x_tr, y_tr = data.x_train[tr], to_positions(data.y_train[tr], classes)
@@ -167,7 +191,6 @@ def train_run(
     summary = fit(trainer, x_fit, y_fit, x_val, y_val, schedule, epochs, batch_size, desc=f"train {p.name}", verbose=verbose)
     acc = evaluate_accuracy(model, x_te, y_te)
     counts = weight_counts(model)
-    model.save(out_dir / MODEL_FILE)
     run = {
         "dataset": dataset,
         "data_dir": data_dir,
@@ -182,7 +205,6 @@ def train_run(
         "input_shape": list(data.input_shape),
         "vmax": data.vmax,
     }
-    (out_dir / RUN_FILE).write_text(json.dumps(run, indent=2))
     metrics = {
         "test_accuracy": acc,
         "test_samples": int(len(x_te)),
@@ -198,7 +220,7 @@ def train_run(
         "preset": p.name,
         "dataset": dataset,
     }
-    (out_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2))
+    save_run(out_dir, model, run, metrics)
     return metrics
 
 
@@ -211,20 +233,18 @@ def init_run(preset: str, out: str | os.PathLike, num_classes: int | None = None
     """
     p = get_preset(preset)
     n = num_classes if num_classes is not None else (100 if p.name.startswith("paper") else 10)
-    out_dir = prepare_out_dir(out)
-    set_seed(seed)
-    model = build_model(p, n)
-    model.save(out_dir / MODEL_FILE)
-    order = list(range(n))
-    run = {
-        "dataset": dataset, "data_dir": None, "preset": asdict(p), "preset_name": preset, "seed": seed,
-        "class_order": order, "classes": order, "pretrain_classes": None, "num_classes_total": n,
-        "input_shape": list(p.input_shape), "vmax": p.vmax, "untrained": True,
-    }
-    (out_dir / RUN_FILE).write_text(json.dumps(run, indent=2))
-    (out_dir / METRICS_FILE).write_text(json.dumps({**weight_counts(model).as_dict(), "classes": order,
-                                                    "class_order": order, "test_accuracy": None, "epochs_run": 0}, indent=2))
-    return out_dir
+    with AtomicDir(out, "a training run", RUN_DIR_FILES) as work:
+        set_seed(seed)
+        model = build_model(p, n)
+        order = list(range(n))
+        run = {
+            "dataset": dataset, "data_dir": None, "preset": asdict(p), "preset_name": preset, "seed": seed,
+            "class_order": order, "classes": order, "pretrain_classes": None, "num_classes_total": n,
+            "input_shape": list(p.input_shape), "vmax": p.vmax, "untrained": True,
+        }
+        save_run(work.path, model, run, {**weight_counts(model).as_dict(), "classes": order, "class_order": order,
+                                         "test_accuracy": None, "epochs_run": 0})
+    return work.final
 
 
 class _nullcontext:
@@ -236,18 +256,14 @@ class _nullcontext:
 
 
 def load_run(run_dir: str | os.PathLike) -> tuple[keras.Model, dict[str, Any]]:
-    """Load ``model.keras`` and ``run.json`` from a training run directory (clear errors if absent)."""
+    """Load ``model.keras`` and ``run.json`` from a training run directory.
+
+    Clear errors if absent, if a field of ``run.json`` has the wrong type, or if ``model.keras`` or
+    ``metrics.json`` is not the file ``run.json`` recorded (:func:`bnn_edge.manifest.read_run_info`).
+    """
     run_dir = Path(run_dir)
-    model_path, run_path = run_dir / MODEL_FILE, run_dir / RUN_FILE
-    if not run_dir.is_dir():
-        raise UserError(f"{run_dir}: not a directory (expected the --out of `bnn-edge train`)")
-    for path in (model_path, run_path):
-        if not path.is_file():
-            raise UserError(f"{run_dir}: no {path.name} (expected the --out of `bnn-edge train`)")
-    try:
-        run = json.loads(run_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{run_path}: not valid JSON ({exc})") from None
+    model_path = run_dir / MODEL_FILE
+    run = read_run_info(run_dir)
     from bnn_edge.models.loading import load_keras_model
 
     model = load_keras_model(model_path)

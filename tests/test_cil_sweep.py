@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import signal
+import time
 
 from click.testing import CliRunner
 
@@ -63,6 +66,45 @@ def test_sweep_grid_csv_figure_resume_and_jobs(tmp_path):
     assert len(rows) == 4 and len(joint) == 1 and joint[0]["status"] == "ok" and joint[0]["buffer_mb"] == ""
     assert joint[0]["buffer_bits_capacity"] == "0" and float(joint[0]["final_accuracy"]) > 0.5
     assert stamp == {d: (out / d / "cil.json").stat().st_mtime_ns for d in stamp}
+
+    # a damaged cell (an empty cil.json, as a killed older version left one) is run again, alone
+    victim = ok[0]["dir"]
+    (out / victim / "cil.json").write_text("")
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0 and "ran=1 skipped=3" in res.output, res.output
+    assert 0 <= json.loads((out / victim / "cil.json").read_text())["final_accuracy"] <= 1
+    assert [r["status"] for r in _rows(out)].count("ok") == 4
+    assert {d: t for d, t in stamp.items() if d != victim} == {
+        d: (out / d / "cil.json").stat().st_mtime_ns for d in stamp if d != victim}
+    assert not [p.name for p in out.rglob(".*")]  # no temporary directory or lock file left behind
+
+
+def test_sigint_during_a_cell_stops_the_sweep(tmp_path, monkeypatch):
+    """Ctrl-C in a cell stops the sweep (exit 130) even when a library turns the KeyboardInterrupt
+    into another exception; the cell is not recorded as failed and no other cell starts."""
+    import bnn_edge.cil.engine as engine
+    from bnn_edge.train import init_run
+
+    out = tmp_path / "sw"
+    init_run("tiny", out / "pretrain" / "tiny_seed0", dataset="digits")  # a finished pre-training: cells run at once
+    calls = []
+
+    def interrupted_cell(cfg, cell_out, verbose=True):
+        calls.append(cell_out)
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(30)
+        except KeyboardInterrupt:
+            raise AssertionError("Concurrent access?")  # what TensorFlow's tf_stack once made of it
+
+    monkeypatch.setattr(engine, "run_cil", interrupted_cell)
+    before = signal.getsignal(signal.SIGINT)
+    res = CliRunner().invoke(main, BASE[:-1] + ["0", "--replay", "latent", "--buffer-mb", "0.005,0.02", "--out", str(out)])
+    assert res.exit_code == 130 and res.stderr.strip().splitlines()[-1] == "error: interrupted", res.output
+    assert len(calls) == 1  # the sweep did not go on to the next cell
+    assert not (out / "sweep.csv").exists()  # nothing recorded: a rerun resumes with that cell
+    assert not (out / ".sw.lock").exists() and not (tmp_path / ".sw.lock").exists()
+    assert signal.getsignal(signal.SIGINT) is before
 
 
 def test_sweep_refuses_to_resume_with_other_settings(tmp_path):

@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from converters import bnnpack as bp
+
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "firmware" / "fuzz" / "corpus"
 CASE_SECONDS = 120
@@ -56,24 +58,107 @@ def bad(tmp_path_factory) -> Path:
     (d / "run_badjson").mkdir()
     (d / "run_badjson" / "run.json").write_text("{")
     (d / "run_badjson" / "model.keras").write_text("junk")
-    (d / "run_badmodel").mkdir()
-    (d / "run_badmodel" / "run.json").write_text("{}")
-    (d / "run_badmodel" / "model.keras").write_text("junk")
     # a genuine (untrained, digits) run, and an export-like directory that points at it
     from bnn_edge.train import init_run
 
     init_run("tiny", d / "run", dataset="digits")
-    (d / "export").mkdir()
-    shutil.copy(CORPUS / "pack" / "small_model.bnnpack", d / "export" / "model.bnnpack")
-    (d / "export" / "export.json").write_text(json.dumps({"run_dir": str(d / "run")}))
+    genuine = json.loads((d / "run" / "run.json").read_text())
+    pack = (CORPUS / "pack" / "small_model.bnnpack").read_bytes()
+    _fake_export(d / "export", pack, d / "run")
     for name, meta in (("export_badjson", "{"), ("export_norundir", "{}")):
         (d / name).mkdir()
         shutil.copy(CORPUS / "pack" / "small_model.bnnpack", d / name / "model.bnnpack")
         (d / name / "export.json").write_text(meta)
-    (d / "export_badpack").mkdir()
-    (d / "export_badpack" / "model.bnnpack").write_bytes((CORPUS / "pack" / "small_model.bnnpack").read_bytes()[:100])
-    (d / "export_badpack" / "export.json").write_text(json.dumps({"run_dir": str(d / "run")}))
+    _fake_export(d / "export_badpack", pack[:100], d / "run")  # hashes right, pack truncated
+
+    # item 2 of issue 15: half-written, modified or stale directories
+    _fake_export(d / "export_nohashes", pack, d / "run", files=None, run_sha256=None)  # an older bnn-edge's export
+    _fake_export(d / "export_halfwritten", pack, d / "run")
+    (d / "export_halfwritten" / "model.bnnpack").write_bytes(pack[:-4] + b"\0\0\0\0")  # rewritten, export.json not
+    _fake_export(d / "export_missingfile", pack, d / "run")
+    (d / "export_missingfile" / "model_data.c").unlink()
+    _run_dir(d / "run_retrained", genuine, (d / "run" / "model.keras").read_bytes())
+    _fake_export(d / "export_stale", pack, d / "run_retrained")
+    _run_dir(d / "run_retrained", genuine, (d / "run" / "model.keras").read_bytes() + b"\0")  # re-trained since
+    _run_dir(d / "run_badmodel", genuine, b"junk")  # model.keras not the one run.json recorded
+    (d / "run_badmodel" / "model.keras").write_text("other junk")
+    _run_dir(d / "run_junkmodel", genuine, b"junk")  # recorded, but not a Keras model
+    _run_dir(d / "run_nohashes", {k: v for k, v in genuine.items() if k != "files"}, (d / "run" / "model.keras").read_bytes(),
+             hashes=False)
+
+    # item 6: wrong-typed fields, odd labels, odd models
+    _fake_export(d / "export_rundir_int", pack, d / "run", run_dir=5)
+    _fake_export(d / "export_rundir_list", pack, d / "run", run_dir=["a"])
+    for name, change in (("run_order_str", {"class_order": "0123456789"}), ("run_order_dup", {"class_order": [0] * 10}),
+                         ("run_shape_str", {"input_shape": "8,8,1"}), ("run_levels_str", {"preset": {**genuine["preset"], "levels": "16"}}),
+                         ("run_dataset_int", {"dataset": 7}), ("run_is_list", None)):
+        _run_dir(d / name, [genuine] if change is None else {**genuine, **change}, (d / "run" / "model.keras").read_bytes())
+    _fake_export(d / "export_badrun", pack, d / "run_order_str")
+    spatial = bp.read_pack(pack)
+    spatial.latent_tensor = 3  # a 2x2x32 tensor: valid as a pack, not a flat latent
+    _fake_export(d / "export_spatial", bp.write_pack(spatial), d / "run")
+    _nolatent_run(d / "run_nolatent", genuine)
+
+    x2 = np.zeros((20, 8, 8), np.uint8)
+    y2 = np.arange(20) % 10
+    np.savez(d / "one_per_class.npz", x_train=x2[:10], y_train=np.arange(10), x_test=x2[:10], y_test=np.arange(10))
+    np.savez(d / "label_1e6.npz", x_train=x2, y_train=np.where(y2 == 9, 10**6, y2), x_test=x2[:10], y_test=np.arange(10))
+    np.savez(d / "label_2p40.npz", x_train=x2, y_train=y2, x_test=x2[:10], y_test=np.where(np.arange(10) == 3, 2**40, 3))
+    np.savez(d / "label_u64.npz", x_train=x2, y_train=y2.astype(np.uint64) + np.uint64(2**63), x_test=x2[:10],
+             y_test=np.arange(10, dtype=np.uint64))
+    np.savez(d / "sparse.npz", x_train=x2, y_train=np.where(y2 == 9, 40, y2), x_test=x2[:10], y_test=np.arange(10))
+    np.savez(d / "stray_test.npz", x_train=x2, y_train=y2, x_test=x2[:10], y_test=np.where(np.arange(10) == 5, 12, 5))
+    _inflated_npz(d / "inflated.npz")
     return d
+
+
+def _fake_export(path: Path, pack: bytes, run: Path, **meta) -> None:
+    """An export directory as `bnn-edge export` writes it (files hashed), around any pack bytes."""
+    from bnn_edge.export import c_array_files
+    from bnn_edge.manifest import EXPORT_FILES, hash_files, run_fingerprint
+
+    path.mkdir()
+    (path / "model.bnnpack").write_bytes(pack)
+    shutil.copy(CORPUS / "tflite" / "small.tflite", path / "model.tflite")
+    c, h = c_array_files(pack)
+    (path / "model_data.c").write_text(c)
+    (path / "model_data.h").write_text(h)
+    info = {"run_dir": str(run), "run_sha256": run_fingerprint(run), "files": hash_files(path, EXPORT_FILES), **meta}
+    (path / "export.json").write_text(json.dumps({k: v for k, v in info.items() if v is not None}))
+
+
+def _run_dir(path: Path, run, model: bytes, hashes: bool = True) -> None:
+    """A run directory holding ``model`` as model.keras and ``run`` as run.json (hashes recorded)."""
+    from bnn_edge.manifest import hash_files
+
+    path.mkdir(exist_ok=True)
+    (path / "model.keras").write_bytes(model)
+    if not (path / "metrics.json").exists():
+        (path / "metrics.json").write_text("{}")
+    if hashes and isinstance(run, dict):
+        run = {**run, "files": hash_files(path, ("model.keras", "metrics.json"))}
+    (path / "run.json").write_text(json.dumps(run))
+
+
+def _nolatent_run(path: Path, genuine: dict) -> None:
+    """A run for ``cil --pretrain-classes 5`` whose (plain Keras) model has no 'latent' layer."""
+    from bnn_edge.tfcompat import keras
+
+    path.mkdir()
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(5)])
+    model.save(path / "model.keras")
+    _run_dir(path, {**genuine, "classes": [0, 1, 2, 3, 4], "untrained": False}, (path / "model.keras").read_bytes())
+
+
+def _inflated_npz(path: Path) -> None:
+    """A small .npz whose zip directory declares a 3 GiB x_train (a zip bomb's signature)."""
+    x = np.zeros((20, 8, 8), np.uint8)
+    np.savez(path, x_train=x, y_train=np.arange(20) % 10, x_test=x[:10], y_test=np.arange(10))
+    data = bytearray(path.read_bytes())
+    entry = data.index(b"PK\x01\x02")  # the central directory entry of the first member, x_train.npy
+    assert data[entry + 46 : entry + 46 + 11] == b"x_train.npy"
+    data[entry + 24 : entry + 28] = (3 << 30).to_bytes(4, "little")  # its uncompressed size
+    path.write_bytes(bytes(data))
 
 
 # (command line with {B} = the fixture directory, a word the error line must contain)
@@ -122,6 +207,7 @@ CASES: list[tuple[str, str | None]] = [
     ("export {B}/emptydir --out {B}/e", "emptydir"),
     ("export {B}/run_badjson --out {B}/e", "run.json"),
     ("export {B}/run_badmodel --out {B}/e", "model.keras"),
+    ("export {B}/run_junkmodel --out {B}/e", "model.keras"),
     ("export {B}/export --out {B}/e", "export"),
     ("export {B}/run --samples 0 --out {B}/e", "--samples"),
     ("export {B}/run --samples -4 --out {B}/e", "--samples"),
@@ -208,6 +294,52 @@ CASES: list[tuple[str, str | None]] = [
     ("simulate {B}/export --cil --tasks 0", None),
     ("simulate {B}/export --cil --buffer-kb -1", None),
     ("simulate {B}/export --cil --ram-kb 0", None),
+]
+
+# Issue 15, item 2: a half-written, modified or stale directory is one clear error, never used.
+CASES += [
+    ("run {B}/export_nohashes", "re-run `bnn-edge export`"),
+    ("run {B}/export_halfwritten", "model.bnnpack does not match export.json"),
+    ("simulate {B}/export_halfwritten --cil", "model.bnnpack does not match export.json"),
+    ("run {B}/export_missingfile", "model_data.c"),
+    ("run {B}/export_stale", "not the one exported"),
+    ("simulate {B}/export_stale --cil", "not the one exported"),
+    ("export {B}/run_nohashes --out {B}/e", "re-run `bnn-edge train`"),
+    ("cil --pretrained {B}/run_nohashes --replay none --out {B}/c", "re-run `bnn-edge train`"),
+    ("export {B}/run --out {B}/run_nohashes", "not part of an export directory"),
+]
+
+# Issue 15, item 6: inputs that once gave a traceback or a silently wrong result.
+CASES += [
+    ("train --dataset {B}/one_per_class.npz --out {B}/o", "only 1 training sample"),
+    ("cil --dataset {B}/one_per_class.npz --replay none --pretrain-classes 5 --tasks 5 --out {B}/c", "only 1 training sample"),
+    ("train --dataset {B}/label_1e6.npz --out {B}/o", "label 1000000"),
+    ("train --dataset {B}/label_2p40.npz --out {B}/o", "at most 65535 classes"),
+    ("train --dataset {B}/label_u64.npz --out {B}/o", "at most 65535 classes"),
+    ("train --dataset {B}/sparse.npz --out {B}/o", "no training sample"),
+    ("sweep --dataset {B}/sparse.npz --out {B}/s", "no training sample"),
+    ("train --dataset {B}/stray_test.npz --out {B}/o", "no training sample"),
+    ("train --dataset {B}/inflated.npz --out {B}/o", "declares"),
+    ("train --lr inf --out {B}/o", "finite"),
+    ("train --lr-min inf --out {B}/o", "finite"),
+    ("train --lr nan --out {B}/o", "learning rate"),
+    ("cil --lr inf --replay none --out {B}/c", "finite"),
+    ("sweep --lr inf --out {B}/s", "finite"),
+    ("sweep --buffer-mb inf --out {B}/s", "--buffer-mb"),
+    ("export {B}/run --buffer-kb inf --out {B}/e", "--buffer-kb"),
+    ("export {B}/run --buffer-kb nan --out {B}/e", "--buffer-kb"),
+    ("run {B}/export_rundir_int", "run_dir"),
+    ("simulate {B}/export_rundir_list --cil", "run_dir"),
+    ("export {B}/run_order_str --out {B}/e", "class_order"),
+    ("export {B}/run_order_dup --out {B}/e", "class_order"),
+    ("export {B}/run_shape_str --out {B}/e", "input_shape"),
+    ("export {B}/run_levels_str --out {B}/e", "preset.levels"),
+    ("export {B}/run_dataset_int --out {B}/e", "dataset"),
+    ("export {B}/run_is_list --out {B}/e", "run.json"),
+    ("run {B}/export_badrun", "class_order"),
+    ("cil --pretrained {B}/run_order_str --replay none --out {B}/c", "class_order"),
+    ("cil --pretrained {B}/run_nolatent --replay none --pretrain-classes 5 --tasks 5 --out {B}/c", "latent"),
+    ("simulate {B}/export_spatial --cil", "spatial"),
 ]
 
 # Cases that once ended in an uncaught exception (bnn_edge/firmware.py), kept as ordinary cases.

@@ -81,3 +81,77 @@ def test_unprepared_tfds_set_says_how_to_supply_data(tmp_path):
     with pytest.raises(UserError) as e:
         load_dataset("cifar10", data_dir=str(tmp_path))
     assert "not prepared" in str(e.value) and "--data-dir" in str(e.value) and ".npz" in str(e.value)
+
+
+def _npz_file(path, **arrays):
+    np.savez(path, **arrays)
+    return str(path)
+
+
+@pytest.mark.parametrize("y_train,msg", [
+    (np.array([0, 1, 2, 10**6]), "label 1000000"),
+    (np.array([0, 1, 2, 2**40]), "at most 65535 classes"),
+    (np.array([0, 1, 2, 2**63 + 5], np.uint64), "label 9223372036854775813"),  # would wrap to a negative int64
+])
+def test_labels_are_capped_before_any_cast(tmp_path, y_train, msg):
+    x = np.zeros((4, 8, 8), np.uint8)
+    p = _npz_file(tmp_path / "d.npz", x_train=x, y_train=y_train, x_test=x[:2], y_test=np.arange(2))
+    with pytest.raises(UserError, match=msg):
+        load_npz(p)
+
+
+def test_npz_declared_sizes_are_checked_before_decompressing(tmp_path, monkeypatch):
+    import bnn_edge.data as data_mod
+
+    x = np.zeros((64, 8, 8), np.uint8)
+    arrays = dict(x_train=x, y_train=np.arange(64) % 8, x_test=x[:8], y_test=np.arange(8))
+    p = _npz_file(tmp_path / "ok.npz", **arrays)
+    assert load_npz(p).num_classes == 8
+    monkeypatch.setattr(data_mod, "MAX_NPZ_BYTES", 4096)  # the four arrays declare ~5 KB
+    with pytest.raises(UserError, match="declare .* bytes uncompressed, more than the 4096"):
+        load_npz(p)
+    # a member the loader does not need is never decompressed, whatever it declares
+    big = _npz_file(tmp_path / "extra.npz", **arrays, junk=np.zeros(10_000, np.uint8))
+    monkeypatch.setattr(data_mod, "MAX_NPZ_BYTES", 8192)
+    assert load_npz(big).x_train.shape == (64, 8, 8, 1)
+
+
+def test_npz_member_whose_size_disagrees_with_its_header(tmp_path):
+    x = np.zeros((20, 8, 8), np.uint8)
+    p = tmp_path / "bomb.npz"
+    np.savez(p, x_train=x, y_train=np.arange(20) % 10, x_test=x[:10], y_test=np.arange(10))
+    data = bytearray(p.read_bytes())
+    entry = data.index(b"PK\x01\x02")  # central directory entry of x_train.npy: declare 1.5 GB
+    data[entry + 24 : entry + 28] = (1_500_000_000).to_bytes(4, "little")
+    p.write_bytes(bytes(data))
+    with pytest.raises(UserError, match="'x_train' declares 1500000000 bytes but its header describes"):
+        load_npz(str(p))
+
+
+def _dataset(y_train, y_test):
+    from bnn_edge.data import Dataset
+
+    x = np.zeros((1, 8, 8, 1), np.uint8)
+    n = int(max(np.max(y_train), np.max(y_test))) + 1
+    return Dataset("d", x.repeat(len(y_train), 0), np.asarray(y_train), x.repeat(len(y_test), 0), np.asarray(y_test), n, 16)
+
+
+def test_check_classes(capsys):
+    from bnn_edge.data import check_classes
+
+    ok = _dataset([0, 0, 1, 1, 2, 2], [0, 1, 2])
+    check_classes(ok, [0, 1, 2])
+    assert capsys.readouterr().err == ""
+    with pytest.raises(UserError, match=r"class\(es\) 2 have no training sample"):
+        check_classes(_dataset([0, 0, 1, 1, 3, 3], [0, 1]), [0, 1, 3])  # sparse: class 2 is empty
+    with pytest.raises(UserError, match=r"of 0..2 class\(es\) 2 have no training sample"):
+        check_classes(_dataset([0, 0, 1, 1], [0, 2]), [0, 1])  # a stray test label
+    with pytest.raises(UserError, match=r"2, 3, 4, 5, 6 ... \(9 in all\) have no training sample"):
+        check_classes(_dataset([0, 0, 1, 1], [0, 10]), [0, 1])
+    with pytest.raises(UserError, match=r"class\(es\) 1 have only 1 training sample"):
+        check_classes(_dataset([0, 0, 1, 2, 2], [0, 1, 2]), [0, 1, 2])
+    check_classes(_dataset([0, 0, 1], [0, 1]), [0])  # class 1 is not trained here: one sample is fine
+    # valid but odd: a trained class without test samples is a warning line, not an error
+    check_classes(_dataset([0, 0, 1, 1, 2, 2], [0, 1]), [0, 1, 2])
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("warning: d: class(es) 2 have no test sample")

@@ -143,15 +143,18 @@ def test_w1_from_pack_is_the_hidden_bdense(pre5_export: Path) -> None:
 def _copy_with_run(export: Path, tmp: Path, **run_changes) -> Path:
     """A copy of the export whose run.json has ``run_changes`` applied."""
     src_run = Path(json.loads((export / "export.json").read_text())["run_dir"])
+    from bnn_edge.manifest import run_fingerprint
+
     run_dir = tmp / "run"
-    run_dir.mkdir()
-    run = json.loads((src_run / "run.json").read_text())
+    shutil.copytree(src_run, run_dir)
+    run = json.loads((run_dir / "run.json").read_text())
     run.update(run_changes)
     (run_dir / "run.json").write_text(json.dumps(run))
     exp = tmp / "export"
     shutil.copytree(export, exp)
     info = json.loads((exp / "export.json").read_text())
     info["run_dir"] = str(run_dir)
+    info["run_sha256"] = run_fingerprint(run_dir)  # as if exported from this run
     (exp / "export.json").write_text(json.dumps(info))
     return exp
 

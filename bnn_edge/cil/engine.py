@@ -36,7 +36,8 @@ from bnn_edge.cil.metrics import summarize
 from bnn_edge.cil.plots import plot_accuracy_curves, plot_accuracy_matrix
 from bnn_edge.cil.scenario import Scenario, make_scenario
 from bnn_edge.cil.strategies import Strategy, replay_mix
-from bnn_edge.data import Dataset, class_order, load_dataset, validation_split
+from bnn_edge.atomic import AtomicDir
+from bnn_edge.data import Dataset, check_classes, class_order, load_dataset, validation_split
 from bnn_edge.errors import UserError
 from bnn_edge.models.presets import Preset
 from bnn_edge.models.reconstruction import DEFAULT_RECON_WEIGHT, check_recon_weight
@@ -46,6 +47,8 @@ CIL_FILE = "cil.json"
 MATRIX_PNG = "accuracy_matrix.png"
 CURVES_PNG = "accuracy_curves.png"
 PRETRAIN_DIR = "pretrain"
+#: what a cil --out holds (an existing --out holding anything else is not replaced)
+CIL_DIR_NAMES = (CIL_FILE, MATRIX_PNG, CURVES_PNG, PRETRAIN_DIR)
 
 
 @dataclass
@@ -122,6 +125,7 @@ def prepare(cfg: CilConfig) -> tuple[Strategy, Dataset, Preset, Scenario, Buffer
     data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, seed=cfg.seed)
     p = preset_for(data, cfg.preset)
     scenario = make_scenario(class_order(data.num_classes, cfg.seed), cfg.pretrain_classes, cfg.tasks)
+    check_classes(data, list(range(data.num_classes)), cfg.dataset)
     budget = budget_for(cfg, strategy, p, data.num_classes)
     return strategy, data, p, scenario, budget
 
@@ -141,6 +145,16 @@ def check_pretrained(run: dict[str, Any], cfg: CilConfig, scenario: Scenario, wh
         raise UserError(f"--pretrained {where}: does not match this scenario: " + "; ".join(problems))
 
 
+def check_has_latent(model: Any, where: str) -> None:
+    """The pre-trained model must have the ``latent`` layer the CIL learners cut the extractor at."""
+    from bnn_edge.models.build import LATENT_LAYER
+
+    names = {layer.name for layer in model.layers}
+    if LATENT_LAYER not in names:
+        raise UserError(f"--pretrained {where}: the model has no '{LATENT_LAYER}' layer, so it has no feature "
+                        f"extractor to reuse (not a bnn-edge preset?)")
+
+
 def pretrain(cfg: CilConfig, out_dir: Path, verbose: bool, dist: Any = None) -> Path:
     """Phase 0 with ``bnn-edge train --pretrain-classes P`` into ``out_dir``; returns it."""
     from bnn_edge.train import train_run
@@ -158,10 +172,11 @@ def _phase_correct(pred: np.ndarray, y: np.ndarray, phase_of: np.ndarray, n_phas
 
 
 def run_cil(cfg: CilConfig, out: str | Path, verbose: bool = True) -> dict[str, Any]:
-    """Run the scenario, write ``cil.json`` and the plots into ``out``; returns the cil.json dict."""
-    from bnn_edge.tfcompat import keras
-    from bnn_edge.train import load_run, prepare_out_dir, set_seed, to_positions
+    """Run the scenario, write ``cil.json`` and the plots into ``out``; returns the cil.json dict.
 
+    ``out`` is written atomically (:class:`bnn_edge.atomic.AtomicDir`): it appears complete once
+    ``cil.json`` is written, or not at all; a second command writing there meanwhile is refused.
+    """
     from bnn_edge.distribute import make_strategy
 
     t_start = time.time()
@@ -171,7 +186,18 @@ def run_cil(cfg: CilConfig, out: str | Path, verbose: bool = True) -> dict[str, 
     def scope():  # a fresh context manager each time: the strategy's, or none
         return dist.scope() if dist is not None else contextlib.nullcontext()
 
-    out_dir = prepare_out_dir(out)
+    with AtomicDir(out, "a cil output directory", CIL_DIR_NAMES) as work:
+        result = _run_into(work.path, work.final, cfg, strategy, data, p, scenario, budget, dist, scope, verbose, t_start)
+    return result
+
+
+def _run_into(out_dir: Path, final_dir: Path, cfg: CilConfig, strategy: Strategy, data: Dataset, p: Preset,
+              scenario: Scenario, budget: BufferBudget | None, dist: Any, scope: Any, verbose: bool,
+              t_start: float) -> dict[str, Any]:
+    """The body of :func:`run_cil`, writing into ``out_dir`` (the temporary directory of ``final_dir``)."""
+    from bnn_edge.tfcompat import keras
+    from bnn_edge.train import load_run, set_seed, to_positions
+
     n_classes = data.num_classes
     n_phases = len(scenario.phases)
     order = list(scenario.order)
@@ -186,12 +212,13 @@ def run_cil(cfg: CilConfig, out: str | Path, verbose: bool = True) -> dict[str, 
         with scope():
             model, run = load_run(run_dir)
         check_pretrained(run, cfg, scenario, str(run_dir))
+        check_has_latent(model, str(run_dir))
         pretrain_info = {"reused": str(run_dir)}
     else:
         run_dir = pretrain(cfg, out_dir / PRETRAIN_DIR, verbose, dist)
         with scope():
             model, run = load_run(run_dir)
-        pretrain_info = {"reused": None, "run_dir": str(run_dir)}
+        pretrain_info = {"reused": None, "run_dir": str(final_dir / PRETRAIN_DIR)}
     try:
         pretrain_info.update({k: v for k, v in json.loads((run_dir / "metrics.json").read_text()).items()
                               if k in ("epochs_run", "seconds", "test_accuracy", "recon_weight")})

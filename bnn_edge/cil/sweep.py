@@ -8,16 +8,22 @@ Grid: presets x strategies x buffer sizes x seeds. Buffer-free strategies (``non
     cells/<preset>_<strategy>[_<mb>Mb]_seed<s>/cil.json (+ plots)
     sweep.csv, final_accuracy_vs_buffer.png
 
-A cell is finished when its ``cil.json`` exists (it is written last), so an interrupted sweep
-resumes where it stopped; a pre-training is moved into place only once complete.
+Every cell and pre-training directory is written atomically (:mod:`bnn_edge.atomic`): it is
+finished when its ``cil.json`` (a JSON object) or its verified ``run.json`` is there, so an
+interrupted sweep resumes where it stopped, and a damaged cell (an empty ``cil.json`` left by an
+older version) is simply run again. The sweep directory is locked while a sweep runs in it.
+A SIGINT (Ctrl-C) stops the sweep (exit 130): the cell it interrupted is not recorded as failed,
+and no ``sweep.csv`` is written for the unfinished grid.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
+import math
 import os
-import shutil
+import signal
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
@@ -25,10 +31,12 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable
 
+from bnn_edge.atomic import OutputLock, write_file_atomic
 from bnn_edge.cil.engine import CIL_FILE, CilConfig, budget_for, check_config
 from bnn_edge.cil.plots import plot_final_accuracy_vs_buffer
 from bnn_edge.cil.scenario import make_scenario
 from bnn_edge.errors import UserError
+from bnn_edge.models.preset_file import preset_label
 from bnn_edge.models.reconstruction import DEFAULT_RECON_WEIGHT
 from bnn_edge.schedule import LRSchedule
 
@@ -87,7 +95,7 @@ class Cell:
     @property
     def name(self) -> str:
         mb = f"_{self.buffer_mb:g}Mb" if self.buffer_mb is not None else ""
-        return f"{self.preset}_{self.replay}{mb}_seed{self.seed}"
+        return f"{preset_label(self.preset)}_{self.replay}{mb}_seed{self.seed}"
 
     def config(self, sweep: SweepConfig, pretrained: Path) -> CilConfig:
         replay, joint = STRATEGIES[self.replay]
@@ -112,7 +120,7 @@ def grid(cfg: SweepConfig) -> list[Cell]:
 
 
 def pretrain_dir(out: Path, preset: str, seed: int) -> Path:
-    return out / "pretrain" / f"{preset}_seed{seed}"
+    return out / "pretrain" / f"{preset_label(preset)}_seed{seed}"
 
 
 def cell_dir(out: Path, cell: Cell) -> Path:
@@ -126,7 +134,7 @@ def validate(cfg: SweepConfig) -> dict[Cell, str]:
     buffered strategy is asked for), duplicates, a bad scenario, a preset that does not fit.
     A buffer too small for one sample of a strategy is not an error: that cell is skipped.
     """
-    from bnn_edge.data import class_order, load_dataset
+    from bnn_edge.data import check_classes, class_order, load_dataset
     from bnn_edge.train import preset_for
 
     unknown = [r for r in cfg.replays if r not in STRATEGIES]
@@ -136,13 +144,14 @@ def validate(cfg: SweepConfig) -> dict[Cell, str]:
         if len(set(axis)) != len(axis):
             raise UserError(f"{name}: duplicate values in {','.join(map(str, axis))}")
     if any(r in BUFFERED for r in cfg.replays):
-        bad = [mb for mb in cfg.buffers_mb if not mb > 0]
+        bad = [mb for mb in cfg.buffers_mb if not (mb > 0 and math.isfinite(mb))]
         if bad:
             raise UserError(f"--buffer-mb {','.join(f'{b:g}' for b in bad)}: buffer sizes must be positive megabits")
     if cfg.epochs < 1:
         raise UserError(f"--epochs {cfg.epochs}: must be >= 1")
     data = load_dataset(cfg.dataset, data_dir=cfg.data_dir)
     make_scenario(class_order(data.num_classes, 0), cfg.pretrain_classes, cfg.tasks)
+    check_classes(data, list(range(data.num_classes)), cfg.dataset)
     too_small: dict[Cell, str] = {}
     for cell in grid(cfg):
         p = preset_for(data, cell.preset)
@@ -161,7 +170,9 @@ def _check_resume(out: Path, cfg: SweepConfig) -> None:
     if path.is_file():
         try:
             old = json.loads(path.read_text())
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            old = None
+        if not isinstance(old, dict):
             old = None
         if old != shared:
             diff = sorted(k for k in shared if old is None or old.get(k) != shared[k])
@@ -169,7 +180,27 @@ def _check_resume(out: Path, cfg: SweepConfig) -> None:
                 f"--out {out}: holds a sweep with other settings ({', '.join(diff)} differ); use another --out"
             )
     else:
-        path.write_text(json.dumps(shared, indent=2))
+        write_file_atomic(path, json.dumps(shared, indent=2))
+
+
+def _cell_result(cell_path: Path) -> dict[str, Any] | None:
+    """A finished cell's ``cil.json``; ``None`` if absent or damaged (the cell is then run again)."""
+    try:
+        r = json.loads((cell_path / CIL_FILE).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return r if isinstance(r, dict) and "final_accuracy" in r else None
+
+
+def _pretrained(path: Path) -> bool:
+    """A complete pre-training run (its ``run.json`` verifies): reusable by the cells."""
+    from bnn_edge.manifest import read_run_info
+
+    try:
+        read_run_info(path)
+    except UserError:
+        return False
+    return True
 
 
 # --- work items (top-level functions: they run in spawned worker processes) -------------------
@@ -187,14 +218,10 @@ def _init_worker(threads: int) -> None:
 def _pretrain_job(cfg: SweepConfig, preset: str, seed: int, out: str) -> tuple[str, str | None]:
     from bnn_edge.train import train_run
 
-    final = Path(out)
-    tmp = final.with_name(final.name + ".partial")
-    try:
-        shutil.rmtree(tmp, ignore_errors=True)
-        train_run(cfg.dataset, preset, tmp, epochs=cfg.epochs, pretrain_classes=cfg.pretrain_classes, seed=seed,
+    try:  # train_run writes `out` atomically
+        train_run(cfg.dataset, preset, out, epochs=cfg.epochs, pretrain_classes=cfg.pretrain_classes, seed=seed,
                   schedule=cfg.schedule, batch_size=cfg.batch_size, data_dir=cfg.data_dir, verbose=False,
                   recon_weight=cfg.recon_weight)
-        os.replace(tmp, final)
         return f"pretrain {preset} seed {seed}", None
     except Exception as exc:  # reported in the summary; the sweep goes on with other seeds
         return f"pretrain {preset} seed {seed}", f"{exc.__class__.__name__}: {exc}"
@@ -222,67 +249,108 @@ def _run_jobs(jobs: list[tuple[Callable, tuple]], n_proc: int, on_done: Callable
             on_done(*fn(*args))
         return
     threads = max(1, (os.cpu_count() or 1) // n_proc)
-    with ProcessPoolExecutor(max_workers=n_proc, mp_context=get_context("spawn"),
-                             initializer=_init_worker, initargs=(threads,)) as pool:
+    pool = ProcessPoolExecutor(max_workers=n_proc, mp_context=get_context("spawn"), initializer=_init_worker,
+                               initargs=(threads,))
+    try:
         futures = [pool.submit(fn, *args) for fn, args in jobs]
         for fut in as_completed(futures):
             on_done(*fut.result())
+    finally:  # on an interrupt: start no queued job (the running ones got the SIGINT too)
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _row(cell: Cell, out: Path, status: str) -> dict[str, Any]:
     row: dict[str, Any] = {k: "" for k in CSV_COLUMNS}
     row.update(preset=cell.preset, replay=cell.replay, buffer_mb="" if cell.buffer_mb is None else cell.buffer_mb,
                seed=cell.seed, status=status, dir=str(cell_dir(out, cell).relative_to(out)))
-    path = cell_dir(out, cell) / CIL_FILE
-    if status == "ok" and path.is_file():
-        r = json.loads(path.read_text())
+    r = _cell_result(cell_dir(out, cell)) if status == "ok" else None
+    if r is not None:
         for k in CSV_COLUMNS:
             if k in r and k not in ("preset", "replay", "buffer_mb", "seed"):
                 row[k] = r[k]
     return row
 
 
-def run_sweep(cfg: SweepConfig, out: str | Path, jobs: int = 1, progress: bool = True) -> dict[str, Any]:
-    """Run every unfinished cell; write ``sweep.csv`` and the figure; returns a summary dict."""
-    from tqdm.auto import tqdm
+class _Interrupted:
+    """SIGINT handler for the sweep: remembers the interrupt, then raises KeyboardInterrupt as usual.
 
+    Libraries can turn that KeyboardInterrupt into another exception (TensorFlow's ``tf_stack``
+    raises ``AssertionError: Concurrent access?``); the flag lets the sweep stop anyway instead
+    of recording the interrupted cell as failed.
+    """
+
+    def __init__(self) -> None:
+        self.seen = False
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        self.seen = True
+        raise KeyboardInterrupt
+
+
+def run_sweep(cfg: SweepConfig, out: str | Path, jobs: int = 1, progress: bool = True) -> dict[str, Any]:
+    """Run every unfinished cell; write ``sweep.csv`` and the figure; returns a summary dict.
+
+    A SIGINT stops it with :class:`KeyboardInterrupt` (nothing recorded for the interrupted cell).
+    """
     from bnn_edge.train import prepare_out_dir
 
     if jobs < 1:
         raise UserError(f"--jobs {jobs}: must be >= 1")
     too_small = validate(cfg)
     out = prepare_out_dir(out)
+    interrupted = _Interrupted()
+    try:
+        old_handler = signal.signal(signal.SIGINT, interrupted)
+    except ValueError:  # not the main thread: keep Python's default handling
+        old_handler = None
+    try:
+        with OutputLock(out.resolve(), "--out", out):
+            return _sweep_locked(cfg, out, jobs, progress, too_small, interrupted)
+    finally:
+        if old_handler is not None:
+            signal.signal(signal.SIGINT, old_handler)
+
+
+def _sweep_locked(cfg: SweepConfig, out: Path, jobs: int, progress: bool, too_small: dict[Cell, str],
+                  interrupted: _Interrupted) -> dict[str, Any]:
+    from bnn_edge.progress import job_bar
+
     _check_resume(out, cfg)
     cells = grid(cfg)
     runnable = [c for c in cells if c not in too_small]
-    done = {c for c in runnable if (cell_dir(out, c) / CIL_FILE).is_file()}
+    done = {c for c in runnable if _cell_result(cell_dir(out, c)) is not None}
     todo = [c for c in runnable if c not in done]
     pairs = sorted({(c.preset, c.seed) for c in todo})
-    pre_jobs = [(p, s) for p, s in pairs if not (pretrain_dir(out, p, s) / "run.json").is_file()]
+    pre_jobs = [(p, s) for p, s in pairs if not _pretrained(pretrain_dir(out, p, s))]
     failures: dict[str, str] = {}
     t0 = time.time()
-    bar = tqdm(total=len(pre_jobs) + len(runnable), initial=len(done), desc="sweep", unit="job",
-               disable=not progress, dynamic_ncols=True)
+    bar = job_bar(total=len(pre_jobs) + len(runnable), initial=len(done), desc="sweep", unit="job", disable=not progress)
 
     def finished(name: str, error: str | None) -> None:
+        if interrupted.seen:  # whatever the job reported, it was interrupted: stop, record nothing
+            raise KeyboardInterrupt
         if error:
             failures[name] = error
             bar.write(f"failed: {name}: {error}")
         bar.set_postfix_str(name[-40:])
         bar.update(1)
 
-    (out / "pretrain").mkdir(exist_ok=True)
-    _run_jobs([(_pretrain_job, (cfg, p, s, str(pretrain_dir(out, p, s)))) for p, s in pre_jobs], jobs, finished)
-    cell_jobs = []
-    for c in todo:
-        pre = pretrain_dir(out, c.preset, c.seed)
-        if not (pre / "run.json").is_file():
-            failures[c.name] = f"no pre-training for {c.preset} seed {c.seed}"
-            bar.update(1)
-            continue
-        cell_jobs.append((_cell_job, (cfg, c, str(cell_dir(out, c)), str(pre))))
-    _run_jobs(cell_jobs, jobs, finished)
-    bar.close()
+    try:
+        (out / "pretrain").mkdir(exist_ok=True)
+        _run_jobs([(_pretrain_job, (cfg, p, s, str(pretrain_dir(out, p, s)))) for p, s in pre_jobs], jobs, finished)
+        cell_jobs = []
+        for c in todo:
+            pre = pretrain_dir(out, c.preset, c.seed)
+            if f"pretrain {c.preset} seed {c.seed}" in failures or not _pretrained(pre):
+                failures[c.name] = f"no pre-training for {c.preset} seed {c.seed}"
+                bar.update(1)
+                continue
+            cell_jobs.append((_cell_job, (cfg, c, str(cell_dir(out, c)), str(pre))))
+        _run_jobs(cell_jobs, jobs, finished)
+        if interrupted.seen:
+            raise KeyboardInterrupt
+    finally:
+        bar.close()
 
     rows = []
     for c in cells:
@@ -293,13 +361,21 @@ def run_sweep(cfg: SweepConfig, out: str | Path, jobs: int = 1, progress: bool =
         else:
             status = "ok"
         rows.append(_row(c, out, status))
-    with open(out / CSV_FILE, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
-        w.writeheader()
-        w.writerows(rows)
+    text = io.StringIO(newline="")
+    w = csv.DictWriter(text, fieldnames=CSV_COLUMNS)
+    w.writeheader()
+    w.writerows(rows)
+    write_file_atomic(out / CSV_FILE, text.getvalue())
     title = (f"{cfg.dataset}: {', '.join(cfg.presets)}; pre-train {cfg.pretrain_classes} classes, "
              f"{cfg.tasks} tasks; seeds {','.join(map(str, cfg.seeds))}")
-    plot_final_accuracy_vs_buffer([r for r in rows if r["status"] == "ok"], out / FIGURE_FILE, title)
+    tmp_figure = out / f".{FIGURE_FILE}.tmp-{os.getpid()}.png"
+    try:
+        plot_final_accuracy_vs_buffer([r for r in rows if r["status"] == "ok"], tmp_figure, title)
+        if tmp_figure.exists():
+            os.replace(tmp_figure, out / FIGURE_FILE)
+    finally:
+        if tmp_figure.exists():
+            tmp_figure.unlink()
     return {
         "cells": len(cells),
         "ran": len(todo) - sum(1 for c in todo if c.name in failures),

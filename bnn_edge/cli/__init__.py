@@ -7,6 +7,7 @@ status 2, so a user mistake never prints a traceback.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from typing import Any, Callable
 
@@ -33,8 +34,40 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _quiet_broken_pipe() -> None:
+    """The reader of stdout went away (``bnn-edge ... | head``): stop quietly with status 0.
+
+    Whatever Python still holds for stdout could not be written either, and flushing it at exit
+    would print a traceback: point stdout at /dev/null first.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+    sys.exit(0)
+
+
 class _OneLineErrors(click.Group):
-    """Click's own usage errors (bad choice, bad type, missing option) as one ``error:`` line, exit 2."""
+    """Click's own usage errors (bad choice, bad type, missing option) as one ``error:`` line, exit 2.
+
+    A closed stdout pipe (``bnn-edge --help | head -1``) ends the command quietly with status 0.
+    """
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:  # `bnn-edge --help` prints while its context is made
+            return super().make_context(*args, **kwargs)
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+            raise
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:  # a sub-command's --help and its output
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+            raise
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False

@@ -7,7 +7,8 @@ from typing import Callable, TypeVar
 import click
 
 from bnn_edge.cli import user_errors
-from bnn_edge.cli.options import recon_option, schedule_from, schedule_options
+from bnn_edge.cli.options import (check_preset, preset_option, recon_option, schedule_from, schedule_options,
+                                  tensorboard_option)
 from bnn_edge.errors import UserError
 
 T = TypeVar("T")
@@ -18,7 +19,7 @@ def _common(fn):
         click.option("--dataset", default="digits", show_default=True,
                      help="'digits' (bundled), a tensorflow-datasets name or a Keras-style .npz path."),
         click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="tensorflow-datasets data directory."),
-        click.option("--preset", default="tiny", show_default=True, help="Network preset: tiny, paper, tiny-fp, paper-fp."),
+        preset_option,
         click.option("--pretrain-classes", type=int, default=5, show_default=True,
                      help="P: pre-train on the first P classes of the seeded class order."),
         click.option("--tasks", type=int, default=5, show_default=True,
@@ -50,9 +51,11 @@ def _common(fn):
 @click.option("--devices", type=int, default=None, help="Split the CPU into N logical devices (to test data parallelism).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Output directory: cil.json and PNG plots.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@tensorboard_option("per epoch of each phase (loss, accuracy, learning_rate, ...) and per task (seen_accuracy, "
+                    "new_task_accuracy, old_tasks_accuracy, forgetting)")
 @user_errors
 def cil(dataset, data_dir, preset, pretrain_classes, tasks, epochs, batch_size, recon_weight, replay, buffer_mb, joint, seed,
-        pretrained, lr, lr_factor, lr_patience, lr_min, distribute, devices, out, quiet):
+        pretrained, lr, lr_factor, lr_patience, lr_min, distribute, devices, out, quiet, tensorboard):
     """Run one class-incremental scenario: pre-train on P classes, then T tasks with replay.
 
     Writes cil.json (accuracy_matrix, final_accuracy, final_accuracy_deployment,
@@ -60,13 +63,18 @@ def cil(dataset, data_dir, preset, pretrain_classes, tasks, epochs, batch_size, 
     buffer_samples, bits_per_sample, config, class order, per-phase epochs and seconds) and
     accuracy_matrix.png, accuracy_curves.png to --out.
     """
+    check_preset(preset)
     from bnn_edge.cil.engine import CilConfig, run_cil
+    from bnn_edge.tblog import logging_to, write_cil
 
     cfg = CilConfig(dataset=dataset, preset=preset, pretrain_classes=pretrain_classes, tasks=tasks, replay=replay,
                     buffer_mb=buffer_mb, seed=seed, joint=joint, epochs=epochs, batch_size=batch_size,
                     schedule=schedule_from(lr, lr_factor, lr_patience, lr_min), pretrained=pretrained,
                     data_dir=data_dir, distribute=distribute, devices=devices, recon_weight=recon_weight)
-    r = run_cil(cfg, out, verbose=not quiet)
+    with logging_to(tensorboard):
+        r = run_cil(cfg, out, verbose=not quiet)
+    if tensorboard is not None:
+        write_cil(tensorboard, r)
     buf = (f"buffer={r['buffer_bits_used']}/{r['buffer_bits_capacity']} bits ({r['buffer_samples']} samples x "
            f"{r['bits_per_sample']} bits) " if r["bits_per_sample"] else "")
     click.echo(f"{r['strategy']}: final_accuracy={r['final_accuracy']:.4f} "
@@ -106,6 +114,7 @@ def sweep(dataset, data_dir, preset, pretrain_classes, tasks, epochs, batch_size
     Grid: presets (the preset, plus its -fp twin with --fp-baseline) x strategies x buffer sizes x
     seeds. Pre-training is shared by the cells of one (preset, seed) and cached in the sweep dir.
     """
+    check_preset(preset)
     from bnn_edge.cil.sweep import SweepConfig, run_sweep
 
     cfg = SweepConfig(

@@ -40,6 +40,28 @@ def train_recon_option(fn):
                         help=_RECON_HELP + f" [default: {DEFAULT_RECON_WEIGHT:g} with --pretrain-classes, else 0]")(fn)
 
 
+def preset_option(fn):
+    """``--preset NAME|FILE``: a built-in preset or a network description file (TOML/JSON)."""
+    from bnn_edge.models.presets import PRESETS
+
+    return click.option("--preset", default="tiny", show_default=True, metavar="NAME|FILE",
+                        help=f"Network: a built-in preset ({', '.join(PRESETS)}) or a network description file "
+                             "(.toml or .json with the fields of a preset, e.g. examples/digits-small.toml).")(fn)
+
+
+def check_preset(name: str):
+    """The preset ``name`` (built-in or description file), read now so a bad file fails before any work."""
+    from bnn_edge.models.presets import get_preset
+
+    return get_preset(name)
+
+
+def tensorboard_option(what: str):
+    """``--tensorboard DIR`` (TensorBoard event files; :mod:`bnn_edge.tblog` lists the scalars)."""
+    return click.option("--tensorboard", type=click.Path(file_okay=False), default=None, metavar="DIR",
+                        help=f"Write TensorBoard logs to DIR: {what} (`tensorboard --logdir DIR`).")
+
+
 def schedule_from(lr: float, factor: float, patience: int, min_lr: float):
     from bnn_edge.schedule import LRSchedule
 

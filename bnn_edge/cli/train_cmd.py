@@ -7,14 +7,15 @@ import json
 import click
 
 from bnn_edge.cli import user_errors
-from bnn_edge.cli.options import schedule_from, schedule_options, train_recon_option
+from bnn_edge.cli.options import (check_preset, preset_option, schedule_from, schedule_options, tensorboard_option,
+                                  train_recon_option)
 
 
 @click.command()
 @click.option("--dataset", default="digits", show_default=True,
               help="'digits' (bundled, offline), a tensorflow-datasets name (cifar100, cifar10, mnist, ...) or a Keras-style .npz path.")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="tensorflow-datasets data directory (already prepared).")
-@click.option("--preset", default="tiny", show_default=True, help="Network preset: tiny, paper, tiny-fp, paper-fp.")
+@preset_option
 @click.option("--epochs", type=int, default=200, show_default=True, help="Safety cap; the adaptive LR schedule normally stops first.")
 @click.option("--pretrain-classes", type=int, default=None,
               help="Train only on the first K classes of the seeded class order (the pre-training phase of a CIL scenario).")
@@ -27,41 +28,47 @@ from bnn_edge.cli.options import schedule_from, schedule_options, train_recon_op
 @click.option("--devices", type=int, default=None, help="Split the CPU into N logical devices (to test data parallelism on one host).")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Run directory: model.keras, run.json, metrics.json.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@tensorboard_option("loss, accuracy, val_loss, val_accuracy and learning_rate per epoch")
 @user_errors
 def train(dataset, data_dir, preset, epochs, pretrain_classes, seed, batch_size, lr, lr_factor, lr_patience, lr_min,
-          recon_weight, strategy, devices, out, quiet):
+          recon_weight, strategy, devices, out, quiet, tensorboard):
     """Train a fully-binary network (no float input/output layer, no batch norm) with larq.
 
     Writes the model in Keras format plus metrics.json (test_accuracy, binary_weight_bits,
     fully_binary, class_order, epochs_run, seconds, ...) to --out.
     """
-    from bnn_edge.distribute import make_strategy
     from bnn_edge.errors import UserError
-    from bnn_edge.train import train_run
 
     if batch_size < 1:
         raise UserError(f"--batch-size {batch_size}: must be >= 1")
+    check_preset(preset)
+    from bnn_edge.distribute import make_strategy
+    from bnn_edge.tblog import logging_to
+    from bnn_edge.train import train_run
+
     strat = make_strategy(strategy, devices)
-    metrics = train_run(dataset, preset, out, epochs=epochs, pretrain_classes=pretrain_classes, seed=seed,
-                        schedule=schedule_from(lr, lr_factor, lr_patience, lr_min), batch_size=batch_size,
-                        data_dir=data_dir, verbose=not quiet, strategy=strat, recon_weight=recon_weight)
+    with logging_to(tensorboard):
+        metrics = train_run(dataset, preset, out, epochs=epochs, pretrain_classes=pretrain_classes, seed=seed,
+                            schedule=schedule_from(lr, lr_factor, lr_patience, lr_min), batch_size=batch_size,
+                            data_dir=data_dir, verbose=not quiet, strategy=strat, recon_weight=recon_weight)
     click.echo(f"test_accuracy={metrics['test_accuracy']:.4f} fully_binary={str(metrics['fully_binary']).lower()} "
                f"binary_weight_bits={metrics['binary_weight_bits']} epochs={metrics['epochs_run']} "
                f"seconds={metrics['seconds']:.1f} -> {out}")
 
 
 @click.command()
-@click.option("--preset", default="tiny", show_default=True, help="Network preset.")
+@preset_option
 @click.option("--input-shape", default=None, help="H,W,C (default: the preset's).")
 @click.option("--classes", type=int, default=None, help="Number of output classes (default 10; 100 for paper).")
 @click.option("--json", "as_json", is_flag=True, help="Print the weight counts as JSON (same keys as metrics.json).")
 @user_errors
 def summary(preset, input_shape, classes, as_json):
-    """Print the larq model summary of a preset (no training)."""
+    """Print the larq model summary of a preset or a network description file (no training)."""
     from bnn_edge.errors import UserError
-    from bnn_edge.models import build_model, get_preset, weight_counts, with_input_shape
 
-    p = get_preset(preset)
+    p = check_preset(preset)
+    from bnn_edge.models import build_model, weight_counts, with_input_shape
+
     if input_shape:
         try:
             shape = tuple(int(v) for v in input_shape.split(","))

@@ -136,11 +136,17 @@ def float_variant(p: Preset, num_classes: int = 10) -> Preset:
 
 
 def get_preset(name: str) -> Preset:
-    """Look a preset up by name; unknown names are a :class:`UserError` listing the known ones."""
+    """Look a preset up by name, or read a network description file (:mod:`bnn_edge.models.preset_file`);
+    unknown names are a :class:`UserError` listing the known ones."""
+    from bnn_edge.models.preset_file import is_preset_file, load_preset_file
+
+    if name not in PRESETS and is_preset_file(name):
+        return load_preset_file(name)
     try:
         return PRESETS[name]
     except KeyError:
-        raise UserError(f"unknown preset '{name}' (known: {', '.join(sorted(PRESETS))})") from None
+        raise UserError(f"unknown preset '{name}' (known: {', '.join(sorted(PRESETS))}, or a .toml/.json network "
+                        "description file)") from None
 
 
 def with_input_shape(p: Preset, shape: tuple[int, int, int], vmax: int | None = None) -> Preset:

@@ -28,10 +28,13 @@ from __future__ import annotations
 
 import math
 
+from typing import TYPE_CHECKING
+
 from bnn_edge.errors import UserError
-from bnn_edge.models.build import AUGMENT_LAYER, LATENT_LAYER
 from bnn_edge.models.presets import Preset
-from bnn_edge.tfcompat import keras, tf
+
+if TYPE_CHECKING:  # TensorFlow is imported by with_reconstruction, so the CLI can read the default without it
+    from bnn_edge.tfcompat import keras
 
 DEFAULT_RECON_WEIGHT = 20.0
 DECODER_LAYER = "recon_decoder"
@@ -58,6 +61,9 @@ def with_reconstruction(model: keras.Model, p: Preset, weight: float) -> keras.M
     Returns ``model`` itself when ``weight == 0``. The trainer shares every layer of ``model``, so
     training it trains ``model``; save ``model``, not the trainer.
     """
+    from bnn_edge.models.build import AUGMENT_LAYER, LATENT_LAYER
+    from bnn_edge.tfcompat import keras, tf
+
     weight = check_recon_weight(weight)
     if weight == 0:
         return model

@@ -1,0 +1,78 @@
+"""Progress reports: a tqdm bar on a terminal, one short line per epoch (or job) anywhere else."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import numpy as np
+
+from bnn_edge.progress import EpochBar, LineBar, is_terminal, job_bar
+from bnn_edge.tfcompat import keras
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _fit(bar: EpochBar, epochs: int = 3) -> None:
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.layers.Input((4,)), keras.layers.Dense(2)])
+    model.compile(optimizer=keras.optimizers.Adam(2e-3),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    x = np.random.default_rng(0).normal(size=(32, 4)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    model.fit(x, y, validation_data=(x, y), epochs=epochs, batch_size=8, verbose=0, callbacks=[bar])
+
+
+def test_not_a_terminal_one_line_per_epoch():
+    out = io.StringIO()
+    _fit(EpochBar(3, "train tiny", file=out), epochs=3)
+    lines = out.getvalue().splitlines()
+    assert "\r" not in out.getvalue()
+    assert len(lines) == 3, lines
+    for i, line in enumerate(lines, start=1):
+        assert re.fullmatch(rf"train tiny: epoch {i}/3 loss=\d+\.\d{{3}} val_acc=[01]\.\d{{3}} lr=2\.0e-03", line), line
+
+
+def test_terminal_gets_a_redrawn_bar():
+    out = _Terminal()
+    _fit(EpochBar(3, "train tiny", file=out), epochs=3)
+    text = out.getvalue()
+    assert "\r" in text and "train tiny" in text
+    assert "epoch 1/3" not in text  # the line format is for non-terminals only
+
+
+def test_is_terminal_on_files_and_closed_streams(tmp_path):
+    with open(tmp_path / "log", "w") as f:
+        assert not is_terminal(f)
+    closed = io.StringIO()
+    closed.close()
+    assert not is_terminal(closed) and not is_terminal(object()) and is_terminal(_Terminal())
+
+
+def test_job_bar_lines_off_a_terminal():
+    out = io.StringIO()
+    bar = job_bar(total=3, initial=1, desc="sweep", file=out)
+    assert isinstance(bar, LineBar)
+    bar.set_postfix_str("x" * 500)
+    bar.update(1)
+    bar.write("failed: cell: boom")
+    bar.update(1)
+    bar.close()
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("sweep: 2/3 job ") and lines[1] == "failed: cell: boom" and lines[2].startswith("sweep: 3/3 job")
+    assert max(map(len, lines)) < 120  # long postfixes are shortened
+
+
+def test_job_bar_disabled_and_on_a_terminal():
+    out = io.StringIO()
+    bar = job_bar(total=2, desc="sweep", file=out, disable=True)
+    bar.update(1)
+    bar.write("quiet")
+    assert out.getvalue() == ""
+    term = _Terminal()
+    bar = job_bar(total=2, desc="sweep", file=term)
+    assert not isinstance(bar, LineBar)
+    bar.close()
