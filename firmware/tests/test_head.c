@@ -204,7 +204,8 @@ static void test_forward_matches_definition(void) {
                 best_k = k;
             }
             /* packed bits agree with the latents' signs */
-            for (uint32_t j = 0; j < 2u * cc; j++) CHECK(bit(ha.w2 + k * (2u * cc / 32u), j) == (lat[j] < 0));
+            for (uint32_t j = 0; j < 2u * cc; j++) /* lane order within words: bit (b >> 1) + 16 (b & 1) */
+                CHECK(bit(ha.w2 + k * (2u * cc / 32u), (j & ~31u) + ((j & 31u) >> 1) + 16u * (j & 1u)) == (lat[j] < 0));
         }
         CHECK(label == best_k);
     }

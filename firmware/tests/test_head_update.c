@@ -61,7 +61,7 @@ static void test_rows(void) {
     }
     CHECK(bad == 0u, "rows: %lu of %lu differ", (unsigned long)bad, (unsigned long)trials);
     CHECK(fallback > 0u && fallback < trials, "rows: both paths exercised (%lu large steps)", (unsigned long)fallback);
-    /* the reference itself against the rule, on one hand-made row: clip 5, step 3, c = +1/-1 alternating */
+    /* the optimized loop against the rule, on one hand-made row: clip 5, step 3, c = +1/-1 alternating */
     int16_t l[64];
     uint32_t wb[2], c1 = 0xAAAAAAAAu; /* odd latents see c = -1 */
     for (int i = 0; i < 64; i++) l[i] = (int16_t)((i % 11) - 5);
@@ -70,7 +70,8 @@ static void test_rows(void) {
     for (int i = 0; i < 64; i++) {
         int32_t v = (i % 11) - 5 - ((i % 32) % 2 ? -3 : 3);
         v = v > 5 ? 5 : v < -5 ? -5 : v;
-        ok &= l[i] == v && (int)((wb[i / 32] >> (i % 32)) & 1u) == (v < 0);
+        const int pos = (i % 32) / 2 + 16 * (i % 2); /* the bits' lane order (bnn_head_update.h) */
+        ok &= l[i] == v && (int)((wb[i / 32] >> pos) & 1u) == (v < 0);
     }
     CHECK(ok, "rows: optimized loop against the rule, written out");
 }

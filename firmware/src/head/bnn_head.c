@@ -78,7 +78,8 @@ bnn_status_t bnn_head_memory(const bnn_head_t *h, bnn_head_mem_t *mem) {
     return BNN_OK;
 }
 
-/* Recomputes the packed W2 row k from its latents (bit 1 where the latent is negative). */
+/* Recomputes the packed W2 row k from its latents (bit 1 where the latent is negative), in the
+ * lane order of head/bnn_head_update.h. */
 static void sync_row(bnn_head_t *h, uint32_t k) {
     const uint32_t two_wc = 2u * h->words_c;
     const int16_t *lat = h->lat + (size_t)k * 2u * h->n_channels;
@@ -87,7 +88,7 @@ static void sync_row(bnn_head_t *h, uint32_t k) {
         uint32_t bits = 0u;
         for (uint32_t b = 0; b < 32u; b++)
             if (lat[w * 32u + b] < 0) bits |= 1u << b;
-        row[w] = bits;
+        row[w] = bnn_head_deal(bits);
     }
 }
 
@@ -316,33 +317,38 @@ static void compute_c(bnn_head_t *h, const uint32_t *z) {
         c[w] = bnn_xpc_bits(&xpc, z, h->w1 + (size_t)(w - wn) * 32u * wn, 32, half);
 }
 
-/* logit_k = 2C - 2 * (popcount(c ^ a_k) + popcount(c ^ b_k)) over the active classes. */
+/* logit_k = 2C - 2 * (popcount(c ^ a_k) + popcount(c ^ b_k)) over the active classes. W2's bits
+ * are in lane order (head/bnn_head_update.h): c is brought into the same order 15 words at a
+ * time, in a buffer on the stack, and each class's popcounts accumulate over those chunks. */
 static int32_t compute_logits(bnn_head_t *h, uint32_t *argmax) {
-    const uint32_t wc = h->words_c;
+    const uint32_t wc = h->words_c, n = h->n_classes;
     const int32_t two_c = 2 * (int32_t)h->n_channels;
-    int32_t best = INT32_MIN;
-    uint32_t best_k = 0u;
-    for (uint32_t k = 0; k < h->n_classes; k++) {
-        const uint32_t *a = h->w2 + (size_t)k * 2u * wc;
-        const uint32_t *b = a + wc;
-        /* popcount(c ^ a) + popcount(c ^ b), SWAR: the two halves' 4-bit counts are added before
-         * the byte step, bytes summed over up to 15 words (<= 16 per word and byte) */
-        uint32_t pc = 0u;
-        for (uint32_t w0 = 0; w0 < wc; w0 += 15u) {
-            const uint32_t end = wc - w0 > 15u ? w0 + 15u : wc;
+    for (uint32_t k = 0; k < n; k++) h->sc_logit[k] = two_c;
+    for (uint32_t w0 = 0; w0 < wc; w0 += 15u) {
+        const uint32_t m = wc - w0 > 15u ? 15u : wc - w0;
+        uint32_t cd[15];
+        for (uint32_t i = 0; i < m; i++) cd[i] = bnn_head_deal(h->sc_c[w0 + i]);
+        for (uint32_t k = 0; k < n; k++) {
+            const uint32_t *a = h->w2 + (size_t)k * 2u * wc + w0;
+            const uint32_t *b = a + wc;
+            /* popcount(c ^ a) + popcount(c ^ b), SWAR: the two halves' 4-bit counts are added
+             * before the byte step, bytes summed over the chunk (<= 16 per word and byte) */
             uint32_t bytes = 0u;
-            for (uint32_t w = w0; w < end; w++) {
-                uint32_t x = h->sc_c[w] ^ a[w], y = h->sc_c[w] ^ b[w];
+            for (uint32_t i = 0; i < m; i++) {
+                uint32_t x = cd[i] ^ a[i], y = cd[i] ^ b[i];
                 x = x - ((x >> 1) & 0x55555555u);
                 y = y - ((y >> 1) & 0x55555555u);
                 x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u) + (y & 0x33333333u) + ((y >> 2) & 0x33333333u);
                 bytes += (x & 0x0F0F0F0Fu) + ((x >> 4) & 0x0F0F0F0Fu);
             }
             bytes = (bytes & 0x00FF00FFu) + ((bytes >> 8) & 0x00FF00FFu);
-            pc += (bytes + (bytes >> 16)) & 0xFFFFu;
+            h->sc_logit[k] -= 2 * (int32_t)((bytes + (bytes >> 16)) & 0xFFFFu);
         }
-        int32_t l = two_c - 2 * (int32_t)pc;
-        h->sc_logit[k] = l;
+    }
+    int32_t best = INT32_MIN;
+    uint32_t best_k = 0u;
+    for (uint32_t k = 0; k < n; k++) {
+        const int32_t l = h->sc_logit[k];
         if (l > best) {
             best = l;
             best_k = k;

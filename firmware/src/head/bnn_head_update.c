@@ -22,8 +22,8 @@ void bnn_head_update_row_reference(int16_t *la, int16_t *lb, uint32_t *wa, uint3
             ba |= (uint32_t)(va < 0) << b;
             bb |= (uint32_t)(vb < 0) << b;
         }
-        wa[w] = ba;
-        wb[w] = bb;
+        wa[w] = bnn_head_deal(ba);
+        wb[w] = bnn_head_deal(bb);
     }
 }
 
@@ -44,8 +44,8 @@ void bnn_head_update_row_reference(int16_t *la, int16_t *lb, uint32_t *wa, uint3
  * +-s - OH must be int16s, i.e. |step| <= min(clip + 1, 65534 - clip) (always with the defaults:
  * |step| <= 32, clip 2048, which take the fast path); a larger step takes the reference loop.
  * The 16 words of a 32-latent group give the sign bits as acc = (acc >> 1) | (x & 0x80008000):
- * low lanes in bits 0..15, high lanes in bits 16..31, which an outer perfect shuffle puts in
- * latent order. */
+ * low lanes (even latents) in bits 0..15, high lanes (odd latents) in bits 16..31: the lane order
+ * the packed bits are stored in (bnn_head_update.h), so no shuffle. */
 #if defined(__ARM_FEATURE_SIMD32) && __ARM_FEATURE_SIMD32
 #include <arm_acle.h>
 static inline uint32_t qsub16(uint32_t a, uint32_t b) { return (uint32_t)__qsub16((int16x2_t)a, (int16x2_t)b); }
@@ -70,20 +70,6 @@ static inline uint32_t sadd16(uint32_t a, uint32_t b) {
     return ((a + b) & 0xFFFFu) | ((((a >> 16) + (b >> 16)) & 0xFFFFu) << 16);
 }
 #endif
-
-/* bits 0..15 -> even positions, bits 16..31 -> odd positions (Hacker's Delight 7-2) */
-static inline uint32_t outer_shuffle(uint32_t x) {
-    uint32_t t;
-    t = (x ^ (x >> 8)) & 0x0000FF00u;
-    x ^= t ^ (t << 8);
-    t = (x ^ (x >> 4)) & 0x00F000F0u;
-    x ^= t ^ (t << 4);
-    t = (x ^ (x >> 2)) & 0x0C0C0C0Cu;
-    x ^= t ^ (t << 2);
-    t = (x ^ (x >> 1)) & 0x22222222u;
-    x ^= t ^ (t << 1);
-    return x;
-}
 
 static inline uint32_t pair(int32_t v) { return ((uint32_t)v & 0xFFFFu) * 0x10001u; }
 
@@ -125,8 +111,8 @@ static inline __attribute__((always_inline)) void update_lanes(uint8_t *pa, uint
                 : "memory");
             pa += 64;
             pb += 64;
-            wa[w] = outer_shuffle(sa);
-            wb[w] = outer_shuffle(sb);
+            wa[w] = sa;
+            wb[w] = sb;
             continue;
         }
 #endif
@@ -150,8 +136,8 @@ static inline __attribute__((always_inline)) void update_lanes(uint8_t *pa, uint
         }
         pa += 64;
         pb += 64;
-        wa[w] = outer_shuffle(sa);
-        wb[w] = outer_shuffle(sb);
+        wa[w] = sa;
+        wb[w] = sb;
     }
 }
 
