@@ -84,29 +84,43 @@ static inline __attribute__((always_inline)) void update_lanes(uint8_t *pa, uint
 #if defined(__ARM_FEATURE_SIMD32) && __ARM_FEATURE_SIMD32
         if (fast) {
             /* the fast path as GCC cannot schedule it (it spills, and splits the sign gathering):
-             * per word of each half LDR, QSUB16, UQSUB16, SSUB16, STR, AND, ORR, plus UBFX + LDR of
-             * the step pair shared by both halves: 16 instructions per 4 latents */
-            uint32_t x, y, t;
+             * per two words of each half LDRD, 2 x (QSUB16, UQSUB16, SSUB16), STRD, 2 x (AND, ORR),
+             * plus 2 x (UBFX + LDR) of the step pairs shared by both halves: 28 instructions per 8
+             * latents */
+            uint32_t x0, x1, y0, y1, t;
             __asm__ volatile(
-                ".irp q,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\n\t"
-                "ldr %[x], [%[pa], #4*\\q]\n\t"
-                "ldr %[y], [%[pb], #4*\\q]\n\t"
-                "ubfx %[t], %[cw], #2*\\q, #2\n\t"
+                ".irp q,0,1,2,3,4,5,6,7\n\t"
+                "ldrd %[x0], %[x1], [%[pa], #8*\\q]\n\t"
+                "ldrd %[y0], %[y1], [%[pb], #8*\\q]\n\t"
+                "ubfx %[t], %[cw], #4*\\q, #2\n\t"
                 "ldr %[t], [%[tab], %[t], lsl #2]\n\t"
-                "qsub16 %[x], %[x], %[t]\n\t"
-                "qsub16 %[y], %[y], %[t]\n\t"
-                "uqsub16 %[x], %[x], %[k1]\n\t"
-                "uqsub16 %[y], %[y], %[k1]\n\t"
-                "ssub16 %[x], %[x], %[k2]\n\t"
-                "ssub16 %[y], %[y], %[k2]\n\t"
-                "str %[x], [%[pa], #4*\\q]\n\t"
-                "str %[y], [%[pb], #4*\\q]\n\t"
-                "and %[x], %[x], #0x80008000\n\t"
-                "and %[y], %[y], #0x80008000\n\t"
-                "orr %[sa], %[x], %[sa], lsr #1\n\t"
-                "orr %[sb], %[y], %[sb], lsr #1\n\t"
+                "qsub16 %[x0], %[x0], %[t]\n\t"
+                "qsub16 %[y0], %[y0], %[t]\n\t"
+                "ubfx %[t], %[cw], #4*\\q+2, #2\n\t"
+                "ldr %[t], [%[tab], %[t], lsl #2]\n\t"
+                "qsub16 %[x1], %[x1], %[t]\n\t"
+                "qsub16 %[y1], %[y1], %[t]\n\t"
+                "uqsub16 %[x0], %[x0], %[k1]\n\t"
+                "uqsub16 %[x1], %[x1], %[k1]\n\t"
+                "uqsub16 %[y0], %[y0], %[k1]\n\t"
+                "uqsub16 %[y1], %[y1], %[k1]\n\t"
+                "ssub16 %[x0], %[x0], %[k2]\n\t"
+                "ssub16 %[x1], %[x1], %[k2]\n\t"
+                "ssub16 %[y0], %[y0], %[k2]\n\t"
+                "ssub16 %[y1], %[y1], %[k2]\n\t"
+                "strd %[x0], %[x1], [%[pa], #8*\\q]\n\t"
+                "strd %[y0], %[y1], [%[pb], #8*\\q]\n\t"
+                "and %[x0], %[x0], #0x80008000\n\t"
+                "orr %[sa], %[x0], %[sa], lsr #1\n\t"
+                "and %[x1], %[x1], #0x80008000\n\t"
+                "orr %[sa], %[x1], %[sa], lsr #1\n\t"
+                "and %[y0], %[y0], #0x80008000\n\t"
+                "orr %[sb], %[y0], %[sb], lsr #1\n\t"
+                "and %[y1], %[y1], #0x80008000\n\t"
+                "orr %[sb], %[y1], %[sb], lsr #1\n\t"
                 ".endr"
-                : [sa] "+r"(sa), [sb] "+r"(sb), [x] "=&r"(x), [y] "=&r"(y), [t] "=&r"(t)
+                : [sa] "+r"(sa), [sb] "+r"(sb), [x0] "=&r"(x0), [x1] "=&r"(x1), [y0] "=&r"(y0), [y1] "=&r"(y1),
+                  [t] "=&r"(t)
                 : [pa] "r"(pa), [pb] "r"(pb), [cw] "r"(cw), [tab] "r"(tab), [k1] "r"(k1), [k2] "r"(k2)
                 : "memory");
             pa += 64;
