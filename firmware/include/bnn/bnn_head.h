@@ -93,8 +93,10 @@ typedef struct bnn_head {
     uint32_t steps;       /* SGD steps taken */
     uint32_t learned;     /* bnn_head_learn() calls */
     uint32_t w1_crc;      /* CRC-32 of W1's bytes: ties a stored state to its W1 */
-    const uint32_t *w1;   /* [H][N/32] */
-    uint32_t *w2;         /* [max_classes][2*C/32]: row = [a | b] */
+    const uint32_t *w1;   /* cfg.w1: [H][N/32] row-major; the PRNG W1 in the arena: bit-transposed,
+                             [H/32][N] (word i of group g = input bit i of rows 32g..32g+31) */
+    uint32_t *w2;         /* [max_classes][2*C/32]: row = [a | b]; within a word, latent 32w+b at
+                             bit (b >> 1) + 16 (b & 1) (lane order, src/head/bnn_head_update.h) */
     int16_t *lat;         /* [max_classes][2C] latents of W2, same order as the bits */
     bnn_replay_t buf;
     uint32_t *sc_c;       /* scratch: c = [z; h] */
