@@ -170,6 +170,12 @@ def readme_section(res: dict[str, Any], names: dict[str, str]) -> str:
               f"{n(d['predict_insns'])} | {n(d['commit_insns'])} ({d['state_bytes']} B) | "
               f"{o['learn_insns_per_sample'] / (mhz * 1e3):.3f} ms |")
     a("")
+    pap = next(iter(res["cores"].values()))["paper"]
+    a(f"RAM of the heads (arena + control on the 32-bit cores): default {next(iter(res['cores'].values()))['default']['arena_bytes']} B; "
+      f"paper-size {pap['arena_bytes']} B (its {pap['classes']} x 2 x {pap['n_latent'] + pap['n_hidden']} int16 latents alone "
+      f"{pap['classes'] * 2 * (pap['n_latent'] + pap['n_hidden']) * 2} B): more than most microcontrollers' SRAM, measured on the "
+      "QEMU boards' 4 MiB (2 MiB on AN505); its costs scale to a device that has it.")
+    a("")
     a("The W2 update loop alone (one class row of the default head, 768 int16 latents, "
       "`bnn_head_update_row_*`), instructions per latent weight:")
     a("")
