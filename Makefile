@@ -8,11 +8,12 @@ export TF_USE_LEGACY_KERAS := 1
 export TF_CPP_MIN_LOG_LEVEL := 3
 DEMO ?= demo-out
 
-.PHONY: setup system venv test test-python test-firmware demo bench fuzz-smoke clean help
+.PHONY: setup system venv test test-fast test-python test-firmware demo bench fuzz-smoke clean help
 
 help:
 	@echo "make demo   - set up, then train -> cil -> export -> firmware on QEMU -> simulate (digits)"
 	@echo "make test   - set up, then run every test (Python + firmware host/ASan/UBSan + QEMU)"
+	@echo "make test-fast - the quick tier: Python tests not marked slow + firmware host tests (~2 min)"
 	@echo "make bench  - benchmarks -> benchmarks/results.json and benchmarks/README.md"
 
 setup: system venv
@@ -37,6 +38,12 @@ test-python:
 
 test-firmware:
 	$(MAKE) -C firmware test qemu
+
+# The edit loop's tier: every Python test not marked `slow` (none trains a network, runs QEMU or a
+# fuzzer) and the firmware's test programs on the host (no ASan, no QEMU).
+test-fast: venv
+	$(MAKE) -C firmware test-host
+	$(PY) -m pytest -q -m "not slow" tests
 
 demo: setup
 	bash scripts/demo.sh $(DEMO)

@@ -18,7 +18,7 @@ What it measures (every figure is recorded with the command that produced it):
    (``cout*ho*wo*kh*kw*cin_g`` for BCONV2D, ``cin*cout`` for BDENSE, ``c*ho*wo*kh*kw`` for
    BDEPTHWISE2D), input bits read (BMAXPOOL2D), output bits (THERMO_ENCODE, CONCAT).
 3. Memory. The example app (``firmware/app/main.c``) is built for Cortex-M4 with each preset's pack
-   and one input (``bnn_edge.firmware.build_and_run``, as ``bnn-edge run`` does; the run's output is
+   and one input (``bnn_edge.device.firmware.build_and_run``, as ``bnn-edge run`` does; the run's output is
    checked bit for bit against the simulator), and with a minimal pack (one 1x1 THERMO_ENCODE,
    180 bytes); ``arm-none-eabi-size`` gives flash (text + data) and static RAM (data + bss).
    ``code`` = flash of the minimal-pack app - its pack - its input bytes (the runtime, the app,
@@ -63,11 +63,13 @@ import bench_head  # noqa: E402
 import numpy as np  # noqa: E402
 
 FW = ROOT / "firmware"
-# QEMU board, core, instructions per SysTick tick under -icount shift=0 (1 ns per instruction
-# against the board's SysTick clock: 25 MHz on AN386/AN500, 20 MHz on AN505); checked by calibrate()
-BOARDS = {"m4": ("mps2-an386", "Cortex-M4", 40), "m7": ("mps2-an500", "Cortex-M7", 40),
-          "m33": ("mps2-an505", "Cortex-M33 (Armv8-M Mainline)", 50)}
-PRESETS = ("tiny", "paper")
+from bnn_edge.device.targets import board_targets  # noqa: E402
+
+# per core: QEMU board, core, instructions per SysTick tick under -icount shift=0 (1 ns per
+# instruction against the board's SysTick clock: 25 MHz on AN386/AN500, 20 MHz on AN505), from the
+# target table (bnn_edge/device/targets.py); the ticks are checked by calibrate()
+BOARDS = {t.core: (t.qemu_machine, t.description, t.insns_per_tick) for t in board_targets()}
+PRESETS = ("tiny", "paper", "m4-32")
 OP_NAMES = {1: "THERMO_ENCODE", 2: "BCONV2D", 3: "BMAXPOOL2D", 4: "BDEPTHWISE2D", 5: "BDENSE", 6: "CONCAT"}
 
 
@@ -231,8 +233,8 @@ def op_shape(pack, op) -> str:
 
 
 def model_bench(work: Path, exports: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    from bnn_edge.export import c_array_files
-    from bnn_edge.firmware import input_c_source
+    from bnn_edge.codegen.model_data import c_array_files
+    from bnn_edge.device.firmware import input_c_source
     from converters import bnnpack as bp
 
     jobs = []
@@ -305,7 +307,7 @@ def other_param_bytes(pack) -> int:
 
 
 def memory(work: Path, exports: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    from bnn_edge.firmware import build_and_run, image_size
+    from bnn_edge.device.firmware import build_and_run, image_size
     from bnn_edge.sim.interpreter import run_pack
     from converters import bnnpack as bp
     from converters.lower import binary_weight_bits
@@ -509,7 +511,7 @@ def write_readme(path: Path, res: dict[str, Any]) -> None:
     a("")
     a("## Flash and RAM of the firmware image (example app, Cortex-M4, -O2)")
     a("")
-    a("`bnn_edge.firmware.build_and_run` builds `firmware/app/main.c` with the pack and one input embedded (what "
+    a("`bnn_edge.device.firmware.build_and_run` builds `firmware/app/main.c` with the pack and one input embedded (what "
       "`bnn-edge run --target qemu-m4` builds: both kernel families linked) and runs it on QEMU; its output is compared "
       "with the simulator's. Flash = "
       "text + data, RAM = data + bss (the static arena included; the linker script reserves 64 KiB of stack on top). "

@@ -1,4 +1,5 @@
-"""Datasets as integer pixel arrays: scikit-learn digits (offline default), tfds, Keras-style .npz.
+"""Datasets as integer pixel arrays: scikit-learn digits (offline default), tfds, Keras-style .npz,
+image folders (:mod:`bnn_edge.datasets.folder`).
 
 Every loader returns a :class:`Dataset` with ``x_*`` of shape ``[N, H, W, C]`` holding integers in
 ``[0, vmax]`` (uint8) and ``y_*`` integer labels ``0 .. num_classes-1``. The binary network's
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
@@ -36,6 +37,8 @@ class Dataset:
     y_test: np.ndarray
     num_classes: int
     vmax: int
+    class_names: list[str] | None = None  # folder names of an image folder (label i = class_names[i])
+    options: dict = field(default_factory=dict)  # loader options to record in run.json (image folders)
 
     @property
     def input_shape(self) -> tuple[int, int, int]:
@@ -245,13 +248,46 @@ def load_tfds(name: str, data_dir: str | None = None) -> Dataset:
     return Dataset(name, *arrays["train"], *arrays["test"], num_classes, 255)
 
 
-def load_dataset(name: str, data_dir: str | None = None, seed: int = 0) -> Dataset:
-    """``digits`` | path to ``.npz`` | tensorflow-datasets name."""
+def load_folder(path: str | os.PathLike, image_size: tuple[int, int] | list[int] | None = None,
+                test_fraction: float | None = None) -> Dataset:
+    """An image folder (``train/<class>/*`` + ``test/<class>/*``, or ``<class>/*`` split by ``test_fraction``).
+
+    ``vmax`` is 255 (8-bit pixels); labels index the sorted class folder names.
+    """
+    from bnn_edge.datasets.folder import load_image_folder
+
+    size = tuple(int(v) for v in image_size) if image_size is not None else None
+    f = load_image_folder(path, image_size=size, test_fraction=test_fraction)  # type: ignore[arg-type]
+    options = {"image_size": list(size) if size else None, "test_fraction": f.info["test_fraction"]}
+    return Dataset(Path(path).name or str(path), f.x_train, f.y_train, f.x_test, f.y_test, len(f.class_names), 255,
+                   class_names=list(f.class_names), options=options)
+
+
+def load_dataset(name: str, data_dir: str | None = None, seed: int = 0,
+                 image_size: tuple[int, int] | list[int] | None = None, test_fraction: float | None = None) -> Dataset:
+    """``digits`` | image folder | path to ``.npz`` | tensorflow-datasets name.
+
+    ``image_size`` and ``test_fraction`` apply to image folders only (an error for other sources).
+    """
+    if os.path.isdir(name):
+        return load_folder(name, image_size=image_size, test_fraction=test_fraction)
+    if image_size is not None or test_fraction is not None:
+        raise UserError(f"--image-size and --test-fraction apply to image folders only, and '{name}' is not a folder")
     if name == DIGITS:
         return load_digits(seed=0)
     if name.endswith(".npz") or os.path.sep in name:
         return load_npz(name)
     return load_tfds(name, data_dir)
+
+
+def load_run_dataset(run: dict) -> Dataset:
+    """The dataset a run was trained on, loaded as it was (``run.json``'s ``dataset``, ``data_dir`` and
+    ``dataset_options``)."""
+    opts = run.get("dataset_options") or {}
+    if not isinstance(opts, dict):
+        raise UserError(f"run.json: 'dataset_options' must be an object, got {type(opts).__name__}")
+    return load_dataset(run["dataset"], data_dir=run.get("data_dir"), seed=int(run.get("seed", 0) or 0),
+                        image_size=opts.get("image_size"), test_fraction=opts.get("test_fraction"))
 
 
 def select_classes(x: np.ndarray, y: np.ndarray, classes: list[int]) -> tuple[np.ndarray, np.ndarray]:

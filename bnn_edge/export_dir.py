@@ -2,13 +2,19 @@
 
 Every command that consumes an export (``run``, ``flash``, ``simulate``) goes through
 :func:`read_export_dir`, so a missing or damaged piece gives the same one-line error everywhere.
+
+``bnn-edge export`` also records the Keras model's predictions on the run's test images
+(:func:`write_reference_predictions`, ``keras_test_predictions.npz``), so that ``bnn-edge run`` reports
+the Keras reference accuracy without loading the Keras model.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Optional
+
+import numpy as np
 
 from bnn_edge.errors import UserError
 from bnn_edge.manifest import (EXPORT_FILES, EXPORT_HINT, FILES_KEY, check_hash_table, check_run_unchanged, read_json_object,
@@ -17,6 +23,9 @@ from converters import bnnpack as bp
 
 PACK_FILE = "model.bnnpack"
 EXPORT_JSON = "export.json"
+REFERENCE_FILE = "keras_test_predictions.npz"
+#: the Keras predictions recorded at export time cover at most this many test images
+REFERENCE_MAX_IMAGES = 10_000
 
 
 @dataclass
@@ -61,3 +70,57 @@ def read_export_dir(export_dir: str | Path) -> ExportDir:
     check_run_unchanged(info.get("run_sha256"), Path(run_dir), meta_path)
     run = read_run_info(run_dir)
     return ExportDir(export_dir, pack_bytes, pack, info, Path(run_dir), run)
+
+
+def to_positions(y: np.ndarray, order: list[int]) -> np.ndarray:
+    """Map dataset labels to output rows: row ``i`` is class ``order[i]`` (-1 for other labels)."""
+    y = np.asarray(y, np.int64)
+    lut = np.full(max(max(order), int(y.max(initial=0))) + 1, -1, np.int64)
+    lut[order] = np.arange(len(order))
+    return lut[y]
+
+
+def run_test_images(run: dict[str, Any], limit: Optional[int] = None) -> tuple[np.ndarray, np.ndarray]:
+    """The test images of the run's dataset whose class the run trained on, in dataset order (the
+    first ``limit``), and their labels as output rows (:func:`to_positions`)."""
+    from bnn_edge.data import load_run_dataset
+
+    data = load_run_dataset(run)
+    keep = np.isin(data.y_test, run["classes"])
+    x, y = data.x_test[keep][:limit], data.y_test[keep][:limit]
+    return x, to_positions(y, run["classes"])
+
+
+def write_reference_predictions(out_dir: str | Path, run: dict[str, Any],
+                                predict: Callable[[np.ndarray], np.ndarray]) -> Optional[Path]:
+    """Record ``argmax(predict(x))`` (the Keras logits) and the labels of the first
+    :data:`REFERENCE_MAX_IMAGES` images of :func:`run_test_images` in ``REFERENCE_FILE``.
+    Nothing is written (None) when the run's dataset cannot be loaded or its images are not the
+    model's input shape (an untrained run on ``random`` pixels)."""
+    try:
+        x, y = run_test_images(run, REFERENCE_MAX_IMAGES)
+    except UserError:
+        return None
+    if tuple(x.shape[1:]) != tuple(run.get("input_shape") or x.shape[1:]):
+        return None
+    pred = np.argmax(np.asarray(predict(x)), axis=-1) if len(x) else np.zeros(0, np.int64)
+    path = Path(out_dir) / REFERENCE_FILE
+    with open(path, "wb") as f:
+        np.savez(f, predictions=pred.astype(np.int32), labels=y.astype(np.int32))
+    return path
+
+
+def read_reference_predictions(export_dir: str | Path) -> Optional[tuple[np.ndarray, np.ndarray]]:
+    """``(predictions, labels)`` recorded by :func:`write_reference_predictions`, or None if the
+    export has none (written before they were recorded, or without its dataset)."""
+    path = Path(export_dir) / REFERENCE_FILE
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            pred, labels = np.asarray(z["predictions"]), np.asarray(z["labels"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise UserError(f"{path}: not the Keras predictions `bnn-edge export` writes ({exc})") from None
+    if pred.ndim != 1 or pred.shape != labels.shape:
+        raise UserError(f"{path}: predictions and labels differ in shape {pred.shape} vs {labels.shape}")
+    return pred.astype(np.int64), labels.astype(np.int64)

@@ -122,6 +122,7 @@ def fit(
     return {
         "epochs_run": len(hist.history.get("loss", [])),
         "stopped_by_lr_floor": lr_cb.stopped_by_floor,
+        "stopped_by_time": lr_cb.stopped_by_time,
         "final_lr": lr_cb.lr,
         "seconds": time.time() - t0,
     }
@@ -149,6 +150,8 @@ def train_run(
     verbose: bool = True,
     strategy: Any = None,
     recon_weight: float | None = None,
+    image_size: tuple[int, int] | None = None,
+    test_fraction: float | None = None,
 ) -> dict[str, Any]:
     """``bnn-edge train``: train, save ``model.keras``, ``run.json`` and ``metrics.json`` in ``out``.
 
@@ -161,15 +164,16 @@ def train_run(
     recon_weight = resolve_recon_weight(recon_weight, pretraining=pretrain_classes is not None)
     with AtomicDir(out, "a training run", RUN_DIR_FILES) as work:
         metrics = _train_into(work.path, dataset, preset, epochs, pretrain_classes, seed, schedule, batch_size,
-                              data_dir, val_fraction, verbose, strategy, recon_weight)
+                              data_dir, val_fraction, verbose, strategy, recon_weight, image_size, test_fraction)
     return metrics
 
 
 def _train_into(out_dir: Path, dataset: str, preset: str, epochs: int, pretrain_classes: int | None, seed: int,
                 schedule: LRSchedule, batch_size: int, data_dir: str | None, val_fraction: float, verbose: bool,
-                strategy: Any, recon_weight: float) -> dict[str, Any]:
+                strategy: Any, recon_weight: float, image_size: tuple[int, int] | None,
+                test_fraction: float | None) -> dict[str, Any]:
     """The body of :func:`train_run`, writing into ``out_dir`` (the temporary directory of the output)."""
-    data = load_dataset(dataset, data_dir=data_dir, seed=seed)
+    data = load_dataset(dataset, data_dir=data_dir, seed=seed, image_size=image_size, test_fraction=test_fraction)
     p = preset_for(data, preset)
     order = class_order(data.num_classes, seed)
     k = data.num_classes if pretrain_classes is None else pretrain_classes
@@ -194,6 +198,8 @@ def _train_into(out_dir: Path, dataset: str, preset: str, epochs: int, pretrain_
     run = {
         "dataset": dataset,
         "data_dir": data_dir,
+        "dataset_options": data.options,
+        "class_names": data.class_names,
         "preset": asdict(p),
         "preset_name": preset,
         "seed": seed,
@@ -213,6 +219,7 @@ def _train_into(out_dir: Path, dataset: str, preset: str, epochs: int, pretrain_
         "class_order": order,
         "epochs_run": summary["epochs_run"],
         "stopped_by_lr_floor": summary["stopped_by_lr_floor"],
+        "stopped_by_time": summary["stopped_by_time"],
         "seconds": round(summary["seconds"], 2),
         "replicas": int(strategy.num_replicas_in_sync) if strategy is not None else 1,
         "schedule": asdict(schedule),

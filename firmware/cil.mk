@@ -8,8 +8,8 @@
 #   make head-fuzz-smoke many random power cuts over many commits (POWERCUT_TRIALS, default
 #                        5000); prints "powercut random: trials=T ... corrupt=C", fails if C > 0
 #
-# The stream defaults to a synthetic digits-like one written by bnn_edge.sim.cil_stream
-# (CIL_STREAM_C overrides it with any stream_data.c from cil_stream.write_stream_c).
+# The stream defaults to a synthetic digits-like one written by bnn_edge.device.cil_app
+# (CIL_STREAM_C overrides it with any stream_data.c from cil_app.write_stream_c).
 
 CIL_PY ?= $(firstword $(wildcard $(FW)/../.venv/bin/python) python3)
 CIL_DIR := $(BUILD)/cil
@@ -20,7 +20,7 @@ POWERCUT_TRIALS ?= 5000
 
 $(CIL_DIR)/stream_data.c:
 	@mkdir -p $(@D)
-	cd $(FW)/.. && $(CIL_PY) -m bnn_edge.sim.cil_stream --write-only --build-dir $(CIL_DIR)
+	cd $(FW)/.. && $(CIL_PY) -m bnn_edge.device.cil_app --write-only --build-dir $(CIL_DIR)
 
 # the state dump (S lines) and per-query predictions (P lines) go to $(CIL_DIR)/<core>.out
 define CIL_CORE_RULES
@@ -34,8 +34,8 @@ endef
 $(foreach c,host m4,$(eval $(call CIL_CORE_RULES,$(c))))
 
 cil-check:
-	cd $(FW)/.. && $(CIL_PY) -m bnn_edge.sim.cil_stream --target host --build-dir $(CIL_DIR)/check-host
-	cd $(FW)/.. && $(CIL_PY) -m bnn_edge.sim.cil_stream --target qemu-m4 --build-dir $(CIL_DIR)/check-m4
+	cd $(FW)/.. && $(CIL_PY) -m bnn_edge.device.cil_app --target host --build-dir $(CIL_DIR)/check-host
+	cd $(FW)/.. && $(CIL_PY) -m bnn_edge.device.cil_app --target qemu-m4 --build-dir $(CIL_DIR)/check-m4
 
 # the power-cut test of the host configuration, with many random cuts
 head-fuzz-smoke: $(BUILD)/host/tests/test_powercut

@@ -17,6 +17,8 @@ from bnn_edge.cil.engine import CilConfig, run_cil
 from bnn_edge.errors import UserError
 from conftest import run_cli
 
+pytestmark = pytest.mark.slow  # every test shares a model pre-trained by its fixture
+
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 

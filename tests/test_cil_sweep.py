@@ -8,9 +8,12 @@ import os
 import signal
 import time
 
+import pytest
 from click.testing import CliRunner
 
 from bnn_edge.cli import main
+
+pytestmark = pytest.mark.slow  # each test trains a sweep
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 BASE = ["sweep", "--dataset", "digits", "--preset", "tiny", "--pretrain-classes", "8", "--tasks", "1",

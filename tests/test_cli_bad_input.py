@@ -342,7 +342,7 @@ CASES += [
     ("simulate {B}/export_spatial --cil", "spatial"),
 ]
 
-# Cases that once ended in an uncaught exception (bnn_edge/firmware.py), kept as ordinary cases.
+# Cases that once ended in an uncaught exception (bnn_edge/device/firmware.py), kept as ordinary cases.
 CASES += [
     ("run {B}/export_badjson", "export.json"),
     ("run {B}/export_norundir", "export.json"),
@@ -408,6 +408,7 @@ SUBPROCESS_CASES = [
 ]
 
 
+@pytest.mark.slow  # each case in a fresh process importing TensorFlow
 def test_bad_input_as_a_user_sees_it(bad):
     present = registered_commands()
     cases = [(line, word) for line, word in SUBPROCESS_CASES if line.split()[0] in present]

@@ -9,6 +9,7 @@ from bnn_edge.errors import UserError
 from conftest import run_cli
 
 
+@pytest.mark.slow
 def test_mirrored_train_on_two_logical_devices(tmp_path):
     proc = run_cli("train", "--dataset", "digits", "--preset", "tiny", "--strategy", "mirrored", "--devices", "2",
                    "--epochs", "2", "--quiet", "--out", str(tmp_path), check=True)
@@ -17,6 +18,7 @@ def test_mirrored_train_on_two_logical_devices(tmp_path):
     assert "test_accuracy=" in proc.stdout
 
 
+@pytest.mark.slow
 def test_mirrored_cil_on_two_logical_devices(tmp_path):
     run_cli("cil", "--dataset", "digits", "--preset", "tiny", "--pretrain-classes", "5", "--tasks", "5",
             "--replay", "latent", "--buffer-mb", "0.02", "--strategy", "mirrored", "--devices", "2", "--epochs", "2",

@@ -14,6 +14,7 @@ from conftest import run_cli
 FILES = ("model.tflite", "model.bnnpack", "model_data.c", "model_data.h", "export.json")
 
 
+@pytest.mark.slow
 def test_tiny_export_files_and_reference_check(tiny_export):
     for name in FILES:
         assert (tiny_export / name).is_file(), name
@@ -31,6 +32,7 @@ def test_tiny_export_files_and_reference_check(tiny_export):
     assert r["ops"][0] == "THERMO_ENCODE" and r["ops"][-1] == "BDENSE"
 
 
+@pytest.mark.slow
 def test_tiny_export_pack_matches_metrics_and_c_array(tiny_run, tiny_export):
     pack_bytes = (tiny_export / "model.bnnpack").read_bytes()
     pack = bp.read_pack(pack_bytes)
@@ -47,6 +49,7 @@ def test_tiny_export_pack_matches_metrics_and_c_array(tiny_run, tiny_export):
     assert "aligned(4)" in c_src
 
 
+@pytest.mark.slow
 def test_inspect_pack_and_corruption(tiny_export, tmp_path):
     proc = run_cli("inspect", str(tiny_export / "model.bnnpack"), "--json", check=True)
     info = json.loads(proc.stdout)
@@ -60,6 +63,7 @@ def test_inspect_pack_and_corruption(tiny_export, tmp_path):
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_inspect_tflite_lists_custom_ops(tiny_export):
     info = json.loads(run_cli("inspect", str(tiny_export / "model.tflite"), "--json", check=True).stdout)
     assert info["format"] == "tflite"
@@ -80,6 +84,7 @@ def test_inspect_rejects_garbage(tmp_path, content, msg):
     assert msg.lower() in proc.stderr.lower(), proc.stderr
 
 
+@pytest.mark.slow
 def test_inspect_truncated_tflite(tiny_export, tmp_path):
     f = tmp_path / "cut.tflite"
     f.write_bytes((tiny_export / "model.tflite").read_bytes()[:2000])
@@ -87,6 +92,7 @@ def test_inspect_truncated_tflite(tiny_export, tmp_path):
     assert proc.returncode == 2 and "TFLite" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_export_errors(tmp_path, tiny_run):
     with pytest.raises(UserError, match="no model.keras"):
         (tmp_path / "empty").mkdir()
@@ -106,6 +112,7 @@ def test_float_baseline_is_refused(tmp_path):
         export_run(run, tmp_path / "out")
 
 
+@pytest.mark.slow  # LCE converts the paper-sized (4 Mb) network
 def test_paper_preset_exports_with_keras_reference(tmp_path):
     run = init_run("paper", tmp_path / "paper")
     r = export_run(run, tmp_path / "exp", samples=4)

@@ -1,17 +1,22 @@
 """`bnn-edge run` / `bnn-edge flash`: the C firmware with an export, against the simulator."""
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from bnn_edge.errors import UserError
-from bnn_edge.firmware import flash_commands, flash_export, input_c_source, parse_output, run_export
+from bnn_edge.export_dir import REFERENCE_FILE
+from bnn_edge.device.firmware import flash_commands, flash_export, input_c_source, parse_output, run_export
 from converters import bnnpack as bp
 from conftest import run_cli
 
 
+@pytest.mark.slow
 def test_host_build_matches_simulator_on_every_test_image(tiny_export, tmp_path):
     r = run_export(tiny_export, target="host", images=10_000, build_dir=tmp_path / "b")
     assert r["images"] == 360  # the whole digits test split
@@ -22,6 +27,7 @@ def test_host_build_matches_simulator_on_every_test_image(tiny_export, tmp_path)
 
 
 @pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="qemu-system-arm not installed (make setup)")
+@pytest.mark.slow
 def test_qemu_m4_cli_200_images(tiny_export, tmp_path):
     proc = run_cli("run", str(tiny_export), "--target", "qemu-m4", "--images", "200", "--json",
                    "--build-dir", str(tmp_path / "m4"), check=True)
@@ -31,6 +37,7 @@ def test_qemu_m4_cli_200_images(tiny_export, tmp_path):
     assert 0 < r["image"]["flash_bytes"] < 1024 * 1024
 
 
+@pytest.mark.slow
 def test_parse_output_rejects_missing_lines(tiny_export):
     pack = bp.read_pack((tiny_export / "model.bnnpack").read_bytes())
     good = "IMG 0 LATENT " + "00" * 32 + " OUT " + " ".join(["1"] * 10) + "\nDONE 1 arena=1088\n"
@@ -48,17 +55,19 @@ def test_input_c_source_layout():
     assert "bnn_n_inputs = 2u" in src and "bnn_input_len = 4u" in src and "0, 1, 2, 3, 4, 5, 6, 7" in src
 
 
+@pytest.mark.slow
 def test_run_errors(tmp_path, tiny_export):
     with pytest.raises(UserError, match="no model.bnnpack"):
         run_export(tmp_path)
     with pytest.raises(UserError, match="--images 0"):
         run_export(tiny_export, images=0)
     with pytest.raises(UserError, match="--target"):
-        from bnn_edge.firmware import build_and_run
+        from bnn_edge.device.firmware import build_and_run
 
         build_and_run(b"", np.zeros((1, 8, 8, 1), np.uint8), "qemu-m0", tmp_path)
 
 
+@pytest.mark.slow
 def test_flash_commands_for_both_probes(tiny_export, tmp_path):
     elf = tmp_path / "app.elf"
     assert flash_commands(elf, "pyocd", "stm32f429zi") == [["pyocd", "flash", "--target", "stm32f429zi", str(elf)]]
@@ -74,9 +83,52 @@ def test_flash_commands_for_both_probes(tiny_export, tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="no cross compiler")
+@pytest.mark.slow
 def test_flash_builds_image_and_explains_missing_probe_tool(tiny_export, tmp_path, monkeypatch):
     real_which = shutil.which
     monkeypatch.setattr(shutil, "which", lambda name: None if name in ("pyocd", "openocd") else real_which(name))
     with pytest.raises(UserError, match="pyocd is not installed"):
         flash_export(tiny_export, "pyocd", "stm32f429zi", build_dir=tmp_path / "fl")
     assert (tmp_path / "fl" / "fw" / "app.elf").is_file()
+
+
+@pytest.mark.slow
+def test_run_loads_no_keras_model(tiny_export, tmp_path):
+    """`run` takes the Keras reference from what `export` recorded: no TensorFlow, no training code."""
+    code = (
+        "import json, sys\nfrom bnn_edge.device.firmware import run_export\n"
+        f"r = run_export({str(tiny_export)!r}, 'host', 50, {str(tmp_path / 'b')!r})\n"
+        "mods = [m for m in ('tensorflow', 'keras', 'tf_keras', 'larq', 'bnn_edge.train') if m in sys.modules]\n"
+        "print(json.dumps({'mods': mods, 'acc': r['accuracy'], 'ref': r['reference_accuracy'], 'exact': r['bit_exact']}))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(proc.stdout.splitlines()[-1])
+    assert r["mods"] == [] and r["exact"] is True and r["ref"] == r["acc"]
+
+
+@pytest.mark.slow
+def test_recorded_reference_checked_against_the_images(tiny_export, tmp_path):
+    from bnn_edge.manifest import FILES_KEY, sha256_file
+
+    exp = tmp_path / "export"
+    shutil.copytree(tiny_export, exp, ignore=shutil.ignore_patterns("build-*"))
+    info = json.loads((exp / "export.json").read_text())
+    assert REFERENCE_FILE in info[FILES_KEY]  # recorded with its hash, verified on read like the other files
+    with np.load(exp / REFERENCE_FILE) as z:
+        pred, labels = z["predictions"], z["labels"]
+    assert len(pred) == len(labels) == 360  # the whole digits test split
+    # predictions of other images (a consistent export.json, as if the dataset had changed since)
+    np.savez(exp / REFERENCE_FILE, predictions=pred, labels=np.roll(labels, 1))
+    info[FILES_KEY][REFERENCE_FILE] = sha256_file(exp / REFERENCE_FILE)
+    (exp / "export.json").write_text(json.dumps(info))
+    with pytest.raises(UserError, match="recorded at export time are for other test images"):
+        run_export(exp, images=20, build_dir=tmp_path / "b")
+    # an export that recorded none (its dataset was not available at export time)
+    (exp / REFERENCE_FILE).unlink()
+    del info[FILES_KEY][REFERENCE_FILE]
+    (exp / "export.json").write_text(json.dumps(info))
+    r = run_export(exp, images=20, build_dir=tmp_path / "b")
+    assert r["reference_accuracy"] is None and r["bit_exact"] is True
+    assert "Keras n/a" in run_cli("run", str(exp), "--images", "5", "--build-dir", str(tmp_path / "c"), check=True).stdout

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = {"converter_cases", "loader_execs", "crashes", "powercut_trials", "powercut_corrupt"}
 
@@ -32,6 +34,7 @@ def crash_report(summary: dict) -> str:
     return "\n".join(out) or json.dumps(summary)[:2000]
 
 
+@pytest.mark.slow  # builds the fuzzers with sanitizers and runs them (about a minute)
 def test_fuzz_smoke_small_budget():
     cmd = [sys.executable, str(ROOT / "scripts" / "fuzz_smoke.py"), "--examples", "3", "--pack-runs", "3000",
            "--store-runs", "1000", "--max-seconds", "60", "--powercut-trials", "100", "--seed", "1"]

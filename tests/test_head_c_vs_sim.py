@@ -14,12 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bnn_edge.device.cil_app import FIRMWARE, HEAD_SOURCES, run_c_stream
 from bnn_edge.sim import store
 from bnn_edge.sim.cil_stream import (
     CONTROL_BYTES_CORTEX_M,
     DIGITS_TASKS,
-    FIRMWARE,
-    HEAD_SOURCES,
     OP_COMMIT,
     OP_END_TASK,
     OP_LEARN,
@@ -31,7 +30,6 @@ from bnn_edge.sim.cil_stream import (
     StreamResult,
     group_tasks,
     make_stream,
-    run_c_stream,
     run_sim_stream,
     synthetic_latents,
 )
@@ -184,7 +182,8 @@ def test_status_codes_are_the_c_enum(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not HAVE_ARM, reason="arm-none-eabi-gcc / qemu-system-arm not installed")
-@pytest.mark.parametrize("target", ["qemu-m4"])
+@pytest.mark.parametrize("target", ["qemu-m4", "qemu-m33"])
+@pytest.mark.slow
 def test_bit_exact_qemu(target: str, tmp_path: Path) -> None:
     cfg = HeadConfig()  # the digits-sized head: N=256, H=128, 10 classes, 4 KiB buffer
     stream = _stream(cfg, seed=11, per_class=(25, 35), n_test=8)

@@ -56,6 +56,7 @@ def test_unknown_preset_and_input_too_small():
         with_input_shape(get_preset("paper"), (8, 8, 3))
 
 
+@pytest.mark.slow  # builds the paper-sized network in a fresh process
 def test_summary_cli_json_reports_paper_counts():
     proc = run_cli("summary", "--preset", "paper", "--json", check=True)
     d = json.loads(proc.stdout)

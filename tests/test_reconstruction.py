@@ -62,6 +62,7 @@ def test_added_loss_is_weighted_mse_of_the_linear_decoder(augment):
     assert got == pytest.approx(expect, rel=1e-5)
 
 
+@pytest.mark.slow
 def test_decoder_is_trained_but_never_part_of_the_saved_network(tmp_path):
     p = get_preset("tiny")
     m = build_model(p, 5)
@@ -90,6 +91,7 @@ def test_decoder_is_trained_but_never_part_of_the_saved_network(tmp_path):
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), m.predict(x, verbose=0))
 
 
+@pytest.mark.slow
 def test_train_records_the_weight_it_used(tmp_path):
     from bnn_edge.train import train_run
 

@@ -37,6 +37,7 @@ def test_invalid_parameters():
             LRSchedule(**kw)
 
 
+@pytest.mark.slow
 def test_callback_stops_a_real_fit_and_sets_optimizer_lr():
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
     model.compile(optimizer=keras.optimizers.Adam(1.0), loss="mse")

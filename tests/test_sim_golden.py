@@ -14,13 +14,13 @@ import pytest
 
 from bnn_edge import __version__
 from bnn_edge.sim import run_pack
-from bnn_edge.sim.golden import DEFAULT_OUT, DEFAULT_SEED, build_cases, generate, main
+from bnn_edge.codegen.golden import DEFAULT_OUT, DEFAULT_SEED, build_cases, generate, main
 from converters.bnnpack import NO_TENSOR, from_storage, read_pack, write_pack
 from converters.ops import DType, OpCode
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = ROOT / "firmware" / "tests" / "golden" / "golden_cases.h"
-REGEN = f"python -m bnn_edge.sim.golden --seed {DEFAULT_SEED} --out firmware/tests/golden/golden_cases.h"
+REGEN = f"python -m bnn_edge.codegen.golden --seed {DEFAULT_SEED} --out firmware/tests/golden/golden_cases.h"
 
 
 @pytest.fixture(scope="module")

@@ -330,7 +330,7 @@ def tf_run_pack(pack: Pack, inputs: np.ndarray) -> dict[int, np.ndarray]:
 
 
 def _golden_cases():
-    from bnn_edge.sim.golden import build_cases
+    from bnn_edge.codegen.golden import build_cases
 
     return build_cases()
 

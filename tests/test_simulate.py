@@ -17,7 +17,9 @@ from click.testing import CliRunner
 
 from bnn_edge.cli import main
 from bnn_edge.errors import UserError
-from bnn_edge.ondevice import simulate_export, split_tasks
+from bnn_edge.device.ondevice import simulate_export, split_tasks
+
+pytestmark = pytest.mark.slow  # the module's export is of a model trained by its fixture
 
 HAVE_ARM = shutil.which("arm-none-eabi-gcc") is not None and shutil.which("qemu-system-arm") is not None
 
@@ -201,11 +203,24 @@ def test_missing_files(pre5_export: Path, tmp_path: Path) -> None:
     assert r.exit_code == 2 and "has no run.json" in r.output, r.output
 
 
-def test_needs_cil_flag(pre5_export: Path) -> None:
-    r = _cli(str(pre5_export))
-    assert r.exit_code == 2 and "simulate needs --cil" in r.output
+def test_cil_flag_is_optional(pre5_export: Path) -> None:
+    """The scenario is the only mode: ``--cil`` is still accepted and changes nothing."""
+    args = ["--no-c", "--json", "--seed", "3", "--shots", "20", "--tasks", "2"]
+    with_flag, without = _cli(str(pre5_export), "--cil", *args), _cli(str(pre5_export), *args)
+    assert with_flag.exit_code == 0 and without.exit_code == 0, with_flag.output + without.output
+    a, b = json.loads(with_flag.output), json.loads(without.output)
+    a.pop("seconds"), b.pop("seconds")
+    assert a == b
     r = _cli(str(pre5_export), "--cil", "--no-c", "--c-target", "qemu-m4")
     assert r.exit_code == 2 and "contradict" in r.output
+
+
+def test_c_target_spellings(pre5_export: Path) -> None:
+    """--c-target takes every firmware target of the table, in any of its spellings."""
+    r = _cli(str(pre5_export), "--no-c", "--c-target", "cortex-m33")
+    assert r.exit_code == 2 and "contradict" in r.output, r.output  # accepted as a choice, then refused
+    r = _cli(str(pre5_export), "--no-c", "--c-target", "qemu-m99")
+    assert r.exit_code == 2 and "--c-target" in r.output and "qemu-m33" in r.output, r.output
 
 
 def test_split_tasks_matches_cil_engine() -> None:

@@ -8,6 +8,7 @@ from bnn_edge.train import evaluate_accuracy, load_run, to_positions, train_run
 from conftest import run_cli
 
 
+@pytest.mark.slow
 def test_tiny_digits_run_is_accurate_and_fully_binary(tiny_run):
     m = json.loads((tiny_run / "metrics.json").read_text())
     assert m["test_accuracy"] >= 0.93
@@ -17,6 +18,7 @@ def test_tiny_digits_run_is_accurate_and_fully_binary(tiny_run):
     assert m["stopped_by_lr_floor"] is True  # the schedule, not the epoch cap, ended training
 
 
+@pytest.mark.slow
 def test_saved_model_reloads_with_same_accuracy(tiny_run):
     model, run = load_run(tiny_run)
     d = load_digits()
@@ -24,6 +26,7 @@ def test_saved_model_reloads_with_same_accuracy(tiny_run):
     assert acc == pytest.approx(json.loads((tiny_run / "metrics.json").read_text())["test_accuracy"])
 
 
+@pytest.mark.slow
 def test_pretrain_classes_trains_on_first_k_of_class_order(tmp_path):
     m = train_run("digits", "tiny", tmp_path, epochs=2, pretrain_classes=5, seed=3, verbose=False)
     run = json.loads((tmp_path / "run.json").read_text())
@@ -33,6 +36,7 @@ def test_pretrain_classes_trains_on_first_k_of_class_order(tmp_path):
     assert m["epochs_run"] == 2
 
 
+@pytest.mark.slow  # five command lines, each in a fresh process importing TensorFlow
 def test_cli_bad_inputs_are_one_line_errors(tmp_path):
     bad = tmp_path / "bad.npz"
     np.savez(bad, x_train=np.zeros((2, 8, 8)))
@@ -54,6 +58,7 @@ def test_cli_bad_inputs_are_one_line_errors(tmp_path):
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
 
 
+@pytest.mark.slow
 def test_float_twin_learns_digits(tmp_path):
     """The -fp baseline (unit-variance weights under the same gains) learns, far above chance."""
     m = train_run("digits", "tiny-fp", tmp_path, epochs=15, verbose=False)

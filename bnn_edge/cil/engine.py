@@ -72,6 +72,8 @@ class CilConfig:
     distribute: str = "none"  # tf.distribute strategy: none | mirrored | multiworker
     devices: int | None = None  # split the CPU into N logical devices
     recon_weight: float = DEFAULT_RECON_WEIGHT  # pre-training: CE + weight * reconstruction MSE
+    image_size: tuple[int, int] | None = None  # image folders: resize every image to HxW
+    test_fraction: float | None = None  # image folders without train/test: the test share
 
     def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -122,7 +124,8 @@ def prepare(cfg: CilConfig) -> tuple[Strategy, Dataset, Preset, Scenario, Buffer
     from bnn_edge.train import preset_for
 
     strategy = check_config(cfg)
-    data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, seed=cfg.seed)
+    data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, seed=cfg.seed, image_size=cfg.image_size,
+                        test_fraction=cfg.test_fraction)
     p = preset_for(data, cfg.preset)
     scenario = make_scenario(class_order(data.num_classes, cfg.seed), cfg.pretrain_classes, cfg.tasks)
     check_classes(data, list(range(data.num_classes)), cfg.dataset)
@@ -161,7 +164,8 @@ def pretrain(cfg: CilConfig, out_dir: Path, verbose: bool, dist: Any = None) -> 
 
     train_run(cfg.dataset, cfg.preset, out_dir, epochs=cfg.epochs, pretrain_classes=cfg.pretrain_classes,
               seed=cfg.seed, schedule=cfg.schedule, batch_size=cfg.batch_size, data_dir=cfg.data_dir,
-              val_fraction=cfg.val_fraction, verbose=verbose, strategy=dist, recon_weight=cfg.recon_weight)
+              val_fraction=cfg.val_fraction, verbose=verbose, strategy=dist, recon_weight=cfg.recon_weight,
+              image_size=cfg.image_size, test_fraction=cfg.test_fraction)
     return out_dir
 
 

@@ -75,6 +75,8 @@ class SweepConfig:
     schedule: LRSchedule = field(default_factory=LRSchedule)
     data_dir: str | None = None
     recon_weight: float = DEFAULT_RECON_WEIGHT
+    image_size: tuple[int, int] | None = None
+    test_fraction: float | None = None
 
     def shared(self) -> dict[str, Any]:
         """Settings that must not change when a sweep directory is resumed."""
@@ -82,6 +84,8 @@ class SweepConfig:
             "dataset": self.dataset, "data_dir": self.data_dir, "pretrain_classes": self.pretrain_classes,
             "tasks": self.tasks, "epochs": self.epochs, "batch_size": self.batch_size,
             "schedule": asdict(self.schedule), "recon_weight": self.recon_weight,
+            **({"image_size": list(self.image_size) if self.image_size else None, "test_fraction": self.test_fraction}
+               if self.image_size is not None or self.test_fraction is not None else {}),
         }
 
 
@@ -103,7 +107,7 @@ class Cell:
             dataset=sweep.dataset, preset=self.preset, pretrain_classes=sweep.pretrain_classes, tasks=sweep.tasks,
             replay=replay, joint=joint, buffer_mb=self.buffer_mb, seed=self.seed, epochs=sweep.epochs,
             batch_size=sweep.batch_size, schedule=sweep.schedule, pretrained=str(pretrained), data_dir=sweep.data_dir,
-            recon_weight=sweep.recon_weight,
+            recon_weight=sweep.recon_weight, image_size=sweep.image_size, test_fraction=sweep.test_fraction,
         )
 
 
@@ -149,7 +153,7 @@ def validate(cfg: SweepConfig) -> dict[Cell, str]:
             raise UserError(f"--buffer-mb {','.join(f'{b:g}' for b in bad)}: buffer sizes must be positive megabits")
     if cfg.epochs < 1:
         raise UserError(f"--epochs {cfg.epochs}: must be >= 1")
-    data = load_dataset(cfg.dataset, data_dir=cfg.data_dir)
+    data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, image_size=cfg.image_size, test_fraction=cfg.test_fraction)
     make_scenario(class_order(data.num_classes, 0), cfg.pretrain_classes, cfg.tasks)
     check_classes(data, list(range(data.num_classes)), cfg.dataset)
     too_small: dict[Cell, str] = {}
@@ -221,7 +225,7 @@ def _pretrain_job(cfg: SweepConfig, preset: str, seed: int, out: str) -> tuple[s
     try:  # train_run writes `out` atomically
         train_run(cfg.dataset, preset, out, epochs=cfg.epochs, pretrain_classes=cfg.pretrain_classes, seed=seed,
                   schedule=cfg.schedule, batch_size=cfg.batch_size, data_dir=cfg.data_dir, verbose=False,
-                  recon_weight=cfg.recon_weight)
+                  recon_weight=cfg.recon_weight, image_size=cfg.image_size, test_fraction=cfg.test_fraction)
         return f"pretrain {preset} seed {seed}", None
     except Exception as exc:  # reported in the summary; the sweep goes on with other seeds
         return f"pretrain {preset} seed {seed}", f"{exc.__class__.__name__}: {exc}"

@@ -7,6 +7,7 @@ from typing import Callable, TypeVar
 import click
 
 from bnn_edge.cli import user_errors
+from bnn_edge.cli.data_options import DATASET_HELP, image_folder_options, parse_folder_options
 from bnn_edge.cli.options import (check_preset, preset_option, recon_option, schedule_from, schedule_options,
                                   tensorboard_option)
 from bnn_edge.errors import UserError
@@ -16,8 +17,8 @@ T = TypeVar("T")
 
 def _common(fn):
     for opt in reversed([
-        click.option("--dataset", default="digits", show_default=True,
-                     help="'digits' (bundled), a tensorflow-datasets name or a Keras-style .npz path."),
+        click.option("--dataset", default="digits", show_default=True, help=DATASET_HELP),
+        image_folder_options,
         click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="tensorflow-datasets data directory."),
         preset_option,
         click.option("--pretrain-classes", type=int, default=5, show_default=True,
@@ -54,8 +55,9 @@ def _common(fn):
 @tensorboard_option("per epoch of each phase (loss, accuracy, learning_rate, ...) and per task (seen_accuracy, "
                     "new_task_accuracy, old_tasks_accuracy, forgetting)")
 @user_errors
-def cil(dataset, data_dir, preset, pretrain_classes, tasks, epochs, batch_size, recon_weight, replay, buffer_mb, joint, seed,
-        pretrained, lr, lr_factor, lr_patience, lr_min, distribute, devices, out, quiet, tensorboard):
+def cil(dataset, image_size, test_fraction, data_dir, preset, pretrain_classes, tasks, epochs, batch_size, recon_weight,
+        replay, buffer_mb, joint, seed, pretrained, lr, lr_factor, lr_patience, lr_min, lr_schedule, max_minutes,
+        distribute, devices, out, quiet, tensorboard):
     """Run one class-incremental scenario: pre-train on P classes, then T tasks with replay.
 
     Writes cil.json (accuracy_matrix, final_accuracy, final_accuracy_deployment,
@@ -67,9 +69,10 @@ def cil(dataset, data_dir, preset, pretrain_classes, tasks, epochs, batch_size, 
     from bnn_edge.cil.engine import CilConfig, run_cil
     from bnn_edge.tblog import logging_to, write_cil
 
-    cfg = CilConfig(dataset=dataset, preset=preset, pretrain_classes=pretrain_classes, tasks=tasks, replay=replay,
+    size, fraction = parse_folder_options(image_size, test_fraction)
+    cfg = CilConfig(dataset=dataset, image_size=size, test_fraction=fraction, preset=preset, pretrain_classes=pretrain_classes, tasks=tasks, replay=replay,
                     buffer_mb=buffer_mb, seed=seed, joint=joint, epochs=epochs, batch_size=batch_size,
-                    schedule=schedule_from(lr, lr_factor, lr_patience, lr_min), pretrained=pretrained,
+                    schedule=schedule_from(lr, lr_factor, lr_patience, lr_min, lr_schedule, max_minutes), pretrained=pretrained,
                     data_dir=data_dir, distribute=distribute, devices=devices, recon_weight=recon_weight)
     with logging_to(tensorboard):
         r = run_cil(cfg, out, verbose=not quiet)
@@ -107,8 +110,8 @@ def _split(text: str, conv: Callable[[str], T], what: str) -> list[T]:
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="Sweep directory (resumable: cells whose cil.json exists are skipped).")
 @user_errors
-def sweep(dataset, data_dir, preset, pretrain_classes, tasks, epochs, batch_size, recon_weight, fp_baseline, replays, buffers, seeds,
-          lr, lr_factor, lr_patience, lr_min, jobs, out):
+def sweep(dataset, image_size, test_fraction, data_dir, preset, pretrain_classes, tasks, epochs, batch_size, recon_weight, fp_baseline, replays, buffers, seeds,
+          lr, lr_factor, lr_patience, lr_min, lr_schedule, max_minutes, jobs, out):
     """Run a grid of CIL scenarios; write sweep.csv and final_accuracy_vs_buffer.png.
 
     Grid: presets (the preset, plus its -fp twin with --fp-baseline) x strategies x buffer sizes x
@@ -117,12 +120,13 @@ def sweep(dataset, data_dir, preset, pretrain_classes, tasks, epochs, batch_size
     check_preset(preset)
     from bnn_edge.cil.sweep import SweepConfig, run_sweep
 
+    size, fraction = parse_folder_options(image_size, test_fraction)
     cfg = SweepConfig(
-        dataset=dataset, data_dir=data_dir,
+        dataset=dataset, data_dir=data_dir, image_size=size, test_fraction=fraction,
         presets=[preset] + ([preset + "-fp"] if fp_baseline and not preset.endswith("-fp") else []),
         replays=_split(replays, str, "--replay"), buffers_mb=_split(buffers, float, "--buffer-mb"),
         seeds=_split(seeds, int, "--seeds"), pretrain_classes=pretrain_classes, tasks=tasks, epochs=epochs,
-        batch_size=batch_size, schedule=schedule_from(lr, lr_factor, lr_patience, lr_min), recon_weight=recon_weight,
+        batch_size=batch_size, schedule=schedule_from(lr, lr_factor, lr_patience, lr_min, lr_schedule, max_minutes), recon_weight=recon_weight,
     )
     summary = run_sweep(cfg, out, jobs=jobs)
     click.echo(f"cells={summary['cells']} ran={summary['ran']} skipped={summary['skipped']} "

@@ -8,18 +8,23 @@ from pathlib import Path
 import click
 
 from bnn_edge.cli import user_errors
+from bnn_edge.cli.target_option import TargetChoice
+from bnn_edge.device.targets import budget_targets
 
-_CPU_HELP = (
-    "Target core; sets the default budget: cortex-m0plus 256 KB flash/32 KB RAM, cortex-m4 1 MB/256 KB, "
-    "cortex-m7 2 MB/512 KB, cortex-m33 1 MB/256 KB, cortex-m55 2 MB/1 MB."
-)
+
+def _kb(n: int) -> str:
+    return f"{n // (1024 * 1024)} MB" if n % (1024 * 1024) == 0 else f"{n // 1024} KB"
+
+
+_CPU_HELP = "Target core; sets the default budget: " + ", ".join(
+    f"{t.cpu} {_kb(t.flash_bytes)} flash/{_kb(t.ram_bytes)} RAM" for t in budget_targets()
+) + " (also accepted: m4, qemu-m4, ...)."
 
 
 @click.command()
 @click.argument("run_dir", type=click.Path())
 @click.option("--target", type=click.Choice(["cortex-m"]), default="cortex-m", show_default=True)
-@click.option("--cpu", type=click.Choice(["cortex-m0plus", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55"]),
-              default="cortex-m4", show_default=True, help=_CPU_HELP)
+@click.option("--cpu", type=TargetChoice(budget_targets, "cpu"), default="cortex-m4", show_default=True, help=_CPU_HELP)
 @click.option("--flash-kb", type=int, default=None, help="Flash budget in KB (default: the CPU preset's).")
 @click.option("--ram-kb", type=int, default=None, help="RAM budget in KB (default: the CPU preset's).")
 @click.option("--buffer-kb", type=float, default=0.0, show_default=True, help="RAM to reserve for an on-device latent replay buffer.")

@@ -14,6 +14,13 @@ def schedule_options(fn):
         click.option("--lr-factor", type=float, default=0.3, show_default=True, help="LR multiplier on a validation-loss plateau."),
         click.option("--lr-patience", type=int, default=6, show_default=True, help="Epochs without improvement before stepping down."),
         click.option("--lr-min", type=float, default=1e-5, show_default=True, help="Training stops when the LR falls below this floor."),
+        click.option("--lr-schedule", type=click.Choice(["plateau", "cosine"]), default="plateau", show_default=True,
+                     help="plateau: step down on a validation-loss plateau, stop at --lr-min (the paper's); "
+                          "cosine: from --lr to --lr-min over exactly --epochs epochs (a fixed time budget)."),
+        click.option("--max-minutes", type=float, default=0.0, show_default=True,
+                     help="With --lr-schedule cosine: wall-clock budget of each training phase; the cosine follows "
+                          "the clock when that is ahead of the epoch count, and training stops before an epoch "
+                          "that would end past the budget (0 = no budget)."),
     ]):
         fn = opt(fn)
     return fn
@@ -62,10 +69,12 @@ def tensorboard_option(what: str):
                         help=f"Write TensorBoard logs to DIR: {what} (`tensorboard --logdir DIR`).")
 
 
-def schedule_from(lr: float, factor: float, patience: int, min_lr: float):
+def schedule_from(lr: float, factor: float, patience: int, min_lr: float, kind: str = "plateau",
+                  max_minutes: float = 0.0):
     from bnn_edge.schedule import LRSchedule
 
     try:
-        return LRSchedule(start_lr=lr, factor=factor, patience=patience, min_lr=min_lr)
+        return LRSchedule(start_lr=lr, factor=factor, patience=patience, min_lr=min_lr, kind=kind,
+                          max_seconds=60.0 * max_minutes)
     except ValueError as exc:
         raise UserError(f"learning-rate schedule: {exc}") from None

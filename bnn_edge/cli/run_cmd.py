@@ -7,12 +7,18 @@ import json
 import click
 
 from bnn_edge.cli import user_errors
+from bnn_edge.cli.target_option import TargetChoice
+from bnn_edge.device.targets import board_targets, firmware_targets
+
+_TARGET_HELP = "; ".join(
+    "host: native build" if t.core == "host" else f"{t.name}: {t.description} on QEMU {t.qemu_machine}"
+    for t in firmware_targets()
+) + " (also accepted: m4, cortex-m4, ...)."
 
 
 @click.command()
 @click.argument("export_dir", type=click.Path())
-@click.option("--target", type=click.Choice(["host", "qemu-m4", "qemu-m7", "qemu-m33"]), default="host", show_default=True,
-              help="host: native build; qemu-m4: Cortex-M4 on QEMU mps2-an386; qemu-m7: Cortex-M7 on mps2-an500; qemu-m33: Cortex-M33 on mps2-an505.")
+@click.option("--target", type=TargetChoice(firmware_targets), default="host", show_default=True, help=_TARGET_HELP)
 @click.option("--images", type=int, default=200, show_default=True, help="Test images of the run's dataset to embed and run.")
 @click.option("--build-dir", type=click.Path(file_okay=False), default=None, help="Where to build (default EXPORT_DIR/build-TARGET).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -23,14 +29,15 @@ def run(export_dir, target, images, build_dir, as_json):
     Reports the device's accuracy, the Keras model's accuracy on the same images, and whether every
     latent bit and every logit is identical to the bit-exact simulator.
     """
-    from bnn_edge.firmware import run_export
+    from bnn_edge.device.firmware import run_export
 
     r = run_export(export_dir, target=target, images=images, build_dir=build_dir)
     if as_json:
         click.echo(json.dumps(r, indent=2))
         return
     size = r["image"] or {}
-    click.echo(f"{target}: {r['images']} images, accuracy {r['accuracy']:.4f} (Keras {r['reference_accuracy']:.4f}), "
+    ref = "n/a" if r["reference_accuracy"] is None else f"{r['reference_accuracy']:.4f}"
+    click.echo(f"{r['target']}: {r['images']} images, accuracy {r['accuracy']:.4f} (Keras {ref}), "
                f"bit_exact={str(r['bit_exact']).lower()}, arena {r['arena_bytes']} B"
                + (f", image flash {size['flash_bytes']} B, static RAM {size['ram_bytes']} B" if size else ""))
 
@@ -39,7 +46,8 @@ def run(export_dir, target, images, build_dir, as_json):
 @click.argument("export_dir", type=click.Path())
 @click.option("--probe", type=click.Choice(["pyocd", "openocd"]), required=True, help="Debug probe software.")
 @click.option("--target-mcu", required=True, help="Probe target name, e.g. stm32f429zi (pyocd) or stm32f4x (openocd).")
-@click.option("--cpu", type=click.Choice(["m4", "m7"]), default="m4", show_default=True, help="Core to compile for.")
+@click.option("--cpu", type=TargetChoice(board_targets, "core"), default="m4", show_default=True,
+              help="Core to compile for (also accepted: cortex-m4, qemu-m4, ...).")
 @click.option("--interface", default="cmsis-dap", show_default=True, help="OpenOCD interface config (interface/NAME.cfg).")
 @click.option("--dry-run", is_flag=True, help="Print the build and flash commands without running them.")
 @click.option("--json", "as_json", is_flag=True)
@@ -50,7 +58,7 @@ def flash(export_dir, probe, target_mcu, cpu, interface, dry_run, as_json):
     The image uses firmware/ports/cortex-m; adapt its linker script to your board's flash/RAM map
     (see firmware/README.md).
     """
-    from bnn_edge.firmware import flash_export
+    from bnn_edge.device.firmware import flash_export
 
     r = flash_export(export_dir, probe, target_mcu, cpu=cpu, interface=interface, dry_run=dry_run)
     if as_json:

@@ -1,4 +1,4 @@
-"""``bnn-edge simulate EXPORT --cil``: on-device class-incremental learning on an export."""
+"""``bnn-edge simulate EXPORT``: on-device class-incremental learning on an export."""
 
 from __future__ import annotations
 
@@ -7,20 +7,23 @@ import json
 import click
 
 from bnn_edge.cli import user_errors
+from bnn_edge.cli.target_option import TargetChoice
+from bnn_edge.device.targets import firmware_targets
 from bnn_edge.errors import UserError
 
 
 @click.command()
 @click.argument("export_dir", type=click.Path())
-@click.option("--cil", is_flag=True, help="Run the on-device class-incremental scenario (required: the only mode so far).")
+@click.option("--cil", is_flag=True, help="The on-device class-incremental scenario (the only mode, also without this flag).")
 @click.option("--tasks", type=int, default=None,
               help="Deployment tasks splitting the classes left after pre-training evenly  [default: 5, or one per class if fewer].")
 @click.option("--buffer-kb", type=float, default=4.0, show_default=True, help="Replay buffer budget in KiB (latents + labels).")
 @click.option("--ram-kb", type=float, default=64.0, show_default=True, help="Device RAM budget in KiB, for `fits`.")
 @click.option("--shots", type=int, default=None, help="At most N training samples per new class (default: all).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seeds the sample order and the head's PRNG.")
-@click.option("--c-target", "c_targets", type=click.Choice(["host", "qemu-m4", "qemu-m7"]), multiple=True,
-              help="Where the C head runs the same stream (repeatable)  [default: host]; qemu-m4 = Cortex-M4 on QEMU mps2-an386.")
+@click.option("--c-target", "c_targets", type=TargetChoice(firmware_targets), multiple=True,
+              help="Where the C head runs the same stream (repeatable)  [default: host]; qemu-m4 = Cortex-M4 on QEMU "
+                   "mps2-an386, qemu-m7 on mps2-an500, qemu-m33 on mps2-an505.")
 @click.option("--no-c", is_flag=True, help="Skip the C check (bit_exact_vs_c = null).")
 @click.option("--build-dir", type=click.Path(file_okay=False), default=None, help="C build directory (default EXPORT_DIR/build-cil).")
 @click.option("--w1", "w1", type=click.Choice(["random", "trained"]), default="random", show_default=True,
@@ -36,15 +39,12 @@ def simulate(export_dir, cil, tasks, buffer_kb, ram_kb, shots, seed, c_targets, 
     trained on the P pre-training classes from its replay buffer, then learns the remaining classes
     task by task. Reports the final accuracy over all classes of the integer head (what the device
     computes) and of its float32 reference, both accuracy matrices, every byte of RAM against
-    --ram-kb, and whether the C head (host build, or QEMU with --c-target qemu-m4) ended in a
+    --ram-kb, and whether the C head (host build, or QEMU with --c-target qemu-m4/m7/m33) ended in a
     byte-identical state with identical predictions.
     """
-    if not cil:
-        raise UserError("simulate needs --cil (the on-device class-incremental scenario); "
-                        "to run inference only, use `bnn-edge run`")
     if no_c and c_targets:
         raise UserError("--no-c and --c-target contradict each other")
-    from bnn_edge.ondevice import simulate_export
+    from bnn_edge.device.ondevice import simulate_export
 
     targets = () if no_c else (tuple(dict.fromkeys(c_targets)) or ("host",))
     r = simulate_export(export_dir, tasks=tasks, buffer_kb=buffer_kb, ram_kb=ram_kb, shots=shots, seed=seed,

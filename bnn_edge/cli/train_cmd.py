@@ -7,13 +7,14 @@ import json
 import click
 
 from bnn_edge.cli import user_errors
+from bnn_edge.cli.data_options import DATASET_HELP, image_folder_options, parse_folder_options
 from bnn_edge.cli.options import (check_preset, preset_option, schedule_from, schedule_options, tensorboard_option,
                                   train_recon_option)
 
 
 @click.command()
-@click.option("--dataset", default="digits", show_default=True,
-              help="'digits' (bundled, offline), a tensorflow-datasets name (cifar100, cifar10, mnist, ...) or a Keras-style .npz path.")
+@click.option("--dataset", default="digits", show_default=True, help=DATASET_HELP)
+@image_folder_options
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="tensorflow-datasets data directory (already prepared).")
 @preset_option
 @click.option("--epochs", type=int, default=200, show_default=True, help="Safety cap; the adaptive LR schedule normally stops first.")
@@ -30,8 +31,9 @@ from bnn_edge.cli.options import (check_preset, preset_option, schedule_from, sc
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @tensorboard_option("loss, accuracy, val_loss, val_accuracy and learning_rate per epoch")
 @user_errors
-def train(dataset, data_dir, preset, epochs, pretrain_classes, seed, batch_size, lr, lr_factor, lr_patience, lr_min,
-          recon_weight, strategy, devices, out, quiet, tensorboard):
+def train(dataset, image_size, test_fraction, data_dir, preset, epochs, pretrain_classes, seed, batch_size, lr,
+          lr_factor, lr_patience, lr_min, lr_schedule, max_minutes, recon_weight, strategy, devices, out, quiet,
+          tensorboard):
     """Train a fully-binary network (no float input/output layer, no batch norm) with larq.
 
     Writes the model in Keras format plus metrics.json (test_accuracy, binary_weight_bits,
@@ -46,11 +48,14 @@ def train(dataset, data_dir, preset, epochs, pretrain_classes, seed, batch_size,
     from bnn_edge.tblog import logging_to
     from bnn_edge.train import train_run
 
+    size, fraction = parse_folder_options(image_size, test_fraction)
     strat = make_strategy(strategy, devices)
     with logging_to(tensorboard):
-        metrics = train_run(dataset, preset, out, epochs=epochs, pretrain_classes=pretrain_classes, seed=seed,
-                            schedule=schedule_from(lr, lr_factor, lr_patience, lr_min), batch_size=batch_size,
-                            data_dir=data_dir, verbose=not quiet, strategy=strat, recon_weight=recon_weight)
+        metrics = train_run(dataset, preset, out, image_size=size, test_fraction=fraction, epochs=epochs,
+                            pretrain_classes=pretrain_classes, seed=seed,
+                            schedule=schedule_from(lr, lr_factor, lr_patience, lr_min, lr_schedule, max_minutes),
+                            batch_size=batch_size, data_dir=data_dir, verbose=not quiet, strategy=strat,
+                            recon_weight=recon_weight)
     click.echo(f"test_accuracy={metrics['test_accuracy']:.4f} fully_binary={str(metrics['fully_binary']).lower()} "
                f"binary_weight_bits={metrics['binary_weight_bits']} epochs={metrics['epochs_run']} "
                f"seconds={metrics['seconds']:.1f} -> {out}")

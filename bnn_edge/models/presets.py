@@ -1,4 +1,5 @@
-"""Named network presets: the paper's 4 Mb net, a tiny net for 8x8 digits, and their float twins.
+"""Named network presets: the paper's 4 Mb net, a tiny net for 8x8 digits, an MCU-sized net for
+32x32 colour images (``m4-32``), and their float twins.
 
 A preset fixes the input encoding, the VGG-like trunk (blocks of 3x3 convolutions, each block
 ending in a 2x2 max-pool), the depthwise "learnable pooling", the dense bottleneck that produces the
@@ -73,6 +74,26 @@ PAPER = Preset(
     latent=1024,
     hidden=128,
     augment_pad=4,
+    augment_flip=True,
+)
+
+# Shaped for a Cortex-M4 with 256 KB flash and 64 KB RAM (docs/vision.md: the variants measured).
+# Cost on the M4 is per output value: about 45 instructions plus about 65 per 32-bit word of the
+# 3x3 receptive field's input channels (per group), so the 10-level thermometer (30 channels: one
+# word) costs the first conv no more than 1 level would, and the budget of 10 M instructions per
+# image goes to the 16x16 and 8x8 blocks rather than to a second 32x32 conv.
+M4_32 = Preset(
+    name="m4-32",
+    description="32x32x3 8-bit images on a Cortex-M4: 10-level thermometer (30 bits/pixel), blocks 32/64/128,128, "
+                "256-bit latent; ~9.6 M M4 instructions, ~60 KB pack",
+    input_shape=(32, 32, 3),
+    levels=10,
+    vmax=255,
+    blocks=(Block((32,)), Block((64,)), Block((128, 128))),
+    depthwise_kernel=3,
+    latent=256,
+    hidden=128,
+    augment_pad=0,
     augment_flip=True,
 )
 
@@ -177,6 +198,6 @@ def check_fits(p: Preset) -> None:
 
 
 PRESETS: dict[str, Preset] = {}
-for _p in (TINY, PAPER):
+for _p in (TINY, PAPER, M4_32):
     PRESETS[_p.name] = _p
     PRESETS[_p.name + "-fp"] = float_variant(_p, 100 if _p is PAPER else 10)

@@ -2,13 +2,13 @@
 
     .venv/bin/python firmware/fuzz/gen_seeds.py
 
-* ``corpus/tflite/small.tflite`` + ``small.json``: an untrained, deliberately small bnn-edge
-  network (4x4x1 input, 4-level thermometer, one 32-filter block, 32-bit latent) converted by
+* ``corpus/tflite/small.tflite`` + ``small.json``: an untrained (no training code is imported),
+  deliberately small bnn-edge network (4x4x1 input, 4-level thermometer, one 32-filter block, 32-bit latent) converted by
   Larq Compute Engine exactly as ``bnn-edge export`` converts a run; the JSON holds the
   thermometer parameters :func:`converters.lower.lower` needs. The Python fuzzers
   (tests/test_fuzz_converters.py) mutate it.
 * ``corpus/pack/*.bnnpack``: that network lowered to a pack, plus the small golden cases of
-  :mod:`bnn_edge.sim.golden` (every op type and option family): the seeds of the libFuzzer pack
+  :mod:`bnn_edge.codegen.golden` (every op type and option family): the seeds of the libFuzzer pack
   loader target and of the Python pack fuzzers.
 
 The store corpus (``corpus/store``) is written by the C seed generator (``make -C firmware/fuzz
@@ -40,10 +40,10 @@ def small_network_tflite() -> tuple[bytes, dict]:
     from bnn_edge.models import build_model
     from bnn_edge.models.presets import TINY, Block
     from bnn_edge.models.thermometer import thermometer_thresholds
-    from bnn_edge.train import set_seed
+    from bnn_edge.tfcompat import keras
 
     p = dataclasses.replace(TINY, blocks=(Block((32,)),), **SMALL_PRESET)
-    set_seed(0)
+    keras.utils.set_random_seed(0)  # Python, NumPy and TensorFlow, as training seeds them
     model = build_model(p, 3)
     h, w, c = p.input_shape
     thermo = {"h": h, "w": w, "c": c, "levels": p.levels,
@@ -52,7 +52,7 @@ def small_network_tflite() -> tuple[bytes, dict]:
 
 
 def main() -> None:
-    from bnn_edge.sim.golden import build_cases
+    from bnn_edge.codegen.golden import build_cases
     from converters import bnnpack as bp
     from converters.lower import Thermo, lower
     from converters.tflite_reader import read_tflite

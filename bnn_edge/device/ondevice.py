@@ -1,4 +1,4 @@
-"""On-device class-incremental learning on an export: ``bnn-edge simulate EXPORT --cil``.
+"""On-device class-incremental learning on an export: ``bnn-edge simulate EXPORT`` (``--cil``).
 
 The export (``bnn-edge export`` of a run trained with ``--pretrain-classes P``) is the frozen
 feature extractor; the classes of the run's dataset that pre-training left out arrive after
@@ -17,8 +17,9 @@ with the firmware, so these are the latents the device would compute). The scena
 
 That one stream runs through the integer twin (:class:`~bnn_edge.sim.head.IntHead`), the float32
 reference (:class:`~bnn_edge.sim.head.FloatHead`) and, unless skipped, the C head
-(``firmware/app/cil_main.c``) built for the host and/or QEMU Cortex-M: ``bit_exact_vs_c`` is true
-when every C run ends in a byte-identical state with identical predictions.
+(``firmware/app/cil_main.c``, :mod:`bnn_edge.device.cil_app`) built for the host and/or any
+Cortex-M core of the target table on QEMU: ``bit_exact_vs_c`` is true when every C run ends in a
+byte-identical state with identical predictions.
 
 RAM (``ram_breakdown``): everything the device holds in RAM while it infers and learns -- the
 head's arena without the buffer + its control block (``sizeof(bnn_head_t)`` on a 32-bit
@@ -38,16 +39,10 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from bnn_edge.device.memory import RUNTIME_CONTROL_BYTES, STACK_RESERVE_BYTES
+from bnn_edge.device.targets import firmware_targets, resolve
 from bnn_edge.errors import UserError
 
-#: ``sizeof(bnn_model_t) + sizeof(bnn_interpreter_t)`` with arm-none-eabi-gcc for Cortex-M (52 + 20).
-RUNTIME_CONTROL_BYTES = 72
-#: Stack reserved for the deepest call chain. Measured with ``-fstack-usage`` (GCC, -O2, Cortex-M4):
-#: inference ~1.4 KiB (interpreter 280 B -> optimized BCONV2D 848 B with its receptive-field patch ->
-#: xor-popcount 136 B, plus frames), learning ~0.6 KiB (bnn_store_commit 184 B -> state I/O 216 B
-#: with a 64-byte chunk); they never nest. 2 KiB leaves room for the application's own frames.
-STACK_RESERVE_BYTES = 2048
-C_TARGETS = ("host", "qemu-m4", "qemu-m7")
 DEFAULT_TASKS = 5
 
 
@@ -117,12 +112,15 @@ def simulate_export(
     build_dir: Optional[str | Path] = None,
     w1: str = "random",
 ) -> dict[str, Any]:
-    """``bnn-edge simulate EXPORT --cil``: the scenario of the module docstring; returns the report
-    (JSON-able). ``c_targets`` empty skips the C check (``bit_exact_vs_c = None``). ``w1``:
-    ``"random"`` = the head's PRNG hidden layer (in RAM), ``"trained"`` = the pack's trained hidden
-    layer (:func:`bnn_edge.sim.head.w1_from_pack`, read from flash: 0 bytes of RAM)."""
-    from bnn_edge.data import load_dataset
-    from bnn_edge.sim.cil_stream import CONTROL_BYTES_CORTEX_M, protocol_stream, run_c_stream, run_sim_stream
+    """``bnn-edge simulate EXPORT``: the scenario of the module docstring; returns the report
+    (JSON-able). ``c_targets`` (any spelling of firmware targets: ``host``, ``qemu-m4``, ``m33``)
+    empty skips the C check (``bit_exact_vs_c = None``); the report names them as the table does.
+    ``w1``: ``"random"`` = the head's PRNG hidden layer (in RAM), ``"trained"`` = the pack's trained
+    hidden layer (:func:`bnn_edge.sim.head.w1_from_pack`, read from flash: 0 bytes of RAM)."""
+    from bnn_edge.data import load_run_dataset
+    from bnn_edge.device.cil_app import run_c_stream
+    from bnn_edge.device.firmware import check_toolchain
+    from bnn_edge.sim.cil_stream import CONTROL_BYTES_CORTEX_M, protocol_stream, run_sim_stream
     from bnn_edge.sim.head import FloatHead, HeadConfig, IntHead, head_memory, w1_from_pack
     from bnn_edge.sim.interpreter import run_pack
     from bnn_edge.sim.replay import replay_slots
@@ -135,9 +133,7 @@ def simulate_export(
         raise UserError(f"--buffer-kb {buffer_kb:g}: must be > 0")
     if shots is not None and shots < 1:
         raise UserError(f"--shots {shots}: must be >= 1")
-    for t in c_targets:
-        if t not in C_TARGETS:
-            raise UserError(f"--c-target {t}: expected one of {', '.join(C_TARGETS)}")
+    c_targets = list(dict.fromkeys(resolve(t, firmware_targets(), "--c-target").name for t in c_targets))
     if w1 not in ("random", "trained"):
         raise UserError(f"--w1 {w1}: expected trained or random")
     pack, _info, run = _read_export(export_dir)
@@ -180,7 +176,7 @@ def simulate_export(
 
     # the frozen extractor's latents (bit-exact with the firmware)
     t0 = time.perf_counter()
-    data = load_dataset(run["dataset"], data_dir=run.get("data_dir"), seed=int(run.get("seed", 0)))
+    data = load_run_dataset(run)
     pos = {c: i for i, c in enumerate(order)}  # head label = position in the class order
 
     def latents(x: np.ndarray) -> np.ndarray:
@@ -216,8 +212,6 @@ def simulate_export(
         bdir = Path(build_dir) if build_dir else export_dir / "build-cil"
         bit_exact = True
         for target in c_targets:
-            from bnn_edge.firmware import check_toolchain
-
             check_toolchain(target)
             t0 = time.perf_counter()
             try:

@@ -1,6 +1,6 @@
 """Golden vectors for the firmware: small seeded packs, inputs, and the simulator's outputs.
 
-``python -m bnn_edge.sim.golden [--out firmware/tests/golden/golden_cases.h] [--seed N]`` writes
+``python -m bnn_edge.codegen.golden [--out firmware/tests/golden/golden_cases.h] [--seed N]`` writes
 one C header holding, per case, a complete ``.bnnpack``, ``n_inputs`` input samples and the
 output (and latent) tensor storage the firmware must reproduce byte for byte. The cases cover
 every op type and option (see :func:`build_cases`) and two whole small models. The output is a
@@ -19,6 +19,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from bnn_edge import __version__
+from bnn_edge.sim.interpreter import run_pack
 from converters.bnnpack import (
     INT32_MAX,
     INT32_MIN,
@@ -34,8 +35,6 @@ from converters.bnnpack import (
 )
 from converters.bitpack import from_pm1, pack_bits
 from converters.ops import DType, OpCode, Padding
-
-from .interpreter import run_pack
 
 __all__ = ["GoldenCase", "build_cases", "render_header", "main", "DEFAULT_SEED", "DEFAULT_OUT"]
 
@@ -252,7 +251,7 @@ def _model(rng: np.random.Generator, *, name: str, hw: tuple[int, int], c_img: i
     logits = b.tensor(DType.INT32, 1, 1, classes)
     b.op(OpCode.BDENSE, dd, logits, [2 * (latent + head), classes], from_pm1(_pm1(rng, (classes, 2 * (latent + head)))))
     meta = {"name": name, "classes": [f"c{i}" for i in range(classes)], "thermo_levels": levels,
-            "generator": "bnn_edge.sim.golden"}
+            "generator": "bnn_edge.codegen.golden"}
     return b.pack(x, logits, lat, meta)
 
 
@@ -353,7 +352,7 @@ def render_header(cases: Sequence[GoldenCase], seed: int) -> str:
     """The C header text for ``cases`` (deterministic: no dates, no paths)."""
     out = [
         "/* GENERATED — do not edit.",
-        f" * Generator: python -m bnn_edge.sim.golden --seed {seed} --out {_CANONICAL_OUT}",
+        f" * Generator: python -m bnn_edge.codegen.golden --seed {seed} --out {_CANONICAL_OUT}",
         f" * bnn-edge {__version__}, numpy {np.__version__}, seed {seed}",
         " * Golden vectors of the .bnnpack format (converters/FORMAT.md): each case is a complete pack, its",
         " * input samples, and the output (and latent) tensor storage bytes computed by the bit-exact",
@@ -409,7 +408,7 @@ def generate(seed: int = DEFAULT_SEED) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bnn_edge.sim.golden", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bnn_edge.codegen.golden", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"header to write (default {_CANONICAL_OUT})")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"RNG seed (default {DEFAULT_SEED})")
     args = parser.parse_args(argv)

@@ -2,13 +2,16 @@
 
 ``bnn-edge run`` embeds the export's pack (``model_data.c``) and N test images
 (``input_data.c``) into the example application (``firmware/app/``), builds it with
-``make -C firmware app`` for the host, Cortex-M4 (QEMU ``mps2-an386``) or Cortex-M7
-(``mps2-an500``), runs it, and parses one line per image::
+``make -C firmware app`` for the host or a Cortex-M core of the target table
+(:mod:`bnn_edge.device.targets`: QEMU ``mps2-an386`` M4, ``mps2-an500`` M7, ``mps2-an505`` M33),
+runs it, and parses one line per image::
 
     IMG <i> LATENT <hex of the latent tensor bytes> OUT <int32 logits ...>
     DONE <n> arena=<bytes>
 
 Every latent bit and logit is compared with the simulator (:mod:`bnn_edge.sim`): ``bit_exact``.
+The reference accuracy is the Keras model's on the same images, recorded by ``bnn-edge export``
+(:func:`bnn_edge.export_dir.read_reference_predictions`): running an export loads no Keras model.
 """
 
 from __future__ import annotations
@@ -23,12 +26,12 @@ from typing import Any
 
 import numpy as np
 
+from bnn_edge.device.targets import board_targets, firmware_targets, lookup, resolve
 from bnn_edge.errors import UserError
 from converters import bnnpack as bp
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FIRMWARE = ROOT / "firmware"
-TARGETS = {"host": "host", "qemu-m4": "m4", "qemu-m7": "m7", "qemu-m33": "m33"}
 _LINE = re.compile(r"^IMG (\d+) LATENT (\S+) OUT ?(.*)$")
 
 
@@ -66,8 +69,9 @@ def input_c_source(images: np.ndarray) -> str:
 
 
 def check_toolchain(target: str) -> None:
-    """A clear error when the compiler or QEMU a target needs is missing."""
-    need = ["make", "gcc"] if target == "host" else ["make", "arm-none-eabi-gcc", "qemu-system-arm"]
+    """A clear error when the compiler or QEMU a target (any spelling) needs is missing."""
+    t = lookup(target)
+    need = ["make", "gcc"] if t is not None and t.core == "host" else ["make", "arm-none-eabi-gcc", "qemu-system-arm"]
     missing = [t for t in need if shutil.which(t) is None]
     if missing:
         raise UserError(f"--target {target} needs {', '.join(missing)}: run `make setup` (installs the Debian packages)")
@@ -75,10 +79,9 @@ def check_toolchain(target: str) -> None:
 
 def build_and_run(pack: bytes, images: np.ndarray, target: str, build_dir: Path, timeout: int = 900) -> DeviceOutput:
     """Build the example app for ``target`` with ``pack`` and ``images`` embedded; run it; parse its output."""
-    if target not in TARGETS:
-        raise UserError(f"--target {target}: expected one of {', '.join(TARGETS)}")
+    row = resolve(target, firmware_targets(), "--target")
     check_toolchain(target)
-    from bnn_edge.export import c_array_files
+    from bnn_edge.codegen.model_data import c_array_files
 
     parsed = bp.read_pack(pack)
     build_dir = _make_dir(build_dir)
@@ -86,7 +89,7 @@ def build_and_run(pack: bytes, images: np.ndarray, target: str, build_dir: Path,
     (build_dir / "model_data.c").write_text(c_src)
     (build_dir / "input_data.c").write_text(input_c_source(images))
     arena = parsed.arena_bytes + parsed.scratch_bytes + 64
-    cmd = ["make", "--no-print-directory", "-C", str(FIRMWARE), "run-app", f"TARGET={TARGETS[target]}",
+    cmd = ["make", "--no-print-directory", "-C", str(FIRMWARE), "run-app", f"TARGET={row.core}",
            f"MODEL_C={build_dir / 'model_data.c'}", f"INPUT_C={build_dir / 'input_data.c'}",
            f"BUILD={build_dir / 'fw'}", f"ARENA_BYTES={max(arena, 64)}", f"APP_TIMEOUT={timeout}"]
     try:
@@ -125,8 +128,9 @@ def parse_output(stdout: str, pack: bp.Pack, n: int) -> DeviceOutput:
 def image_size(target: str, build_dir: Path) -> dict[str, int] | None:
     """Flash (text+data) and static RAM (data+bss) of the built image (``arm-none-eabi-size``/``size``)."""
     fw = Path(build_dir) / "fw"
-    elf = fw / ("app" if target == "host" else "app.elf")
-    tool = "size" if target == "host" else "arm-none-eabi-size"
+    host = resolve(target, firmware_targets(), "--target").core == "host"
+    elf = fw / ("app" if host else "app.elf")
+    tool = "size" if host else "arm-none-eabi-size"
     if not elf.exists() or shutil.which(tool) is None:
         return None
     out = subprocess.run([tool, str(elf)], capture_output=True, text=True).stdout.splitlines()
@@ -138,23 +142,19 @@ def image_size(target: str, build_dir: Path) -> dict[str, int] | None:
 
 def run_export(export_dir: str | os.PathLike, target: str = "host", images: int = 200,
                build_dir: str | os.PathLike | None = None) -> dict[str, Any]:
-    """``bnn-edge run``: device accuracy vs the Keras model on the same images, and bit-exactness vs the simulator."""
-    from bnn_edge.data import load_dataset
-    from bnn_edge.export_dir import read_export_dir
+    """``bnn-edge run``: device accuracy vs the Keras model on the same images (its predictions as
+    recorded by ``bnn-edge export``), and bit-exactness vs the simulator."""
+    from bnn_edge.export_dir import read_export_dir, run_test_images
     from bnn_edge.sim.interpreter import run_pack
-    from bnn_edge.train import evaluate_accuracy, load_run, to_positions
 
     if images < 1:
         raise UserError(f"--images {images}: must be >= 1")
+    row = resolve(target, firmware_targets(), "--target")
     e = read_export_dir(export_dir)
-    export_dir, pack_bytes, pack = e.path, e.pack_bytes, e.pack
-    model, run = load_run(e.run_dir)
-    data = load_dataset(run["dataset"], data_dir=run.get("data_dir"))
-    keep = np.isin(data.y_test, run["classes"])
-    x = data.x_test[keep][:images]
-    y = to_positions(data.y_test[keep][:images], run["classes"])
-    build = Path(build_dir) if build_dir else export_dir / f"build-{target}"
-    dev = build_and_run(pack_bytes, x, target, build)
+    export_dir, pack_bytes, pack, run = e.path, e.pack_bytes, e.pack, e.run
+    x, y = run_test_images(run, images)
+    build = Path(build_dir) if build_dir else export_dir / f"build-{row.name}"
+    dev = build_and_run(pack_bytes, x, row.name, build)
     sim = run_pack(pack, x)
     sim_out = sim["output"].reshape(len(x), -1)
     sim_lat = sim["latent"].reshape(len(x), -1).astype("<u4").view(np.uint8) if pack.has_latent else np.zeros((len(x), 0), np.uint8)
@@ -162,15 +162,31 @@ def run_export(export_dir: str | os.PathLike, target: str = "host", images: int 
     bit_exact = bool(np.array_equal(dev.latents, sim_lat) and np.array_equal(dev_out.astype(np.int64), sim_out.astype(np.int64)))
     pred = np.argmax(dev_out, axis=1)
     return {
-        "target": target,
+        "target": row.name,
         "images": int(len(x)),
         "accuracy": float(np.mean(pred == y)),
-        "reference_accuracy": evaluate_accuracy(model, x, y),
+        "reference_accuracy": _reference_accuracy(export_dir, y),
         "bit_exact": bit_exact,
         "latent_bits_compared": int(sim_lat.size * 8),
         "arena_bytes": dev.arena_bytes,
-        "image": image_size(target, build),
+        "image": image_size(row.name, build),
     }
+
+
+def _reference_accuracy(export_dir: Path, y: np.ndarray) -> float | None:
+    """The Keras model's accuracy on the images labelled ``y`` (the first ``len(y)`` of the run's
+    test images), from the predictions ``bnn-edge export`` recorded; None when it recorded none
+    for all of them."""
+    from bnn_edge.export_dir import read_reference_predictions
+
+    ref = read_reference_predictions(export_dir)
+    if ref is None or len(ref[0]) < len(y):
+        return None
+    pred, labels = ref[0][: len(y)], ref[1][: len(y)]
+    if not np.array_equal(labels, y):
+        raise UserError(f"{export_dir}: the Keras predictions recorded at export time are for other test images "
+                        "(the dataset changed since `bnn-edge export`?); re-export the run")
+    return float(np.mean(pred == y)) if len(y) else float("nan")
 
 
 PROBES = ("pyocd", "openocd")
@@ -194,7 +210,7 @@ def flash_commands(elf: Path, probe: str, target_mcu: str, interface: str = "cms
 def flash_export(export_dir: str | os.PathLike, probe: str, target_mcu: str, cpu: str = "m4", images: int = 1,
                  interface: str = "cmsis-dap", dry_run: bool = False, build_dir: str | os.PathLike | None = None) -> dict[str, Any]:
     """``bnn-edge flash``: build the example app for a real board with the export embedded, then flash it."""
-    from bnn_edge.export import c_array_files
+    from bnn_edge.codegen.model_data import c_array_files
 
     export_dir = Path(export_dir)
     pack_path = export_dir / "model.bnnpack"
@@ -202,8 +218,7 @@ def flash_export(export_dir: str | os.PathLike, probe: str, target_mcu: str, cpu
         raise UserError(f"{export_dir}: no model.bnnpack (expected the --out of `bnn-edge export`)")
     if not target_mcu or not re.fullmatch(r"[A-Za-z0-9_.+-]+", target_mcu):
         raise UserError(f"--target-mcu {target_mcu!r}: expected a probe target name such as stm32f429zi (pyocd) or stm32f4x (openocd)")
-    if cpu not in ("m4", "m7"):
-        raise UserError(f"--cpu {cpu}: expected m4 or m7")
+    cpu = resolve(cpu, board_targets(), "--cpu", "core").core
     pack_bytes = pack_path.read_bytes()
     pack = bp.read_pack(pack_bytes)
     build = Path(build_dir) if build_dir else export_dir / f"build-flash-{cpu}"

@@ -1,0 +1,1 @@
+"""Dataset sources beyond the bundled ones: image folders (:mod:`bnn_edge.datasets.folder`)."""

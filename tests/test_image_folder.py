@@ -1,0 +1,235 @@
+"""Image-folder datasets (bnn_edge.datasets.folder): layouts, labels, modes, sizes, the cache, and
+one clear ``error:`` line (exit 2) for every bad folder. Folders are generated here with Pillow."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bnn_edge.data import load_dataset, load_run_dataset
+from bnn_edge.datasets.folder import list_folder, load_image_folder, parse_image_size, stratified_split
+from bnn_edge.errors import UserError
+
+CLASSES = ("cat", "ant", "dog")  # sorted: ant=0, cat=1, dog=2
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("BNN_EDGE_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+def _img(rng, h=8, w=8, mode="RGB") -> np.ndarray:
+    return rng.integers(0, 256, size=(h, w, 3) if mode == "RGB" else (h, w), dtype=np.uint8)
+
+
+def make_folder(root: Path, per_class: dict[str, int], seed: int = 0, ext: str = ".png", mode: str = "RGB",
+                size: tuple[int, int] = (8, 8)) -> dict[str, np.ndarray]:
+    """Write random images; returns {relative path: pixels as written}."""
+    rng = np.random.default_rng(seed)
+    written = {}
+    for cls, n in per_class.items():
+        (root / cls).mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            arr = _img(rng, *size, mode=mode)
+            path = root / cls / f"{i:03d}{ext}"
+            Image.fromarray(arr, mode if mode in ("RGB", "L") else None).save(path)
+            written[str(path.relative_to(root))] = arr
+    return written
+
+
+def test_split_layout_labels_pixels_and_class_names(tmp_path):
+    tr = make_folder(tmp_path / "train", {c: 4 for c in CLASSES}, seed=1)
+    te = make_folder(tmp_path / "test", {c: 2 for c in CLASSES}, seed=2)
+    d = load_dataset(str(tmp_path))
+    assert d.class_names == ["ant", "cat", "dog"]
+    assert d.num_classes == 3 and d.vmax == 255
+    assert d.x_train.shape == (12, 8, 8, 3) and d.x_test.shape == (6, 8, 8, 3)
+    assert d.x_train.dtype == np.uint8
+    # sorted class folders, then sorted file names: PNG is lossless, so pixels are exact
+    expect = [tr[f"{c}/{i:03d}.png"] for c in ("ant", "cat", "dog") for i in range(4)]
+    np.testing.assert_array_equal(d.x_train, np.stack(expect))
+    np.testing.assert_array_equal(d.y_train, np.repeat([0, 1, 2], 4))
+    np.testing.assert_array_equal(d.x_test[-1], te["dog/001.png"])
+    assert d.options == {"image_size": None, "test_fraction": None}
+
+
+def test_flat_layout_stratified_seeded_split(tmp_path):
+    make_folder(tmp_path, {"a": 10, "b": 20, "c": 5}, ext=".jpg")
+    d = load_dataset(str(tmp_path), test_fraction=0.2)
+    assert np.bincount(d.y_test).tolist() == [2, 4, 1]
+    assert np.bincount(d.y_train).tolist() == [8, 16, 4]
+    again = load_image_folder(tmp_path, test_fraction=0.2)
+    np.testing.assert_array_equal(again.x_test, d.x_test)  # deterministic (fixed split seed)
+    other = load_dataset(str(tmp_path), test_fraction=0.5)
+    assert np.bincount(other.y_test).tolist() == [5, 10, 2]
+    assert other.options["test_fraction"] == 0.5
+
+
+def test_stratified_split_keeps_one_each_side():
+    y = np.array([0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1])
+    m = stratified_split(y, 0.01)
+    assert m[y == 0].sum() == 1 and m[y == 1].sum() == 1
+    m = stratified_split(y, 0.99)
+    assert (~m)[y == 0].sum() == 1 and (~m)[y == 1].sum() == 1
+
+
+def test_cache_second_load_identical_and_invalidated_by_a_change(tmp_path):
+    make_folder(tmp_path / "data" / "train", {c: 3 for c in CLASSES})
+    make_folder(tmp_path / "data" / "test", {c: 2 for c in CLASSES}, seed=3)
+    first = load_image_folder(tmp_path / "data")
+    assert not first.from_cache
+    cached = Path(first.info["cache"])
+    assert cached.is_file() and cached.suffix == ".npz"
+    with np.load(cached, allow_pickle=False) as f:  # plain arrays only
+        assert sorted(f.files) == ["x_test", "x_train"]
+    second = load_image_folder(tmp_path / "data")
+    assert second.from_cache
+    np.testing.assert_array_equal(second.x_train, first.x_train)
+    np.testing.assert_array_equal(second.y_test, first.y_test)
+    # rewriting one image (new content, new mtime) invalidates the cache
+    p = tmp_path / "data" / "train" / "ant" / "000.png"
+    new = np.full((8, 8, 3), 7, np.uint8)
+    Image.fromarray(new).save(p)
+    os.utime(p, ns=(1, 1))
+    third = load_image_folder(tmp_path / "data")
+    assert not third.from_cache
+    np.testing.assert_array_equal(third.x_train[0], new)
+    # a damaged cache file is ignored, not an error
+    Path(third.info["cache"]).write_bytes(b"junk")
+    fourth = load_image_folder(tmp_path / "data")
+    assert not fourth.from_cache
+    np.testing.assert_array_equal(fourth.x_train, third.x_train)
+
+
+def test_sizes_refused_unless_resized(tmp_path):
+    make_folder(tmp_path, {"a": 3, "b": 3})
+    Image.fromarray(np.zeros((10, 12, 3), np.uint8)).save(tmp_path / "b" / "zz_big.png")
+    with pytest.raises(UserError) as e:
+        load_dataset(str(tmp_path))
+    assert "zz_big.png" in str(e.value) and "10x12" in str(e.value) and "--image-size" in str(e.value)
+    d = load_dataset(str(tmp_path), image_size=(6, 5))
+    assert d.x_train.shape[1:] == (6, 5, 3)
+    assert d.options["image_size"] == [6, 5]
+
+
+def test_grayscale_majority(tmp_path):
+    make_folder(tmp_path, {"a": 3, "b": 3}, mode="L")
+    rgb = np.zeros((8, 8, 3), np.uint8)
+    rgb[..., 0] = 255  # pure red: luma 255 * 299/1000 = 76
+    Image.fromarray(rgb).save(tmp_path / "a" / "red.png")
+    with pytest.warns(UserWarning, match="converted to grayscale"):
+        d = load_dataset(str(tmp_path), test_fraction=0.3)
+    assert d.x_train.shape[-1] == 1
+    allx = np.concatenate([d.x_train, d.x_test])
+    assert (allx[..., 0] == 76).all(axis=(1, 2)).sum() == 1
+
+
+def test_rgb_majority_replicates_gray(tmp_path):
+    make_folder(tmp_path, {"a": 3, "b": 3})
+    Image.fromarray(np.full((8, 8), 200, np.uint8), "L").save(tmp_path / "b" / "gray.png")
+    with pytest.warns(UserWarning, match="converted to RGB"):
+        d = load_dataset(str(tmp_path), test_fraction=0.3)
+    assert d.x_train.shape[-1] == 3
+    allx = np.concatenate([d.x_train, d.x_test])
+    assert (allx == 200).all(axis=(1, 2, 3)).sum() == 1
+
+
+def test_parse_image_size():
+    assert parse_image_size("32x24") == (32, 24)
+    assert parse_image_size("16") == (16, 16)
+    assert parse_image_size(None) is None
+    for bad in ("x", "0x3", "3x4x5", "axb"):
+        with pytest.raises(UserError):
+            parse_image_size(bad)
+
+
+def test_run_json_records_folder_options(tmp_path):
+    make_folder(tmp_path / "imgs", {c: 6 for c in CLASSES}, size=(8, 8), mode="L")
+    from bnn_edge.train import train_run
+
+    out = tmp_path / "run"
+    m = train_run(str(tmp_path / "imgs"), "tiny", out, epochs=1, verbose=False, test_fraction=0.25, image_size=(8, 8))
+    run = json.loads((out / "run.json").read_text())
+    assert run["class_names"] == ["ant", "cat", "dog"]
+    assert run["dataset_options"] == {"image_size": [8, 8], "test_fraction": 0.25}
+    again = load_run_dataset(run)  # what export/run/simulate load: the same test set
+    assert m["test_samples"] == len(again.x_test) == 3 * 2  # 6 per class x 0.25 -> 2 (round-half-even of 1.5)
+
+
+# --- bad folders: one `error:` line naming the path, exit 2 --------------------------------------
+
+def _bad_cases(root: Path) -> dict[str, tuple[Path, str]]:
+    cases = {}
+    d = root / "empty_class"
+    make_folder(d, {"a": 2, "b": 2})
+    (d / "c").mkdir()
+    cases["empty class folder"] = (d, str(d / "c"))
+    d = root / "non_image"
+    make_folder(d, {"a": 2, "b": 2})
+    (d / "a" / "notes.txt").write_text("hello")
+    cases["non-image file"] = (d, str(d / "a" / "notes.txt"))
+    d = root / "corrupt"
+    make_folder(d, {"a": 2, "b": 2}, ext=".jpg")
+    (d / "b" / "bad.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not a jpeg")
+    cases["unreadable image"] = (d, str(d / "b" / "bad.jpg"))
+    d = root / "missing_split"
+    make_folder(d / "train", {"a": 2, "b": 2})
+    cases["missing split"] = (d, str(d / "test"))
+    d = root / "one_class"
+    make_folder(d, {"a": 4})
+    cases["fewer than 2 classes"] = (d, str(d))
+    d = root / "class_mismatch"
+    make_folder(d / "train", {"a": 2, "b": 2, "c": 2})
+    make_folder(d / "test", {"a": 2, "b": 2})
+    cases["class missing in test"] = (d, str(d / "test" / "c"))
+    d = root / "size"
+    make_folder(d, {"a": 2, "b": 2})
+    Image.fromarray(np.zeros((9, 9, 3), np.uint8)).save(d / "b" / "odd.png")
+    cases["other size"] = (d, str(d / "b" / "odd.png"))
+    d = root / "stray_file"
+    make_folder(d, {"a": 2, "b": 2})
+    (d / "README").write_text("x")
+    cases["file beside class folders"] = (d, str(d / "README"))
+    return cases
+
+
+def test_bad_folders_one_error_line_exit_2(tmp_path):
+    from click.testing import CliRunner
+
+    from bnn_edge.cli import main
+
+    for name, (folder, named) in _bad_cases(tmp_path / "bad").items():
+        r = CliRunner().invoke(main, ["train", "--dataset", str(folder), "--preset", "tiny", "--epochs", "1",
+                                      "--out", str(tmp_path / "out" / folder.name)])
+        lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+        assert r.exit_code == 2, (name, r.exit_code, r.output)
+        assert len(lines) == 1 and lines[0].startswith("error: "), (name, r.stderr)
+        assert named in lines[0], (name, named, lines[0])
+        assert "Traceback" not in r.output
+
+
+def test_folder_options_need_a_folder(tmp_path):
+    with pytest.raises(UserError, match="image folders only"):
+        load_dataset("digits", image_size=(8, 8))
+    from click.testing import CliRunner
+
+    from bnn_edge.cli import main
+
+    make_folder(tmp_path / "f", {"a": 2, "b": 2})
+    r = CliRunner().invoke(main, ["train", "--dataset", str(tmp_path / "f"), "--test-fraction", "1.5",
+                                  "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and r.stderr.startswith("error: --test-fraction 1.5")
+
+
+def test_listing_ignores_hidden_entries(tmp_path):
+    make_folder(tmp_path, {"a": 2, "b": 2})
+    (tmp_path / ".DS_Store").write_text("x")
+    (tmp_path / "a" / ".hidden.png").write_text("x")
+    listing = list_folder(tmp_path)
+    assert listing["class_names"] == ["a", "b"]
+    assert len(listing["splits"]["all"]["files"]) == 4

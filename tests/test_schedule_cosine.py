@@ -1,0 +1,61 @@
+"""The cosine LR schedule over --epochs, and its wall-clock budget (--max-minutes)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from bnn_edge.schedule import AdaptiveLR, LRSchedule
+from bnn_edge.tfcompat import keras
+
+
+def _fit(schedule: LRSchedule, epochs: int, sleep: float = 0.0):
+    import time
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    model.compile(keras.optimizers.Adam(schedule.start_lr), "sparse_categorical_crossentropy")
+    cb = AdaptiveLR(schedule)
+    slow = keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: time.sleep(sleep))
+    x = np.random.default_rng(0).normal(size=(32, 4)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    hist = model.fit(x, y, validation_data=(x, y), epochs=epochs, batch_size=16, verbose=0, callbacks=[slow, cb])
+    return cb, hist
+
+
+def test_cosine_runs_every_epoch_and_follows_the_formula():
+    s = LRSchedule(start_lr=1e-2, min_lr=1e-4, kind="cosine")
+    cb, hist = _fit(s, 5)
+    assert len(hist.history["loss"]) == 5 and not cb.stopped_by_floor and not cb.stopped_by_time
+    expect = [1e-4 + (1e-2 - 1e-4) * 0.5 * (1 + math.cos(math.pi * e / 5)) for e in range(5)]
+    assert cb.history == pytest.approx(expect)
+    assert cb.history[0] == pytest.approx(1e-2) and all(a > b for a, b in zip(cb.history, cb.history[1:]))
+
+
+def test_time_budget_progress_is_the_larger_of_epochs_and_clock():
+    cb = AdaptiveLR(LRSchedule(kind="cosine", max_seconds=100.0))
+    assert cb.progress(10, 50, 20.0) == pytest.approx(0.2)
+    assert cb.progress(10, 50, 60.0) == pytest.approx(0.6)
+    assert cb.cosine_lr(1.5) == pytest.approx(cb.schedule.min_lr)
+    assert AdaptiveLR(LRSchedule(kind="cosine")).progress(10, 50, 1e9) == pytest.approx(0.2)
+
+
+def test_time_budget_stops_before_the_budget_and_decays_faster():
+    s = LRSchedule(start_lr=1e-2, min_lr=1e-4, kind="cosine", max_seconds=3.0)
+    cb, hist = _fit(s, 100, sleep=0.4)
+    n = len(hist.history["loss"])
+    assert cb.stopped_by_time and 1 <= n <= 8  # >= 0.4 s an epoch: stops before passing 3 s
+    # the clock is ahead of epoch/100, so the LR fell faster than the epoch count alone would make it
+    if n >= 2:
+        assert cb.history[-1] < cb.cosine_lr((n - 1) / 100)
+
+
+def test_time_budget_needs_cosine_and_is_finite():
+    with pytest.raises(ValueError, match="cosine"):
+        LRSchedule(max_seconds=10.0)
+    with pytest.raises(ValueError, match="time budget"):
+        LRSchedule(kind="cosine", max_seconds=float("inf"))
+    with pytest.raises(ValueError, match="kind"):
+        LRSchedule(kind="step")
