@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bnn_edge.errors import UserError
+from bnn_edge.manifest import hash_files
 from bnn_edge.models.loading import check_config_objects, load_keras_model
 from conftest import run_cli
 
@@ -42,6 +43,9 @@ def _write_evil_run(run_dir: Path, marker: Path) -> Path:
     run = {"dataset": "digits", "data_dir": None, "preset_name": "tiny", "seed": 0, "class_order": list(range(10)),
            "classes": list(range(5)), "pretrain_classes": 5, "num_classes_total": 10, "input_shape": [8, 8, 1],
            "vmax": 16}
+    (run_dir / "metrics.json").write_text(json.dumps({"test_accuracy": 0.9}))
+    # a well-formed manifest (hashes of the files), so the commands get as far as loading the model
+    run["files"] = hash_files(run_dir, ("model.keras", "metrics.json"))
     (run_dir / "run.json").write_text(json.dumps(run))
     return run_dir
 
@@ -130,3 +134,5 @@ def test_cli_commands_refuse_evil_run(tmp_path, tiny_export):
         assert any(line.startswith("error:") for line in err), (args, proc.stderr)
         assert "Traceback" not in proc.stderr, (args, proc.stderr)
         assert not marker.exists(), args
+        if args[0] in ("export", "cil"):  # they reach the model file: refused by the loader itself
+            assert "not a native Keras .keras file" in proc.stderr, (args, proc.stderr)

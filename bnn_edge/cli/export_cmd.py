@@ -101,4 +101,18 @@ def _print_human(info: dict, echo) -> None:
         if k not in skip and not isinstance(v, (list, dict)):
             echo(f"{k}: {v}")
     for i, op in enumerate(info.get("ops", [])):
-        echo(f"  op {i:2d} {json.dumps(op, default=str)}")
+        echo(_op_line(i, op))
+
+
+def _op_line(i: int, op: dict) -> str:
+    """One op of a pack on one short line (``--json`` has every field):
+    ``op  1 BCONV2D  t1 8x8x16 -> t2 8x8x64 BITS  kh=3 kw=3 ...  weights 2304 B, thresholds 256 B``."""
+    def shape(s) -> str:
+        return "x".join(map(str, s)) if isinstance(s, (list, tuple)) else str(s)
+
+    ins = ", ".join(f"t{t} {shape(s)}" for t, s in zip([op.get("in0"), op.get("in1")], op.get("in_shapes") or [])
+                    if t is not None)
+    params = " ".join(f"{k}={v}" for k, v in (op.get("params") or {}).items())
+    return (f"  op {i:2d} {op.get('name', '?'):<14} {ins or '-'} -> t{op.get('out')} {shape(op.get('out_shape', '?'))} "
+            f"{op.get('out_dtype', '')}  {params}  weights {op.get('weights_bytes', 0)} B, "
+            f"thresholds {op.get('thresholds_bytes', 0)} B")
