@@ -58,6 +58,7 @@ BENCH = ROOT / "benchmarks"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
+import bench_head  # noqa: E402
 import numpy as np  # noqa: E402
 
 FW = ROOT / "firmware"
@@ -603,15 +604,41 @@ def environment() -> dict[str, Any]:
     }
 
 
+def only_head(work: Path, out: Path) -> int:
+    """`--only head`: the head's figures alone, merged into the existing results.json and README.md."""
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    t0 = time.perf_counter()
+    log("== on-device learning (head) on QEMU M4/M7/M33")
+    head = bench_head.head_bench(work, BOARDS, run, make, qemu_cmd, cmd_str)
+    path = out / "results.json"
+    results = json.loads(path.read_text()) if path.exists() else {}
+    keys = bench_head.headline(head)
+    results = {**{k: v for k, v in results.items() if not k.startswith("head")}, **keys, "head": head}
+    path.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    bench_head.replace_section(out / "README.md", bench_head.readme_section(head, {c: b[1] for c, b in BOARDS.items()}))
+    log(f"== done in {time.perf_counter() - t0:.0f} s: {rel(path)}, {rel(out / 'README.md')}")
+    for k in ("head_learn_m4_insns", "head_learn_m4_insns_per_sample", "head_learn_m4_reference_insns_per_sample",
+              "head_end_task_m4_insns_per_sample", "head_predict_m4_insns", "head_commit_m4_insns",
+              "head_update_m4_insns_per_latent"):
+        log(f"   {k} = {keys[k]:.6g}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--work", default=str(BENCH / "work"), help="build/work directory (default benchmarks/work)")
     ap.add_argument("--out", default=str(BENCH), help="where results.json and README.md go (default benchmarks/)")
+    ap.add_argument("--only", choices=["head"], help="run one part alone and update its keys in results.json and "
+                    "its section of README.md (head: the on-device learning costs, bench_head.py)")
     args = ap.parse_args(argv)
     for tool in ("make", "arm-none-eabi-gcc", "arm-none-eabi-size", "arm-none-eabi-nm", "qemu-system-arm"):
         if shutil.which(tool) is None:
             raise SystemExit(f"bench: {tool} not found: run `make setup`")
     work = Path(args.work).resolve()
+    if args.only == "head":
+        return only_head(work / "head", Path(args.out))
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
@@ -631,7 +658,10 @@ def main(argv: list[str] | None = None) -> int:
     res["memory"] = memory(work, exports)
     log("== python: simulator vs LCE, training throughput")
     res["python"] = python_benches(exports)
-    res["headline"] = {**headline(res["kernels"], res["memory"], res["python"]), **cores.headline(res["cores"])}
+    log("== on-device learning (head) on QEMU M4/M7/M33")
+    res["head"] = bench_head.head_bench(work, BOARDS, run, make, qemu_cmd, cmd_str)
+    res["headline"] = {**headline(res["kernels"], res["memory"], res["python"]), **cores.headline(res["cores"]),
+                       **bench_head.headline(res["head"])}
     log("== command start-up: bnn-edge --help, bnn-edge inspect (bench_cli)")
     import bench_cli
 
@@ -645,6 +675,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {**res["headline"], **{k: v for k, v in res.items() if k != "headline"}}
     (out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     write_readme(out / "README.md", res)
+    bench_head.replace_section(out / "README.md", bench_head.readme_section(res["head"], {c: b[1] for c, b in BOARDS.items()}))
     log(f"== done in {res['wall_s']:.0f} s: {rel(out / 'results.json')}, {rel(out / 'README.md')}")
     for k in ("bconv_m4_optimized_bmac_per_insn", "bconv_m4_reference_bmac_per_insn", "bconv_m4_speedup",
               "bconv_m0_optimized_bmac_per_insn", "bconv_m55_optimized_bmac_per_insn", "flash_over_ideal", "sim_vs_lce_slowdown", "train_images_per_s"):
