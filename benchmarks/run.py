@@ -46,7 +46,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -59,15 +58,28 @@ BENCH = ROOT / "benchmarks"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
+import bench_head  # noqa: E402
 import numpy as np  # noqa: E402
 
 FW = ROOT / "firmware"
 from bnn_edge.device.targets import board_targets  # noqa: E402
 
 # per core: QEMU board, core, instructions per SysTick tick under -icount shift=0 (1 ns per
-# instruction against the board's SysTick clock: 25 MHz on AN386/AN500, 20 MHz on AN505), from the
-# target table (bnn_edge/device/targets.py); the ticks are checked by calibrate()
+# instruction against the board's SysTick clock: 25 MHz on AN386/AN500, 20 MHz on AN505, 16 MHz on
+# microbit, 32 MHz on AN547), from the target table (bnn_edge/device/targets.py); the ticks are
+# checked by calibrate()
 BOARDS = {t.core: (t.qemu_machine, t.description, t.insns_per_tick) for t in board_targets()}
+# the cores benchmarks/cores.py measures on its own cases (the paper net does not fit the M0's
+# 16 KB); the presets run on the others
+CORE_BOARDS = {c: BOARDS[c] for c in ("m0", "m55") if c in BOARDS}
+PRESET_BOARDS = tuple(c for c in BOARDS if c not in CORE_BOARDS)
+
+
+def board(core: str) -> tuple[str, str, float]:
+    """QEMU machine, core name, instructions per tick of a core of the table."""
+    return BOARDS[core]
+
+
 PRESETS = ("tiny", "paper", "m4-32")
 OP_NAMES = {1: "THERMO_ENCODE", 2: "BCONV2D", 3: "BMAXPOOL2D", 4: "BDEPTHWISE2D", 5: "BDENSE", 6: "CONCAT"}
 
@@ -97,7 +109,7 @@ def cmd_str(cmd: list[str]) -> str:
 
 
 def qemu_cmd(core: str, elf: Path, trace: Path | None = None) -> list[str]:
-    cmd = ["qemu-system-arm", "-M", BOARDS[core][0], "-nographic", "-monitor", "none", "-serial", "none",
+    cmd = ["qemu-system-arm", "-M", board(core)[0], "-nographic", "-monitor", "none", "-serial", "none",
            "-semihosting-config", "enable=on,target=native"]
     if trace is None:
         cmd += ["-icount", "shift=0"]
@@ -126,11 +138,11 @@ def make(*args: str) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------ calibration
-def calibrate(work: Path) -> dict[str, Any]:
-    """Ticks vs an exact instruction trace, on the same code, for M4 and M7."""
+def calibrate(work: Path, boards: tuple[str, ...] = tuple(BOARDS)) -> dict[str, Any]:
+    """Ticks vs an exact instruction trace, on the same code, for each core of ``boards``."""
     out: dict[str, Any] = {}
     build = work / "fw-tools"
-    elfs = [build / core / "tools" / f"{name}.elf" for core in BOARDS for name in ("calib", "calib_trace")]
+    elfs = [build / core / "tools" / f"{name}.elf" for core in boards for name in ("calib", "calib_trace")]
     build_cmd = make(f"BUILD={build}", *map(str, elfs))
     run(build_cmd)
 
@@ -143,31 +155,35 @@ def calibrate(work: Path) -> dict[str, Any]:
         trace = work / f"calib-{core}.trace"
         trace_cmd = qemu_cmd(core, elf_t, trace)
         run(trace_cmd)
-        nm = subprocess.run(["arm-none-eabi-nm", str(elf_t)], capture_output=True, text=True).stdout
-        sym = {p[2]: int(p[0], 16) & ~1 for p in (ln.split() for ln in nm.splitlines()) if len(p) == 3}
-        entry = sym["bnn_xpc_bits"]
-        pcs = [int(mm.group(1), 16) for ln in trace.read_text().splitlines()
-               if (mm := re.search(r"\[[0-9a-f]+/([0-9a-f]+)/", ln))]
+        nm = subprocess.run(["arm-none-eabi-nm", "-S", str(elf_t)], capture_output=True, text=True).stdout
+        sym = {p[-1]: (int(p[0], 16) & ~1, int(p[1], 16) if len(p) == 4 else 0)
+               for p in (ln.split() for ln in nm.splitlines()) if len(p) in (3, 4)}
+        entry = sym["bnn_xpc_bits"][0]
+        # the trace run has no -icount: SysTick follows the host clock, and its handler lands inside
+        # repetitions (on a loaded host, in every one of the slow microbit trace): not counted
+        h0, hn = sym["bnn_port_systick_handler"]
+        pcs = [pc for ln in trace.read_text().splitlines()
+               if (mm := re.search(r"\[[0-9a-f]+/([0-9a-f]+)/", ln)) and not h0 <= (pc := int(mm.group(1), 16)) < h0 + hn]
         idx = [i for i, pc in enumerate(pcs) if pc == entry]
         # the distance between two calls within one region call (across the two region calls it also
-        # holds the timer reads and the region's prologue)
-        exact = Counter(b - a for a, b in zip(idx, idx[1:])).most_common(1)[0][0]
+        # holds the timer reads and the region's prologue): the shortest one
+        exact = min(b - a for a, b in zip(idx, idx[1:]))
         trace.unlink()
         return {
-            "board": BOARDS[core][0], "core": BOARDS[core][1],
+            "board": board(core)[0], "core": board(core)[1],
             "exact_insns_per_rep": exact, "trace_lines": len(pcs),
             "timer_reps": reps, "timer_ticks": ticks,
-            "timer_insns_per_rep": ticks * BOARDS[core][2] / reps,
+            "timer_insns_per_rep": ticks * board(core)[2] / reps,
             "insns_per_tick": exact * reps / ticks,
             "spin_insns": spin_insns, "spin_ticks": spin_ticks, "spin_insns_per_tick": spin_insns / spin_ticks,
             "cmd_timer": cmd_str(timer_cmd), "cmd_trace": cmd_str(trace_cmd), "cmd_build": cmd_str(build_cmd),
         }
 
     with ThreadPoolExecutor(2) as ex:
-        for core, res in zip(BOARDS, ex.map(one, BOARDS)):
+        for core, res in zip(boards, ex.map(one, boards)):
             out[core] = res
-            if abs(res["insns_per_tick"] - BOARDS[core][2]) > 0.01:
-                raise SystemExit(f"bench: {core}: {res['insns_per_tick']:.4f} instructions per tick, expected {BOARDS[core][2]}")
+            if abs(res["insns_per_tick"] - board(core)[2]) > 0.01:
+                raise SystemExit(f"bench: {core}: {res['insns_per_tick']:.4f} instructions per tick, expected {board(core)[2]}")
     return out
 
 
@@ -244,7 +260,7 @@ def model_bench(work: Path, exports: dict[str, dict[str, Any]]) -> dict[str, Any
         pack = bp.read_pack(pack_bytes)
         (d / "model_data.c").write_text(c_array_files(pack_bytes)[0])
         (d / "input_data.c").write_text(input_c_source(bench_input(preset, pack)))
-        for core in BOARDS:
+        for core in PRESET_BOARDS:
             build_cmd = make("app", f"TARGET={core}", f"MODEL_C={d / 'model_data.c'}", f"INPUT_C={d / 'input_data.c'}",
                              f"BUILD={d / core}", f"ARENA_BYTES={pack.arena_bytes + pack.scratch_bytes + 64}",
                              f"APP_MAIN={FW / 'tests/tools/model_bench.c'}", "APP_DEFS=-DBNN_PROFILE=1")
@@ -260,28 +276,7 @@ def model_bench(work: Path, exports: dict[str, dict[str, Any]]) -> dict[str, Any
     res: dict[str, Any] = {}
     with ThreadPoolExecutor(2) as ex:
         for (preset, core, pack, build_cmd, elf), qcmd, text in ex.map(one, jobs):
-            ipt = BOARDS[core][2]
-            hook = re.search(r"hook=(\d+)/(\d+)", text)
-            hook_ticks = int(hook.group(1)) / int(hook.group(2))
-            ops = []
-            for m in re.finditer(r"^OP (\d+) (\d+) ref (\d+) (\d+) opt (\d+) (\d+) equal (\d)", text, re.M):
-                i, typ, rr, rt, orr, ot, eq = map(int, m.groups())
-                op = pack.ops[i]
-                work_units, unit = op_work(pack, op)
-                ref_insns = (rt / rr - hook_ticks) * ipt
-                opt_insns = (ot / orr - hook_ticks) * ipt
-                ops.append({
-                    "index": i, "op": OP_NAMES[typ], "shape": op_shape(pack, op), "work": work_units, "unit": unit,
-                    "ref_reps": rr, "ref_ticks": rt, "opt_reps": orr, "opt_ticks": ot,
-                    "ref_insns": ref_insns, "opt_insns": opt_insns,
-                    "ref_per_insn": work_units / ref_insns, "opt_per_insn": work_units / opt_insns,
-                    "speedup": ref_insns / opt_insns, "equal": bool(eq),
-                })
-            mm = re.search(r"^MODEL ref (\d+) opt (\d+) equal (\d)", text, re.M)
-            model = {"ref_insns": int(mm.group(1)) * ipt, "opt_insns": int(mm.group(2)) * ipt,
-                     "equal": mm.group(3) == "1"}
-            model["speedup"] = model["ref_insns"] / model["opt_insns"]
-            model["bmacs"] = sum(o["work"] for o in ops if o["unit"] == "bMAC")
+            ops, model, hook_ticks = parse_model_bench(text, pack, board(core)[2])
             if not all(o["equal"] for o in ops) or not model["equal"]:
                 raise SystemExit(f"bench: {preset}/{core}: optimized kernels differ from the reference")
             res.setdefault(preset, {})[core] = {
@@ -289,6 +284,32 @@ def model_bench(work: Path, exports: dict[str, dict[str, Any]]) -> dict[str, Any
                 "cmd_build": cmd_str(build_cmd), "cmd_run": cmd_str(qcmd),
             }
     return res
+
+
+def parse_model_bench(text: str, pack, ipt: float) -> tuple[list[dict[str, Any]], dict[str, Any], float]:
+    """``model_bench``'s OP and MODEL lines -> per-op figures, whole-model figures, hook ticks
+    (``ipt``: instructions per tick of the board)."""
+    hook = re.search(r"hook=(\d+)/(\d+)", text)
+    hook_ticks = int(hook.group(1)) / int(hook.group(2))
+    ops = []
+    for m in re.finditer(r"^OP (\d+) (\d+) ref (\d+) (\d+) opt (\d+) (\d+) equal (\d)", text, re.M):
+        i, typ, rr, rt, orr, ot, eq = map(int, m.groups())
+        op = pack.ops[i]
+        work_units, unit = op_work(pack, op)
+        ref_insns = (rt / rr - hook_ticks) * ipt
+        opt_insns = (ot / orr - hook_ticks) * ipt
+        ops.append({
+            "index": i, "op": OP_NAMES[typ], "shape": op_shape(pack, op), "work": work_units, "unit": unit,
+            "ref_reps": rr, "ref_ticks": rt, "opt_reps": orr, "opt_ticks": ot,
+            "ref_insns": ref_insns, "opt_insns": opt_insns,
+            "ref_per_insn": work_units / ref_insns, "opt_per_insn": work_units / opt_insns,
+            "speedup": ref_insns / opt_insns, "equal": bool(eq),
+        })
+    mm = re.search(r"^MODEL ref (\d+) opt (\d+) equal (\d)", text, re.M)
+    model = {"ref_insns": int(mm.group(1)) * ipt, "opt_insns": int(mm.group(2)) * ipt, "equal": mm.group(3) == "1"}
+    model["speedup"] = model["ref_insns"] / model["opt_insns"]
+    model["bmacs"] = sum(o["work"] for o in ops if o["unit"] == "bMAC")
+    return ops, model, hook_ticks
 
 
 # ------------------------------------------------------------------------------------ memory
@@ -465,14 +486,15 @@ def write_readme(path: Path, res: dict[str, Any]) -> None:
     a("## The unit: instructions per tick")
     a("")
     a("Under `-icount shift=0` QEMU advances virtual time 1 ns per instruction; the Cortex-M port's `bnn_port_ticks()` "
-      "counts SysTick ticks of the board clock (25 MHz on AN386/AN500, 20 MHz on AN505), so one tick should be 40 "
-      "(50) instructions. QEMU does not model the DWT cycle counter (it reads 0). "
+      "counts SysTick ticks of the board clock (25 MHz on AN386/AN500, 20 MHz on AN505, 16 MHz on microbit, 32 MHz "
+      "on AN547), so one tick should be 40 (50, 62.5, 31.25) instructions. QEMU does not model the DWT cycle counter "
+      "(it reads 0). "
       "`firmware/tests/tools/calib.c` runs 32 rows of a 72-word xor-popcount (the paper conv's inner loop, thresholded) "
       "many times under the timer; `calib_trace.elf` is the same code (only two volatile constants differ) run 3 times "
       "under QEMU's exact instruction trace, where one repetition is the distance between two entries of `bnn_xpc_bits` "
-      "in the trace. The benchmark stops if the ratio is not 40 (50).")
+      "in the trace. The benchmark stops if the ratio is not the board's (40, 50, 62.5, 31.25).")
     a("")
-    a("| core | exact instructions per repetition (trace) | timer: ticks x 40 (50) / reps | instructions per tick | spin loop: instructions / ticks | commands |")
+    a("| core | exact instructions per repetition (trace) | timer: ticks x the board's ratio / reps | instructions per tick | spin loop: instructions / ticks | commands |")
     a("|---|---|---|---|---|---|")
     for core, c in cal.items():
         a(f"| {c['core']} ({c['board']}) | {c['exact_insns_per_rep']} | {c['timer_insns_per_rep']:.2f} ({c['timer_ticks']} ticks / {c['timer_reps']}) "
@@ -489,7 +511,7 @@ def write_readme(path: Path, res: dict[str, Any]) -> None:
       "Inputs: one seeded random 32x32x3 image (paper), the first test digit (tiny); weights: the untrained model's. "
       "The reference kernels count bits one at a time, so their counts depend on the data; the optimized ones do not.")
     for preset in PRESETS:
-        for core in BOARDS:
+        for core in PRESET_BOARDS:
             k = kern[preset][core]
             a("")
             a(f"### {preset}, {BOARDS[core][1]}")
@@ -508,6 +530,10 @@ def write_readme(path: Path, res: dict[str, Any]) -> None:
     a("")
     a("The Cortex-M33 build is the same code (Armv8-M Mainline runs the Armv7E-M Thumb-2 assembly unchanged).")
     a("")
+    if "cores" in res:
+        import cores  # benchmarks/cores.py (imports this module)
+
+        L.extend(cores.readme_lines(res["cores"], h, cores.largest_conv(kern["paper"]["m4"]["ops"])))
     a("## Flash and RAM of the firmware image (example app, Cortex-M4, -O2)")
     a("")
     a("`bnn_edge.device.firmware.build_and_run` builds `firmware/app/main.c` with the pack and one input embedded (what "
@@ -551,6 +577,15 @@ def write_readme(path: Path, res: dict[str, Any]) -> None:
     path.write_text("\n".join(L) + "\n")
 
 
+RESULT_SECTIONS = ("environment", "calibration", "kernels", "cores", "memory", "python", "cli", "exports", "wall_s")
+
+
+def results_as_res(results: dict[str, Any]) -> dict[str, Any]:
+    """``results.json`` (headline keys flattened at the top) back into :func:`write_readme`'s input."""
+    return {"headline": {k: v for k, v in results.items() if k not in RESULT_SECTIONS},
+            **{k: results[k] for k in RESULT_SECTIONS if k in results}}
+
+
 def environment() -> dict[str, Any]:
     def first_line(cmd: list[str]) -> str:
         try:
@@ -569,15 +604,41 @@ def environment() -> dict[str, Any]:
     }
 
 
+def only_head(work: Path, out: Path) -> int:
+    """`--only head`: the head's figures alone, merged into the existing results.json and README.md."""
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    t0 = time.perf_counter()
+    log("== on-device learning (head) on QEMU M4/M7/M33")
+    head = bench_head.head_bench(work, BOARDS, run, make, qemu_cmd, cmd_str)
+    path = out / "results.json"
+    results = json.loads(path.read_text()) if path.exists() else {}
+    keys = bench_head.headline(head)
+    results = {**{k: v for k, v in results.items() if not k.startswith("head")}, **keys, "head": head}
+    path.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    bench_head.replace_section(out / "README.md", bench_head.readme_section(head, {c: b[1] for c, b in BOARDS.items()}))
+    log(f"== done in {time.perf_counter() - t0:.0f} s: {rel(path)}, {rel(out / 'README.md')}")
+    for k in ("head_learn_m4_insns", "head_learn_m4_insns_per_sample", "head_learn_m4_reference_insns_per_sample",
+              "head_end_task_m4_insns_per_sample", "head_predict_m4_insns", "head_commit_m4_insns",
+              "head_update_m4_insns_per_latent"):
+        log(f"   {k} = {keys[k]:.6g}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--work", default=str(BENCH / "work"), help="build/work directory (default benchmarks/work)")
     ap.add_argument("--out", default=str(BENCH), help="where results.json and README.md go (default benchmarks/)")
+    ap.add_argument("--only", choices=["head"], help="run one part alone and update its keys in results.json and "
+                    "its section of README.md (head: the on-device learning costs, bench_head.py)")
     args = ap.parse_args(argv)
     for tool in ("make", "arm-none-eabi-gcc", "arm-none-eabi-size", "arm-none-eabi-nm", "qemu-system-arm"):
         if shutil.which(tool) is None:
             raise SystemExit(f"bench: {tool} not found: run `make setup`")
     work = Path(args.work).resolve()
+    if args.only == "head":
+        return only_head(work / "head", Path(args.out))
     if work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True)
@@ -589,11 +650,18 @@ def main(argv: list[str] | None = None) -> int:
     exports = export_presets(work)
     log("== kernels and whole models on QEMU M4/M7/M33")
     res["kernels"] = model_bench(work, exports)
+    import cores  # benchmarks/cores.py: the Cortex-M0 / Cortex-M55 cases (imports this module)
+
+    log("== kernels on QEMU M0/M55 (benchmarks/cores.py)")
+    res["cores"] = cores.bench(work, exports)
     log("== flash/RAM of the example app")
     res["memory"] = memory(work, exports)
     log("== python: simulator vs LCE, training throughput")
     res["python"] = python_benches(exports)
-    res["headline"] = headline(res["kernels"], res["memory"], res["python"])
+    log("== on-device learning (head) on QEMU M4/M7/M33")
+    res["head"] = bench_head.head_bench(work, BOARDS, run, make, qemu_cmd, cmd_str)
+    res["headline"] = {**headline(res["kernels"], res["memory"], res["python"]), **cores.headline(res["cores"]),
+                       **bench_head.headline(res["head"])}
     log("== command start-up: bnn-edge --help, bnn-edge inspect (bench_cli)")
     import bench_cli
 
@@ -607,9 +675,10 @@ def main(argv: list[str] | None = None) -> int:
     results = {**res["headline"], **{k: v for k, v in res.items() if k != "headline"}}
     (out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     write_readme(out / "README.md", res)
+    bench_head.replace_section(out / "README.md", bench_head.readme_section(res["head"], {c: b[1] for c, b in BOARDS.items()}))
     log(f"== done in {res['wall_s']:.0f} s: {rel(out / 'results.json')}, {rel(out / 'README.md')}")
     for k in ("bconv_m4_optimized_bmac_per_insn", "bconv_m4_reference_bmac_per_insn", "bconv_m4_speedup",
-              "flash_over_ideal", "sim_vs_lce_slowdown", "train_images_per_s"):
+              "bconv_m0_optimized_bmac_per_insn", "bconv_m55_optimized_bmac_per_insn", "flash_over_ideal", "sim_vs_lce_slowdown", "train_images_per_s"):
         log(f"   {k} = {res['headline'][k]:.4g}")
     return 0
 

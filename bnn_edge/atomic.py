@@ -228,3 +228,17 @@ def write_file_atomic(path: Path, data: bytes | str) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def writable_dir(path: str | os.PathLike, option: str = "--out") -> Path:
+    """Create ``path`` (parents too) and check that it is writable: a :class:`UserError` naming
+    ``option`` otherwise."""
+    p = Path(path)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        probe = p / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UserError(f"{option} {path}: cannot write there ({exc.strerror or exc})") from None
+    return p

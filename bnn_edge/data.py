@@ -265,11 +265,12 @@ def load_folder(path: str | os.PathLike, image_size: tuple[int, int] | list[int]
 
 def load_dataset(name: str, data_dir: str | None = None, seed: int = 0,
                  image_size: tuple[int, int] | list[int] | None = None, test_fraction: float | None = None) -> Dataset:
-    """``digits`` | image folder | path to ``.npz`` | tensorflow-datasets name.
+    """``digits`` (the bundled set, even if a folder of that name exists) | image folder | path to
+    ``.npz`` | tensorflow-datasets name.
 
     ``image_size`` and ``test_fraction`` apply to image folders only (an error for other sources).
     """
-    if os.path.isdir(name):
+    if name != DIGITS and os.path.isdir(name):
         return load_folder(name, image_size=image_size, test_fraction=test_fraction)
     if image_size is not None or test_fraction is not None:
         raise UserError(f"--image-size and --test-fraction apply to image folders only, and '{name}' is not a folder")

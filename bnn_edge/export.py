@@ -58,10 +58,13 @@ CPUS: dict[str, CpuBudget] = {
 EXPORT_DIR_NAMES = (*EXPORT_FILES, REFERENCE_FILE, EXPORT_JSON, "build-*")
 
 
-def encoded_submodel(model: keras.Model) -> keras.Model:
-    """The model from the thermometer's ±1 output to the logits (layers re-applied, weights shared)."""
+def encoded_submodel(model: keras.Model, thermometer: str = "thermometer") -> keras.Model:
+    """The model from the thermometer's ±1 output to the logits (layers re-applied, weights shared).
+
+    ``thermometer``: the name of the :class:`Thermometer` layer to cut after.
+    """
     try:
-        therm = model.get_layer("thermometer")
+        therm = model.get_layer(thermometer)
     except ValueError:
         raise UserError("the model has no 'thermometer' layer: only fully-binary bnn-edge models export to Cortex-M "
                         "(the float '-fp' baselines do not)") from None
@@ -81,11 +84,11 @@ def encoded_submodel(model: keras.Model) -> keras.Model:
     return keras.Model(new_in, mapping[id(model.output)], name="encoded_" + model.name)
 
 
-def convert_lce(model: keras.Model) -> bytes:
+def convert_lce(model: keras.Model, thermometer: str = "thermometer") -> bytes:
     """LCE conversion of ``model`` with unit gains (bit-packed activations, int32 thresholds)."""
     import larq_compute_engine as lce
 
-    sub = encoded_submodel(model)
+    sub = encoded_submodel(model, thermometer)
     with unit_gains(sub):
         return bytes(lce.convert_keras_model(sub))
 
@@ -200,15 +203,12 @@ def head_reserve_bytes(latent: int, hidden: int, max_classes: int) -> int:
     return mem["arena"] - mem["buffer"]
 
 
-def export_run(run_dir: str | os.PathLike, out: str | os.PathLike, cpu: str = "cortex-m4", flash_kb: int | None = None,
-               ram_kb: int | None = None, samples: int = 500, allow_oversize: bool = False, buffer_kb: float = 0.0,
-               head_classes: int = 0) -> dict[str, Any]:
-    """Export a training run for Cortex-M; writes the export's files (and the Keras
-    predictions on the test images, for ``bnn-edge run``) and returns ``export.json``'s content."""
-    from bnn_edge.train import load_run
-
+def check_export_options(cpu: str, flash_kb: int | None, ram_kb: int | None, buffer_kb: float,
+                         head_classes: int) -> tuple[str, CpuBudget, int, int]:
+    """Validate the budget options of ``export`` (any target spelling of the CPU: ``m4``,
+    ``qemu-m4`` -> ``cortex-m4``); returns ``(cpu, budget, flash_kb, ram_kb)`` with the defaults filled."""
     t = lookup(cpu)
-    cpu = t.cpu if t is not None and t.cpu in CPUS else cpu  # m4, qemu-m4 -> cortex-m4
+    cpu = t.cpu if t is not None and t.cpu in CPUS else cpu
     if cpu not in CPUS:
         raise UserError(f"--cpu {cpu}: expected one of {', '.join(CPUS)}")
     budget = CPUS[cpu]
@@ -220,6 +220,17 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike, cpu: str = "c
         raise UserError(f"--buffer-kb {buffer_kb}: must be a finite number >= 0")
     if head_classes < 0:
         raise UserError(f"--head-classes {head_classes}: must be >= 0")
+    return cpu, budget, flash_kb, ram_kb
+
+
+def export_run(run_dir: str | os.PathLike, out: str | os.PathLike, cpu: str = "cortex-m4", flash_kb: int | None = None,
+               ram_kb: int | None = None, samples: int = 500, allow_oversize: bool = False, buffer_kb: float = 0.0,
+               head_classes: int = 0) -> dict[str, Any]:
+    """Export a training run for Cortex-M; writes the export's files (and the Keras
+    predictions on the test images, for ``bnn-edge run``) and returns ``export.json``'s content."""
+    from bnn_edge.train import load_run
+
+    cpu, budget, flash_kb, ram_kb = check_export_options(cpu, flash_kb, ram_kb, buffer_kb, head_classes)
     with AtomicDir(out, "an export directory", EXPORT_DIR_NAMES) as work:
         model, run = load_run(run_dir)
         fingerprint = run_fingerprint(run_dir)  # the run this export is made from, recorded in export.json

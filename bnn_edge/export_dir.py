@@ -34,8 +34,8 @@ class ExportDir:
     pack_bytes: bytes
     pack: bp.Pack
     info: dict[str, Any]  # export.json
-    run_dir: Path
-    run: dict[str, Any]  # the training run's run.json
+    run_dir: Path | None  # None for an export of a model file
+    run: dict[str, Any]  # the training run's run.json (for a model file: export.json's "run")
 
 
 def read_export_dir(export_dir: str | Path) -> ExportDir:
@@ -43,8 +43,12 @@ def read_export_dir(export_dir: str | Path) -> ExportDir:
 
     Every file ``export.json`` lists must have its recorded SHA-256, and the run must still be the
     one exported (its ``run.json`` and ``model.keras`` hashes, ``run_sha256``): a half-written or
-    modified export, or one whose run was re-trained since, is one clear error.
+    modified export, or one whose run was re-trained since, is one clear error. An export of a
+    model file (``"source": "model-file"``, :mod:`bnn_edge.export_model`) has no run: its ``run``
+    description in export.json stands for ``run.json``, and its reference images are hashed too.
     """
+    from bnn_edge.export_model import IMAGES_FILE, SOURCE
+
     export_dir = Path(export_dir)
     if not export_dir.is_dir():
         raise UserError(f"{export_dir}: not a directory (expected the --out of `bnn-edge export`)")
@@ -53,18 +57,25 @@ def read_export_dir(export_dir: str | Path) -> ExportDir:
         if not p.is_file():
             raise UserError(f"{export_dir}: no {p.name} (expected the --out of `bnn-edge export`)")
     info = read_json_object(meta_path, "an export.json of `bnn-edge export`")
+    model_file = info.get("source") == SOURCE
     run_dir = info.get("run_dir")
-    if not run_dir:
+    if not model_file and not run_dir:
         raise UserError(f"{meta_path}: no run_dir, not an export.json of `bnn-edge export` (re-export the run)")
-    if not isinstance(run_dir, str):
+    if not model_file and not isinstance(run_dir, str):
         raise UserError(f"{meta_path}: 'run_dir' must be a string (the training run's directory); {EXPORT_HINT}")
-    table = check_hash_table(info.get(FILES_KEY), meta_path, FILES_KEY, EXPORT_FILES, EXPORT_HINT)
+    required = (*EXPORT_FILES, IMAGES_FILE) if model_file else EXPORT_FILES
+    table = check_hash_table(info.get(FILES_KEY), meta_path, FILES_KEY, required, EXPORT_HINT)
     pack_bytes = pack_path.read_bytes()
     verify_files(export_dir, EXPORT_JSON, table, EXPORT_HINT, contents={PACK_FILE: pack_bytes})
     try:
         pack = bp.read_pack(pack_bytes)
     except bp.PackError as exc:
         raise UserError(f"{pack_path}: {exc}") from None
+    if model_file:
+        run = info.get("run")
+        if not isinstance(run, dict) or not isinstance(run.get("classes"), list):
+            raise UserError(f"{meta_path}: no 'run' description of the model file; {EXPORT_HINT}")
+        return ExportDir(export_dir, pack_bytes, pack, info, None, run)
     if not (Path(run_dir) / "run.json").is_file():
         raise UserError(f"{meta_path}: its run {run_dir} has no run.json (the training run was moved or deleted?)")
     check_run_unchanged(info.get("run_sha256"), Path(run_dir), meta_path)

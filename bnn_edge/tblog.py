@@ -39,15 +39,9 @@ def run_name(desc: str) -> str:
 
 
 def _prepare(log_dir: str | Path) -> Path:
-    path = Path(log_dir)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise UserError(f"--tensorboard {log_dir}: cannot write there ({exc.strerror or exc})") from None
-    return path
+    from bnn_edge.atomic import writable_dir
+
+    return writable_dir(log_dir, "--tensorboard")
 
 
 @contextlib.contextmanager

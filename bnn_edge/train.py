@@ -39,15 +39,9 @@ RUN_DIR_FILES = (MODEL_FILE, RUN_FILE, METRICS_FILE)
 
 def prepare_out_dir(out: str | os.PathLike) -> Path:
     """Create ``out`` (parents too) and check that it is writable: a :class:`UserError` otherwise."""
-    path = Path(out)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise UserError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
-    return path
+    from bnn_edge.atomic import writable_dir
+
+    return writable_dir(out, "--out")
 
 
 def save_run(out_dir: Path, model: keras.Model, run: dict[str, Any], metrics: dict[str, Any]) -> None:

@@ -15,6 +15,8 @@ for extra in "$@"; do
     clang)  # libFuzzer and the sanitizer runtimes come with libclang-rt-14-dev
       command -v clang >/dev/null 2>&1 || need+=(clang)
       if command -v dpkg >/dev/null 2>&1 && ! dpkg -s libclang-rt-14-dev >/dev/null 2>&1; then need+=(libclang-rt-14-dev); fi ;;
+    openocd)  # bnn-edge flash --board NAME --probe openocd
+      command -v openocd >/dev/null 2>&1 || need+=(openocd) ;;
   esac
 done
 [ ${#need[@]} -eq 0 ] && exit 0

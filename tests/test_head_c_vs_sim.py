@@ -196,6 +196,24 @@ def test_bit_exact_qemu(target: str, tmp_path: Path) -> None:
     assert c.mem["total"] <= 65536
 
 
+@pytest.mark.parametrize("target", ["host", pytest.param("qemu-m4", marks=pytest.mark.skipif(
+    not HAVE_ARM, reason="arm-none-eabi-gcc / qemu-system-arm not installed"))])
+def test_w1_given_bit_exact(target: str, tmp_path: Path) -> None:
+    """A stream with its own W1 (``cil_config[15] = 1``, ``cil_w1`` in flash, as ``--w1 trained``):
+    C == twin, W1 costs no RAM, and it is really used (other predictions than the PRNG W1)."""
+    cfg = HeadConfig()
+    stream = _stream(cfg, seed=3, per_class=(20, 30), n_test=10)
+    rng = np.random.default_rng(9)
+    stream.w1 = rng.integers(0, 2**32, (cfg.n_hidden, cfg.n_latent // 32), dtype=np.uint64).astype(np.uint32)
+    c = run_c_stream(stream, target, tmp_path)
+    py = run_sim_stream(stream)
+    _assert_same(c, py, stream)
+    assert c.mem["w1_bits"] == 0
+    assert c.mem["arena"] == head_memory(cfg)["arena"] - cfg.n_hidden * cfg.n_latent // 8
+    stream_prng = CilStream(cfg, stream.latents, stream.ops)
+    assert not np.array_equal(run_sim_stream(stream_prng).predictions, py.predictions)
+
+
 @pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None, reason="arm-none-eabi-gcc not installed")
 def test_head_needs_no_fpu(tmp_path: Path) -> None:
     """Compiled for a Cortex-M0 (no FPU, no divide), the head calls no float helper at all."""

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bnn_edge.errors import UserError
+from bnn_edge.manifest import hash_files
 from bnn_edge.models.loading import check_config_objects, load_keras_model
 from conftest import run_cli
 
@@ -31,8 +32,12 @@ def _marker_lambda_model(marker: Path):
     return model
 
 
-def _write_evil_run(run_dir: Path, marker: Path) -> Path:
-    """A run directory whose ``model.keras`` is a legacy HDF5 file with a code-carrying Lambda."""
+def _write_evil_run(run_dir: Path, marker: Path, base_run: Path | None = None) -> Path:
+    """A run directory whose ``model.keras`` is a legacy HDF5 file with a code-carrying Lambda.
+
+    With ``base_run``, its ``run.json`` and ``metrics.json`` are reused (a complete, well-formed run
+    in every other respect), so the commands get as far as loading the model file.
+    """
     run_dir.mkdir(parents=True)
     model = _marker_lambda_model(marker)
     h5 = run_dir / "evil.h5"
@@ -42,6 +47,12 @@ def _write_evil_run(run_dir: Path, marker: Path) -> Path:
     run = {"dataset": "digits", "data_dir": None, "preset_name": "tiny", "seed": 0, "class_order": list(range(10)),
            "classes": list(range(5)), "pretrain_classes": 5, "num_classes_total": 10, "input_shape": [8, 8, 1],
            "vmax": 16}
+    (run_dir / "metrics.json").write_text(json.dumps({"test_accuracy": 0.9}))
+    if base_run is not None:
+        run = json.loads((base_run / "run.json").read_text())
+        shutil.copy(base_run / "metrics.json", run_dir / "metrics.json")
+    # a well-formed manifest (hashes of the files), so the commands get as far as loading the model
+    run["files"] = hash_files(run_dir, ("model.keras", "metrics.json"))
     (run_dir / "run.json").write_text(json.dumps(run))
     return run_dir
 
@@ -109,9 +120,9 @@ def test_project_model_round_trips(tmp_path):
 
 
 @pytest.mark.slow
-def test_cli_commands_refuse_evil_run(tmp_path, tiny_export):
+def test_cli_commands_refuse_evil_run(tmp_path, tiny_run, tiny_export):
     marker = tmp_path / "marker"
-    evil = _write_evil_run(tmp_path / "evil run", marker)
+    evil = _write_evil_run(tmp_path / "evil run", marker, base_run=tiny_run)
     export = tmp_path / "export"
     shutil.copytree(tiny_export, export)
     meta = json.loads((export / "export.json").read_text())
@@ -121,7 +132,7 @@ def test_cli_commands_refuse_evil_run(tmp_path, tiny_export):
         ["export", str(evil), "--target", "cortex-m", "--out", str(tmp_path / "exp2")],
         ["run", str(export), "--target", "host", "--images", "5"],
         ["cil", "--dataset", "digits", "--preset", "tiny", "--pretrain-classes", "5", "--tasks", "1",
-         "--pretrained", str(evil), "--out", str(tmp_path / "cil")],
+         "--buffer-mb", "0.02", "--pretrained", str(evil), "--out", str(tmp_path / "cil")],
     ]
     for args in cases:
         proc = run_cli(*args)
@@ -130,3 +141,5 @@ def test_cli_commands_refuse_evil_run(tmp_path, tiny_export):
         assert any(line.startswith("error:") for line in err), (args, proc.stderr)
         assert "Traceback" not in proc.stderr, (args, proc.stderr)
         assert not marker.exists(), args
+        if args[0] in ("export", "cil"):  # they reach the model file: refused by the loader itself
+            assert "not a native Keras .keras file" in proc.stderr, (args, proc.stderr)

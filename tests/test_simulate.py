@@ -101,6 +101,44 @@ def test_qemu_m4_same_state_as_host(pre5_export: Path, tmp_path: Path) -> None:
     assert r["head_memory"]["control"] == 200 and r["ram_bytes"] <= 65536
 
 
+def test_w1_trained_from_the_pack(pre5_export: Path, report: dict, tmp_path: Path) -> None:
+    """`--w1 trained`: the head's hidden layer is the pack's trained one, read from flash: the C
+    head stays bit-exact, and RAM drops by W1's H*N/8 = 4096 bytes."""
+    r = _cli(str(pre5_export), "--cil", "--tasks", "5", "--w1", "trained", "--json", "--build-dir", str(tmp_path))
+    assert r.exit_code == 0, r.output
+    t = json.loads(r.output)
+    assert report["w1"] == "random" and t["w1"] == "trained"
+    assert t["bit_exact_vs_c"] is True and t["c"]["host"]["commits_roundtrip"] == 6
+    assert report["head_memory"]["w1_bits"] == 4096 and t["head_memory"]["w1_bits"] == 0
+    assert t["ram_bytes"] == report["ram_bytes"] - 4096
+    assert t["int_final_accuracy"] != report["int_final_accuracy"] or t["int_accuracy_matrix"] != report["int_accuracy_matrix"]
+    assert abs(t["int_final_accuracy"] - t["float_final_accuracy"]) <= 0.03
+
+
+def test_w1_from_pack_is_the_hidden_bdense(pre5_export: Path) -> None:
+    import copy
+
+    import numpy as np
+
+    from bnn_edge.export_dir import read_export_dir
+    from bnn_edge.sim.head import w1_from_pack
+    from converters.bnnpack import OpCode
+
+    pack = read_export_dir(pre5_export).pack
+    w1 = w1_from_pack(pack)
+    (op,) = [o for o in pack.ops if o.type == OpCode.BDENSE and o.in0 == pack.latent_tensor]
+    assert w1.shape == (128, 8) and w1.dtype == np.uint32
+    assert np.array_equal(w1.reshape(-1), np.asarray(op.weights, np.uint32))
+    bad = copy.deepcopy(pack)
+    next(o for o in bad.ops if o.type == OpCode.BDENSE and o.in0 == bad.latent_tensor).thresholds[3] += 1
+    with pytest.raises(ValueError, match="not N/2"):
+        w1_from_pack(bad)
+    bad = copy.deepcopy(pack)
+    bad.ops = [o for o in bad.ops if not (o.type == OpCode.BDENSE and o.in0 == bad.latent_tensor)]
+    with pytest.raises(ValueError, match="no hidden layer"):
+        w1_from_pack(bad)
+
+
 # ---- errors: one line, exit 2 ----------------------------------------------------------------
 
 

@@ -105,6 +105,7 @@ def main() -> None:
       run       run an export on the host or an emulated Cortex-M
       simulate  on-device incremental learning, integer sim vs float reference
       flash     build the firmware image for a real board and flash it
+      boards    the real boards: memory, console, probe targets
     """
 
 
@@ -114,6 +115,7 @@ _COMMANDS = [
     ("bnn_edge.cli.export_cmd", ["export", "inspect"]),
     ("bnn_edge.cli.run_cmd", ["run", "flash"]),
     ("bnn_edge.cli.simulate_cmd", ["simulate"]),
+    ("bnn_edge.cli.boards_cmd", ["boards"]),
 ]
 
 

@@ -22,7 +22,7 @@ _CPU_HELP = "Target core; sets the default budget: " + ", ".join(
 
 
 @click.command()
-@click.argument("run_dir", type=click.Path())
+@click.argument("run_dir", metavar="RUN_DIR|MODEL.keras", type=click.Path())
 @click.option("--target", type=click.Choice(["cortex-m"]), default="cortex-m", show_default=True)
 @click.option("--cpu", type=TargetChoice(budget_targets, "cpu"), default="cortex-m4", show_default=True, help=_CPU_HELP)
 @click.option("--flash-kb", type=int, default=None, help="Flash budget in KB (default: the CPU preset's).")
@@ -34,9 +34,15 @@ _CPU_HELP = "Target core; sets the default budget: " + ", ".join(
 @click.option("--allow-oversize", is_flag=True, help="Write the export even when it does not fit the budget.")
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="Export directory: model.tflite, model.bnnpack, model_data.c/.h, export.json.")
+@click.option("--dataset", default=None,
+              help="For a MODEL.keras: dataset whose test images check the export and `run` uses "
+                   "(default: random pixels in [0, vmax]).")
+@click.option("--data-dir", type=click.Path(), default=None, help="TFDS data directory (with --dataset).")
 @user_errors
-def export(run_dir, target, cpu, flash_kb, ram_kb, buffer_kb, head_classes, samples, allow_oversize, out):
-    """Export a training run (RUN_DIR from `bnn-edge train`) for a Cortex-M microcontroller.
+def export(run_dir, target, cpu, flash_kb, ram_kb, buffer_kb, head_classes, samples, allow_oversize, out, dataset, data_dir):
+    """Export a training run (RUN_DIR from `bnn-edge train`) or a Keras model file (MODEL.keras of
+    any larq network keeping the fully-binary contract, see bnn_edge/contract.py) for a Cortex-M
+    microcontroller.
 
     LCE converts the network to a bit-packed TFLite flatbuffer; converters/ lowers it to the
     firmware model pack (converters/FORMAT.md); the pack is checked against LCE's interpreter (or
@@ -47,8 +53,17 @@ def export(run_dir, target, cpu, flash_kb, ram_kb, buffer_kb, head_classes, samp
 
     if samples < 1:
         raise UserError(f"--samples {samples}: must be >= 1")
-    r = export_run(run_dir, out, cpu=cpu, flash_kb=flash_kb, ram_kb=ram_kb, samples=samples,
-                   allow_oversize=allow_oversize, buffer_kb=buffer_kb, head_classes=head_classes)
+    if Path(run_dir).is_file() or str(run_dir).endswith(".keras"):  # a model file: bring your own larq network
+        from bnn_edge.export_model import export_model_file
+
+        r = export_model_file(run_dir, out, cpu=cpu, flash_kb=flash_kb, ram_kb=ram_kb, samples=samples,
+                              allow_oversize=allow_oversize, buffer_kb=buffer_kb, head_classes=head_classes,
+                              dataset=dataset, data_dir=data_dir)
+    elif dataset is not None or data_dir is not None:
+        raise UserError("--dataset/--data-dir apply to a MODEL.keras file; a training run exports with its own dataset")
+    else:
+        r = export_run(run_dir, out, cpu=cpu, flash_kb=flash_kb, ram_kb=ram_kb, samples=samples,
+                       allow_oversize=allow_oversize, buffer_kb=buffer_kb, head_classes=head_classes)
     rc = r["reference_check"]
     click.echo(f"{len(r['ops'])} ops, {r['binary_weight_bits']} binary weights, flash {r['flash_bytes']} B, "
                f"RAM {r['ram_bytes']} B, fits={str(r['fits']).lower()}; vs {rc['reference']}: "
@@ -101,4 +116,18 @@ def _print_human(info: dict, echo) -> None:
         if k not in skip and not isinstance(v, (list, dict)):
             echo(f"{k}: {v}")
     for i, op in enumerate(info.get("ops", [])):
-        echo(f"  op {i:2d} {json.dumps(op, default=str)}")
+        echo(_op_line(i, op))
+
+
+def _op_line(i: int, op: dict) -> str:
+    """One op of a pack on one short line (``--json`` has every field):
+    ``op  1 BCONV2D  t1 8x8x16 -> t2 8x8x64 BITS  kh=3 kw=3 ...  weights 2304 B, thresholds 256 B``."""
+    def shape(s) -> str:
+        return "x".join(map(str, s)) if isinstance(s, (list, tuple)) else str(s)
+
+    ins = ", ".join(f"t{t} {shape(s)}" for t, s in zip([op.get("in0"), op.get("in1")], op.get("in_shapes") or [])
+                    if t is not None)
+    params = " ".join(f"{k}={v}" for k, v in (op.get("params") or {}).items())
+    return (f"  op {i:2d} {op.get('name', '?'):<14} {ins or '-'} -> t{op.get('out')} {shape(op.get('out_shape', '?'))} "
+            f"{op.get('out_dtype', '')}  {params}  weights {op.get('weights_bytes', 0)} B, "
+            f"thresholds {op.get('thresholds_bytes', 0)} B")

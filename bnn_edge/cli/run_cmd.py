@@ -19,19 +19,26 @@ _TARGET_HELP = "; ".join(
 @click.command()
 @click.argument("export_dir", type=click.Path())
 @click.option("--target", type=TargetChoice(firmware_targets), default="host", show_default=True, help=_TARGET_HELP)
+@click.option("--board", default=None, metavar="NAME",
+              help="A real board's image (its flash/RAM map, UART console, no semihosting) on QEMU's model of it "
+                   "(netduinoplus2, microbit; `bnn-edge boards`); replaces --target.")
 @click.option("--images", type=int, default=200, show_default=True, help="Test images of the run's dataset to embed and run.")
 @click.option("--build-dir", type=click.Path(file_okay=False), default=None, help="Where to build (default EXPORT_DIR/build-TARGET).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
 @user_errors
-def run(export_dir, target, images, build_dir, as_json):
+def run(ctx, export_dir, target, board, images, build_dir, as_json):
     """Run an export (EXPORT_DIR from `bnn-edge export`) in the C firmware, natively or on an emulated Cortex-M.
 
     Reports the device's accuracy, the Keras model's accuracy on the same images, and whether every
     latent bit and every logit is identical to the bit-exact simulator.
     """
     from bnn_edge.device.firmware import run_export
+    from bnn_edge.errors import UserError
 
-    r = run_export(export_dir, target=target, images=images, build_dir=build_dir)
+    if board is not None and ctx.get_parameter_source("target") is not click.core.ParameterSource.DEFAULT:
+        raise UserError("--board and --target contradict each other (a board names its core)")
+    r = run_export(export_dir, target=target, images=images, build_dir=build_dir, board=board)
     if as_json:
         click.echo(json.dumps(r, indent=2))
         return
@@ -44,28 +51,49 @@ def run(export_dir, target, images, build_dir, as_json):
 
 @click.command()
 @click.argument("export_dir", type=click.Path())
-@click.option("--probe", type=click.Choice(["pyocd", "openocd"]), required=True, help="Debug probe software.")
-@click.option("--target-mcu", required=True, help="Probe target name, e.g. stm32f429zi (pyocd) or stm32f4x (openocd).")
+@click.option("--board", default=None, metavar="NAME",
+              help="The board (`bnn-edge boards`): its memory map, UART console and probe target names.")
+@click.option("--probe", type=click.Choice(["pyocd", "openocd"]), default=None,
+              help="Debug probe software  [default with --board: pyocd].")
+@click.option("--target-mcu", default=None,
+              help="Without --board: probe target name, e.g. stm32f429zi (pyocd) or stm32f4x (openocd); "
+                   "the image then uses the QEMU mps2 memory map (adapt it, see firmware/README.md).")
 @click.option("--cpu", type=TargetChoice(board_targets, "core"), default="m4", show_default=True,
               help="Core to compile for (also accepted: cortex-m4, qemu-m4, ...).")
 @click.option("--interface", default="cmsis-dap", show_default=True, help="OpenOCD interface config (interface/NAME.cfg).")
+@click.option("--build-dir", type=click.Path(file_okay=False), default=None, help="Where to build (default EXPORT_DIR/build-BOARD).")
 @click.option("--dry-run", is_flag=True, help="Print the build and flash commands without running them.")
 @click.option("--json", "as_json", is_flag=True)
 @user_errors
-def flash(export_dir, probe, target_mcu, cpu, interface, dry_run, as_json):
-    """Build the example firmware with an export embedded and flash it to a board with pyOCD or OpenOCD.
+def flash(export_dir, board, probe, target_mcu, cpu, interface, build_dir, dry_run, as_json):
+    """Build the example firmware for a board with an export embedded and flash it with pyOCD or OpenOCD.
 
-    The image uses firmware/ports/cortex-m; adapt its linker script to your board's flash/RAM map
-    (see firmware/README.md).
+    With --board the image boots from the board's flash (vector table, .data copy, .bss clear),
+    prints on the board's UART and ends with a `BNN-EXIT 0` line; the probe target comes from the
+    board definition (firmware/boards/NAME.mk).
     """
-    from bnn_edge.device.firmware import flash_export
+    from bnn_edge.errors import UserError
 
-    r = flash_export(export_dir, probe, target_mcu, cpu=cpu, interface=interface, dry_run=dry_run)
+    if board is not None:
+        if target_mcu is not None:
+            raise UserError("--board and --target-mcu contradict each other (the board names its probe target)")
+        from bnn_edge.device.board_image import flash_board
+
+        r = flash_board(export_dir, board, probe or "pyocd", dry_run=dry_run, build_dir=build_dir)
+    else:
+        if probe is None or target_mcu is None:
+            raise UserError("flash needs --board NAME (`bnn-edge boards` lists them), or --probe and --target-mcu")
+        from bnn_edge.device.firmware import flash_export
+
+        r = flash_export(export_dir, probe, target_mcu, cpu=cpu, interface=interface, dry_run=dry_run, build_dir=build_dir)
     if as_json:
         click.echo(json.dumps(r, indent=2))
         return
     import shlex
 
     click.echo("build: " + shlex.join(r["build"]))
+    if r.get("image"):
+        click.echo(f"image: {r['elf']} (flash {r['image']['flash_bytes']} B, RAM {r['image']['ram_used_bytes']} B "
+                   f"with the stack, of {r['image']['board_ram_bytes']} B)")
     for cmd in r["flash"]:
         click.echo(("would run: " if dry_run else "ran: ") + shlex.join(cmd))

@@ -24,11 +24,17 @@ from bnn_edge.errors import UserError
 @click.option("--c-target", "c_targets", type=TargetChoice(firmware_targets), multiple=True,
               help="Where the C head runs the same stream (repeatable)  [default: host]; qemu-m4 = Cortex-M4 on QEMU "
                    "mps2-an386, qemu-m7 on mps2-an500, qemu-m33 on mps2-an505.")
+@click.option("--c-board", "c_boards", multiple=True, metavar="NAME",
+              help="Also run the C head in a real board's image on QEMU's model of it (netduinoplus2, microbit; "
+                   "repeatable): UART console, the store on the board's flash geometry.")
 @click.option("--no-c", is_flag=True, help="Skip the C check (bit_exact_vs_c = null).")
 @click.option("--build-dir", type=click.Path(file_okay=False), default=None, help="C build directory (default EXPORT_DIR/build-cil).")
+@click.option("--w1", "w1", type=click.Choice(["random", "trained"]), default="random", show_default=True,
+              help="The head's hidden layer: random = from the head's PRNG (in RAM); trained = the model pack's "
+                   "trained layer, read in place from flash (0 B of RAM).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @user_errors
-def simulate(export_dir, cil, tasks, buffer_kb, ram_kb, shots, seed, c_targets, no_c, build_dir, as_json):
+def simulate(export_dir, cil, tasks, buffer_kb, ram_kb, shots, seed, c_targets, c_boards, no_c, build_dir, w1, as_json):
     """Learn the classes pre-training left out on the device: integer head vs float reference vs C.
 
     EXPORT_DIR is `bnn-edge export` of a run trained with `--pretrain-classes P`. Its frozen
@@ -39,19 +45,19 @@ def simulate(export_dir, cil, tasks, buffer_kb, ram_kb, shots, seed, c_targets, 
     --ram-kb, and whether the C head (host build, or QEMU with --c-target qemu-m4/m7/m33) ended in a
     byte-identical state with identical predictions.
     """
-    if no_c and c_targets:
-        raise UserError("--no-c and --c-target contradict each other")
+    if no_c and (c_targets or c_boards):
+        raise UserError(f"--no-c and {'--c-target' if c_targets else '--c-board'} contradict each other")
     from bnn_edge.device.ondevice import simulate_export
 
-    targets = () if no_c else (tuple(dict.fromkeys(c_targets)) or ("host",))
+    targets = () if no_c else (tuple(dict.fromkeys(c_targets)) or (() if c_boards else ("host",)))
     r = simulate_export(export_dir, tasks=tasks, buffer_kb=buffer_kb, ram_kb=ram_kb, shots=shots, seed=seed,
-                        c_targets=targets, build_dir=build_dir)
+                        c_targets=targets, build_dir=build_dir, c_boards=c_boards, w1=w1)
     if as_json:
         click.echo(json.dumps(r, indent=2))
         return
     n = len(r["tasks"]) - 1
     click.echo(f"{r['dataset']}: {len(r['pretrain_classes'])} pre-training classes + {n} task{'s' * (n != 1)} "
-               f"{r['tasks'][1:]}; buffer {r['buffer_samples']} latents of {r['latent_bits']} bits")
+               f"{r['tasks'][1:]}; buffer {r['buffer_samples']} latents of {r['latent_bits']} bits; W1 {r['w1']}")
     click.echo(f"final accuracy over {sum(len(t) for t in r['tasks'])} classes: int {r['int_final_accuracy']:.4f}, "
                f"float {r['float_final_accuracy']:.4f} (gap {r['gap']:+.4f})")
     click.echo("accuracy after each task (int head; rows = after task i, columns = task j):")

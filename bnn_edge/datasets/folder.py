@@ -74,11 +74,6 @@ class FolderDataset:
     info: dict = field(default_factory=dict)
 
 
-def is_image_folder(path: str | os.PathLike) -> bool:
-    """True when ``path`` is a directory (the caller then treats it as an image folder)."""
-    return os.path.isdir(path)
-
-
 def cache_dir() -> Path:
     """``$BNN_EDGE_CACHE_DIR``, else ``$XDG_CACHE_HOME/bnn-edge``, else ``~/.cache/bnn-edge``."""
     explicit = os.environ.get("BNN_EDGE_CACHE_DIR")
@@ -234,7 +229,7 @@ def decode_files(paths: list[str], size: tuple[int, int] | None, desc: str = "de
     return out
 
 
-def _assemble(root: Path, paths: list[str], decoded: list[tuple[np.ndarray | str, bool]], resized: bool) -> np.ndarray:
+def _assemble(root: Path, paths: list[str], decoded: list[tuple[np.ndarray | str, bool]]) -> np.ndarray:
     """Check sizes and modes, convert the minority mode, stack to ``[N, H, W, C]``."""
     for p, (arr, _) in zip(paths, decoded):
         if isinstance(arr, str):
@@ -375,7 +370,7 @@ def load_image_folder(root: str | os.PathLike, image_size: tuple[int, int] | Non
         for s in splits:
             paths = [f[0] for f in listing["splits"][s]["files"]]
             decoded = decode_files(paths, image_size, desc=f"decode {root_p.name}/{s if s != 'all' else ''}".rstrip("/"))
-            arrays[f"x_{s}"] = _assemble(root_p, paths, decoded, image_size is not None)
+            arrays[f"x_{s}"] = _assemble(root_p, paths, decoded)
         if len(splits) == 2 and arrays["x_train"].shape[1:] != arrays["x_test"].shape[1:]:
             a, b = arrays["x_train"].shape[1:], arrays["x_test"].shape[1:]
             if a[:2] != b[:2]:

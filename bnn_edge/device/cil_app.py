@@ -40,14 +40,19 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 FIRMWARE = REPO_ROOT / "firmware"
 #: the head's C sources and the libbnn sources they call (the CIL app links all of libbnn)
 HEAD_SOURCES = ("src/head/bnn_head.c", "src/head/bnn_head_replay.c", "src/head/bnn_head_store.c",
-                "src/head/bnn_head_prng.c", "src/runtime/bnn_crc32.c", "src/kernels/bnn_xpc.c")
+                "src/head/bnn_head_prng.c", "src/head/bnn_head_update.c", "src/runtime/bnn_crc32.c",
+                "src/kernels/bnn_xpc.c")
 
 
 def write_stream_c(stream: CilStream, path: str | os.PathLike[str]) -> Path:
     """Writes ``stream_data.c``: ``cil_config[16]``, ``cil_latents``, ``cil_ops`` (two u32 per op:
-    ``op << 16 | label``, sample index), the arenas and the flash array ``cil_main.c`` uses."""
+    ``op << 16 | label``, sample index), ``cil_w1`` (the stream's W1 when ``cil_config[15]`` is 1,
+    else one unused word), the arenas and the flash array ``cil_main.c`` uses."""
     cfg = stream.config
-    mem = head_memory(cfg)
+    w1 = None if stream.w1 is None else np.asarray(stream.w1, dtype=np.uint32)
+    if w1 is not None and w1.shape != (cfg.n_hidden, cfg.n_latent // 32):
+        raise ValueError(f"w1 must have shape {(cfg.n_hidden, cfg.n_latent // 32)}, got {w1.shape}")
+    mem = head_memory(cfg, w1_in_ram=w1 is None)
     n_ops = len(stream.ops)
     lat = np.asarray(stream.latents, dtype=np.uint32).reshape(-1)
     if lat.size == 0:
@@ -63,8 +68,9 @@ def write_stream_c(stream: CilStream, path: str | os.PathLike[str]) -> Path:
     conf = [
         1, cfg.n_latent, cfg.n_hidden, cfg.max_classes, cfg.buffer_bytes, cfg.replay_k, cfg.epochs,
         cfg.lr_mul, cfg.lr_shift, cfg.temp_shift, cfg.latent_clip, cfg.init_range, cfg.seed & 0xFFFFFFFF,
-        len(stream.latents), n_ops, 0,
+        len(stream.latents), n_ops, int(w1 is not None),
     ]  # fmt: skip
+    w1_words = w1.reshape(-1) if w1 is not None and w1.size else np.zeros(1, np.uint32)
 
     def arr(vals: Sequence[int] | np.ndarray, per_line: int = 8) -> str:
         v = [f"0x{int(x):08x}u" for x in vals]
@@ -82,6 +88,9 @@ const uint32_t cil_latents[{lat.size}] = {{
 
 const uint32_t cil_ops[{len(ops)}] = {{
 {arr(ops)}}};
+
+const uint32_t cil_w1[{w1_words.size}] = {{
+{arr(w1_words)}}};
 
 uint32_t cil_arena[{arena_words}];
 uint32_t cil_arena2[{arena_words}];

@@ -248,20 +248,38 @@ def image_size(target: str, build_dir: Path) -> dict[str, int] | None:
 
 
 def run_export(export_dir: str | os.PathLike, target: str = "host", images: int = 200,
-               build_dir: str | os.PathLike | None = None) -> dict[str, Any]:
+               build_dir: str | os.PathLike | None = None, board: str | None = None) -> dict[str, Any]:
     """``bnn-edge run``: device accuracy vs the Keras model on the same images (its predictions as
-    recorded by ``bnn-edge export``), and bit-exactness vs the simulator."""
+    recorded by ``bnn-edge export``), and bit-exactness vs the simulator.
+
+    ``board``: a real board's image (:mod:`bnn_edge.device.board_image`) on QEMU's model of that
+    board, instead of ``target``."""
     from bnn_edge.export_dir import read_export_dir, run_test_images
     from bnn_edge.sim.interpreter import run_pack
 
     if images < 1:
         raise UserError(f"--images {images}: must be >= 1")
-    row = resolve(target, firmware_targets(), "--target")
+    if board is not None:  # an unknown board (or one QEMU does not model): one error line first
+        from bnn_edge.device.board_image import build_and_run_board, image_memory, qemu_board
+
+        name = qemu_board(board).name
+    else:
+        name = resolve(target, firmware_targets(), "--target").name
     e = read_export_dir(export_dir)
     export_dir, pack_bytes, pack, run = e.path, e.pack_bytes, e.pack, e.run
-    x, y = run_test_images(run, images)
-    build = Path(build_dir) if build_dir else export_dir / f"build-{row.name}"
-    dev = build_and_run(pack_bytes, x, row.name, build)
+    if e.run_dir is None:  # an export of a model file: the reference images it stored
+        from bnn_edge.export_model import read_reference_images
+
+        x, y = read_reference_images(export_dir, images)
+    else:
+        x, y = run_test_images(run, images)
+    build = Path(build_dir) if build_dir else export_dir / f"build-{name}"
+    if board is not None:
+        dev, elf = build_and_run_board(pack_bytes, x, name, build)
+        image = image_memory(elf, qemu_board(name))
+    else:
+        dev = build_and_run(pack_bytes, x, name, build)
+        image = image_size(name, build)
     sim = run_pack(pack, x)
     sim_out = sim["output"].reshape(len(x), -1)
     sim_lat = sim["latent"].reshape(len(x), -1).astype("<u4").view(np.uint8) if pack.has_latent else np.zeros((len(x), 0), np.uint8)
@@ -269,14 +287,14 @@ def run_export(export_dir: str | os.PathLike, target: str = "host", images: int 
     bit_exact = bool(np.array_equal(dev.latents, sim_lat) and np.array_equal(dev_out.astype(np.int64), sim_out.astype(np.int64)))
     pred = np.argmax(dev_out, axis=1)
     return {
-        "target": row.name,
+        "target": name,
         "images": int(len(x)),
         "accuracy": float(np.mean(pred == y)),
         "reference_accuracy": _reference_accuracy(export_dir, y),
         "bit_exact": bit_exact,
         "latent_bits_compared": int(sim_lat.size * 8),
         "arena_bytes": dev.arena_bytes,
-        "image": image_size(row.name, build),
+        "image": image,
     }
 
 

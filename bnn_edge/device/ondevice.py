@@ -25,7 +25,9 @@ RAM (``ram_breakdown``): everything the device holds in RAM while it infers and 
 head's arena without the buffer + its control block (``sizeof(bnn_head_t)`` on a 32-bit
 Cortex-M), the replay buffer, the pack's inference arena (``round_up4(arena_bytes)``) and
 scratch, the runtime's ``bnn_model_t`` + ``bnn_interpreter_t``, and a stack reserve. The latent
-``z`` is read in place from the inference arena (no copy); W1 is the head's PRNG matrix in RAM.
+``z`` is read in place from the inference arena (no copy); W1 is the head's PRNG matrix in RAM
+(``w1="random"``, the default) or the pack's trained hidden layer read in place from flash
+(``w1="trained"``, ``--w1 trained``: 0 bytes of RAM).
 """
 
 from __future__ import annotations
@@ -53,6 +55,9 @@ def _read_export(export_dir: Path) -> tuple[Any, dict[str, Any], dict[str, Any]]
     from bnn_edge.export_dir import read_export_dir
 
     e = read_export_dir(export_dir)
+    if e.run_dir is None:
+        raise UserError(f"{e.path}: an export of a model file; on-device learning needs the export of a "
+                        "`bnn-edge train` run (its dataset and pre-training classes)")
     if not e.pack.has_latent:
         raise UserError(f"{e.path / 'model.bnnpack'}: the pack has no latent tensor, so there is no feature extractor for the head")
     lat = e.pack.tensors[e.pack.latent_tensor]
@@ -108,15 +113,23 @@ def simulate_export(
     seed: int = 0,
     c_targets: Sequence[str] = ("host",),
     build_dir: Optional[str | Path] = None,
+    c_boards: Sequence[str] = (),
+    w1: str = "random",
 ) -> dict[str, Any]:
     """``bnn-edge simulate EXPORT``: the scenario of the module docstring; returns the report
     (JSON-able). ``c_targets`` (any spelling of firmware targets: ``host``, ``qemu-m4``, ``m33``)
-    empty skips the C check (``bit_exact_vs_c = None``); the report names them as the table does."""
+    empty skips the C check (``bit_exact_vs_c = None``); the report names them as the table does.
+    ``c_boards``: real boards QEMU models (``netduinoplus2``, ``microbit``) whose image runs the
+    same stream too, with the two-slot store on the board's flash geometry (page, program unit;
+    :func:`bnn_edge.device.board_image.run_cil_board`).
+
+    ``w1``: ``"random"`` = the head's PRNG hidden layer (in RAM), ``"trained"`` = the pack's trained
+    hidden layer (:func:`bnn_edge.sim.head.w1_from_pack`, read from flash: 0 bytes of RAM)."""
     from bnn_edge.data import load_run_dataset
     from bnn_edge.device.cil_app import run_c_stream
     from bnn_edge.device.firmware import check_toolchain
     from bnn_edge.sim.cil_stream import CONTROL_BYTES_CORTEX_M, protocol_stream, run_sim_stream
-    from bnn_edge.sim.head import FloatHead, HeadConfig, IntHead, head_memory
+    from bnn_edge.sim.head import FloatHead, HeadConfig, IntHead, head_memory, w1_from_pack
     from bnn_edge.sim.interpreter import run_pack
     from bnn_edge.sim.replay import replay_slots
 
@@ -129,7 +142,19 @@ def simulate_export(
     if shots is not None and shots < 1:
         raise UserError(f"--shots {shots}: must be >= 1")
     c_targets = list(dict.fromkeys(resolve(t, firmware_targets(), "--c-target").name for t in c_targets))
+    if w1 not in ("random", "trained"):
+        raise UserError(f"--w1 {w1}: expected trained or random")
+    if c_boards:  # an unknown board, or one QEMU does not model: one error line before any work
+        from bnn_edge.device.board_image import qemu_board, run_cil_board
+
+        c_boards = [qemu_board(b).name for b in dict.fromkeys(c_boards)]
     pack, _info, run = _read_export(export_dir)
+    w1_words: Optional[np.ndarray] = None
+    if w1 == "trained":
+        try:
+            w1_words = w1_from_pack(pack)
+        except ValueError as exc:
+            raise UserError(f"--w1 trained: {exc}") from None
 
     order = [int(c) for c in run["class_order"]]
     pre = [int(c) for c in run["classes"]]
@@ -156,7 +181,8 @@ def simulate_export(
         )
     ram_budget = int(round(ram_kb * 1024))
     try:
-        cfg = HeadConfig(n_latent=n_latent, max_classes=len(order), buffer_bytes=buffer_bytes, seed=seed & 0xFFFFFFFF)
+        cfg = HeadConfig(n_latent=n_latent, max_classes=len(order), buffer_bytes=buffer_bytes, seed=seed & 0xFFFFFFFF,
+                         **({} if w1_words is None else {"n_hidden": len(w1_words)}))
     except ValueError as exc:
         raise UserError(f"head configuration: {exc}") from None
 
@@ -186,21 +212,25 @@ def simulate_export(
     # one stream for all three heads
     t0 = time.perf_counter()
     ps = protocol_stream(cfg, tr_x, tr_y, te_x, te_y, shots=shots, seed=seed, commit_after_task=True)
-    py = run_sim_stream(ps.stream, IntHead(cfg))
-    fl = run_sim_stream(ps.stream, FloatHead(cfg))
+    ps.stream.w1 = w1_words
+    py = run_sim_stream(ps.stream, IntHead(cfg, w1_words))
+    fl = run_sim_stream(ps.stream, FloatHead(cfg, w1_words))
     t_sim = time.perf_counter() - t0
 
     c_report: dict[str, Any] = {}
     bit_exact: Optional[bool] = None
     target_mem: Optional[dict[str, int]] = None
-    if c_targets:
+    if c_targets or c_boards:
         bdir = Path(build_dir) if build_dir else export_dir / "build-cil"
         bit_exact = True
-        for target in c_targets:
-            check_toolchain(target)
+        for target in [*c_targets, *c_boards]:
             t0 = time.perf_counter()
             try:
-                c = run_c_stream(ps.stream, target, bdir / target)
+                if target in c_boards:
+                    c = run_cil_board(ps.stream, target, bdir / target)
+                else:
+                    check_toolchain(target)
+                    c = run_c_stream(ps.stream, target, bdir / target)
             except (RuntimeError, OSError) as exc:
                 raise UserError(f"C head on {target}: {str(exc).strip().splitlines()[0]}") from None
             same = (
@@ -221,7 +251,7 @@ def simulate_export(
                 c_report[target]["ticks"] = c.ticks
                 target_mem = c.mem
 
-    head_mem = head_memory(cfg, control_bytes=CONTROL_BYTES_CORTEX_M)
+    head_mem = head_memory(cfg, w1_in_ram=w1_words is None, control_bytes=CONTROL_BYTES_CORTEX_M)
     if target_mem is not None and target_mem.get("total") != head_mem["total"]:
         head_mem = dict(target_mem)  # what the Cortex-M build itself reported
     ram = ram_breakdown(head_mem, pack)
@@ -241,6 +271,7 @@ def simulate_export(
                                               "epochs", "lr_mul", "lr_shift", "temp_shift", "latent_clip",
                                               "init_range", "seed")},  # fmt: skip
         "buffer_samples": cfg.n_slots,
+        "w1": w1,
         "int_final_accuracy": round(fin_int, 4),
         "float_final_accuracy": round(fin_float, 4),
         "gap": round(fin_float - fin_int, 4),

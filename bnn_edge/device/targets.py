@@ -3,7 +3,7 @@ boards, the firmware's ``make TARGET=``) is derived from :data:`TARGETS`.
 
 A row that builds firmware (``host``, or a core with a linker script) has its make include
 ``firmware/targets/<core>.mk`` (a test checks that the two agree). Rows without a linker script
-(``cortex-m0plus``, ``cortex-m55``) are budgets only: ``bnn-edge export --cpu`` accounts flash and
+(``cortex-m0plus``) are budgets only: ``bnn-edge export --cpu`` accounts flash and
 RAM against them, nothing is built for them yet.
 
 Every spelling of a row is accepted as input -- its CLI name (``qemu-m4``), core id (``m4``),
@@ -44,9 +44,10 @@ class Target:
         return self.core == "host" or self.linker_script is not None
 
     @property
-    def insns_per_tick(self) -> Optional[int]:
-        """Instructions per SysTick tick under ``qemu -icount shift=0`` (1 ns per instruction)."""
-        return None if self.systick_hz is None else 10**9 // self.systick_hz
+    def insns_per_tick(self) -> Optional[float]:
+        """Instructions per SysTick tick under ``qemu -icount shift=0`` (1 ns per instruction):
+        40 at 25 MHz, 62.5 on the microbit's 16 MHz, 31.25 on the AN547's 32 MHz."""
+        return None if self.systick_hz is None else 10**9 / self.systick_hz
 
     @property
     def spellings(self) -> tuple[str, ...]:
@@ -58,14 +59,16 @@ TARGETS: tuple[Target, ...] = (
     Target("host", "host", description="native build (gcc)", aliases=("native",)),
     Target("cortex-m0plus", "m0plus", "cortex-m0plus", "Cortex-M0+", flash_bytes=256 * _KB, ram_bytes=32 * _KB,
            code_bytes=9 * _KB, example="e.g. RP2040-class / STM32G0: 256 KB flash, 32 KB RAM"),
+    Target("qemu-m0", "m0", "cortex-m0", "Cortex-M0 (Armv6-M, 16 KB RAM)", "microbit", "microbit.ld", 16_000_000,
+           256 * _KB, 16 * _KB, 9 * _KB, "e.g. nRF51822 (BBC micro:bit v1): 256 KB flash, 16 KB RAM"),
     Target("qemu-m4", "m4", "cortex-m4", "Cortex-M4", "mps2-an386", "mps2_an386.ld", 25_000_000,
            1024 * _KB, 256 * _KB, 10 * _KB, "e.g. STM32F4/nRF52840: 1 MB flash, 256 KB RAM"),
     Target("qemu-m7", "m7", "cortex-m7", "Cortex-M7", "mps2-an500", "mps2_an500.ld", 25_000_000,
            2048 * _KB, 512 * _KB, 10 * _KB, "e.g. STM32F7/H7: 2 MB flash, 512 KB RAM"),
     Target("qemu-m33", "m33", "cortex-m33", "Cortex-M33 (Armv8-M Mainline)", "mps2-an505", "mps2_an505.ld",
            20_000_000, 1024 * _KB, 256 * _KB, 10 * _KB, "e.g. STM32U5/nRF5340: 1 MB flash, 256 KB RAM"),
-    Target("cortex-m55", "m55", "cortex-m55", "Cortex-M55", flash_bytes=2048 * _KB, ram_bytes=1024 * _KB,
-           code_bytes=10 * _KB, example="e.g. Alif Ensemble-class: 2 MB flash, 1 MB RAM"),
+    Target("qemu-m55", "m55", "cortex-m55", "Cortex-M55 (Armv8.1-M + MVE)", "mps3-an547", "mps3_an547.ld",
+           32_000_000, 2048 * _KB, 1024 * _KB, 10 * _KB, "e.g. Alif Ensemble-class: 2 MB flash, 1 MB RAM"),
 )  # fmt: skip
 
 

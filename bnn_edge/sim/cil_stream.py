@@ -47,13 +47,17 @@ STATUS_EMPTY = 35  # BNN_ERR_EMPTY
 
 @dataclass
 class CilStream:
-    """A head configuration, latents ``(n, N/32)`` uint32 and ops ``(op, sample, label)``."""
+    """A head configuration, latents ``(n, N/32)`` uint32 and ops ``(op, sample, label)``;
+    ``w1`` (``H x N/32`` words) is the head's hidden layer when given (e.g. the pack's trained
+    one, :func:`bnn_edge.sim.head.w1_from_pack`: a ``const`` array in flash on the device), else
+    the head draws W1 from its PRNG into RAM."""
 
     config: HeadConfig
     latents: np.ndarray
     ops: list[tuple[int, int, int]] = field(default_factory=list)
     flash_page: int = 1024
     flash_prog_unit: int = 8
+    w1: Optional[np.ndarray] = None
 
     def add_sample(self, latent_words: np.ndarray) -> int:
         """Append one latent to the table; returns its index."""
@@ -138,7 +142,7 @@ def run_sim_stream(stream: CilStream, head: Optional[IntHead | FloatHead] = None
 
     ``head`` may also be a :class:`FloatHead` (the float reference on the same stream): its result
     has the same predictions layout and an empty ``state``."""
-    h = head if head is not None else IntHead(stream.config)
+    h = head if head is not None else IntHead(stream.config, stream.w1)
     preds: list[int] = []
     errors: list[tuple[int, int]] = []
     commits: list[dict[str, int]] = []

@@ -135,6 +135,35 @@ def w1_from_seed(cfg: HeadConfig) -> np.ndarray:
     )
 
 
+def w1_from_pack(pack: Any) -> np.ndarray:
+    """The trained hidden layer of the model pack's ternarized head, as the head's W1
+    (``H x N/32`` words, bit 1 = -1): the weights of the BDENSE op that reads the pack's latent
+    tensor and writes bits (``sign(W1 z)``: the export folds the layer's positive gain into the
+    threshold, which must be ``N/2``, the head's ``popcount(w1_i ^ z) > N/2``). Read in place from
+    the pack in flash on the device, so it costs no RAM. ``ValueError`` if the pack has no such
+    layer (e.g. a pack exported without its classifier)."""
+    from converters.bnnpack import DType, OpCode
+
+    if not getattr(pack, "has_latent", False):
+        raise ValueError("the pack has no latent tensor")
+    lt = pack.latent_tensor
+    n = int(pack.tensors[lt].c)
+    for op in pack.ops:
+        if op.type != OpCode.BDENSE or op.in0 != lt or pack.tensors[op.out].dtype != DType.BITS:
+            continue
+        cin, cout = int(op.params[0]), int(op.params[1])
+        if cin != n or op.weights is None or op.thresholds is None:
+            continue
+        th = np.asarray(op.thresholds, dtype=np.int64).reshape(-1)
+        if th.size != cout or np.any(th != n // 2):
+            raise ValueError(f"the pack's hidden layer (op {pack.ops.index(op)}) thresholds are not N/2 = {n // 2}: "
+                             "it is not the head's sign(W1 z)")
+        if cout % 32:
+            raise ValueError(f"the pack's hidden layer has {cout} units; the head needs a multiple of 32")
+        return np.asarray(op.weights, dtype=np.uint32).reshape(cout, n // 32).copy()
+    raise ValueError("the pack has no hidden layer on its latent (a BDENSE with bit outputs reading the latent tensor)")
+
+
 def init_latents(cfg: HeadConfig) -> np.ndarray:
     """Initial W2 latents, ``int16[max_classes, 2C]``: class-major, values uniform in
     ``[-R, -1] u [1, R]`` (``R = init_range``): ``v = below(2R); v < R ? v - R : v - R + 1``."""

@@ -110,6 +110,12 @@ typedef struct {
     int32_t n;
     int use_asm;
 } bnn_xpc_t;
+#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1) && !defined(BNN_XPC_NO_MVE)
+/* Armv8.1-M MVE (Cortex-M55): sum_{i<n} popcount(x[i] ^ w[i]) for any n >= 0, vector assembly
+ * (what bnn_xpc_* use there for rows of 4 words or more). */
+#define BNN_HAVE_XPC_MVE 1
+uint32_t bnn_xpc_mve_row(const uint32_t *x, const uint32_t *w, int32_t n);
+#endif
 /* Prepares for rows of n words (n >= 0). */
 void bnn_xpc_init(bnn_xpc_t *p, int32_t n);
 /* counts[r] = sum_{i<n} popcount(x[i] ^ w[r * n + i]) for r < rows. */

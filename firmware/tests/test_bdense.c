@@ -11,11 +11,17 @@
 #define N_RANDOM 3000
 #endif
 #define MAX_CIN 4096
-#define MAX_COUT 300
 #define CANARY 16
+#if BNN_TEST_SMALL_RAM /* fewer output channels; cout is cut to what fits in MAX_W */
+#define MAX_COUT 64
+#define MAX_W 1024
+#else
+#define MAX_COUT 300
+#define MAX_W ((MAX_CIN / 32) * MAX_COUT)
+#endif
 
 static uint32_t in_buf[MAX_CIN / 32];
-static uint32_t w_buf[(MAX_CIN / 32) * MAX_COUT];
+static uint32_t w_buf[MAX_W];
 static int32_t th_buf[MAX_COUT];
 static uint32_t out_ref[MAX_COUT + CANARY];
 static uint32_t out_opt[MAX_COUT + CANARY];
@@ -24,6 +30,8 @@ static const int32_t cins[] = {1, 7, 16, 31, 32, 33, 40, 64, 100, 192, 255, 256,
 
 static void run(bnn_rng_t *r, int32_t cin, int32_t cout, int int_out, int32_t density) {
     const int32_t words = bnn_words(cin);
+    if (cout > MAX_COUT) cout = MAX_COUT;
+    if ((size_t)words * (size_t)cout > MAX_W) cout = (int32_t)(MAX_W / (size_t)words);
     bnn_test_fill_bits(r, in_buf, 1, cin, density);
     bnn_test_fill_bits(r, w_buf, (size_t)cout, cin, 128);
     for (int32_t o = 0; o < cout; o++) {

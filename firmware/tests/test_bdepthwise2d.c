@@ -1,5 +1,6 @@
 /* BDEPTHWISE2D: optimized (bit-sliced counters) == reference on random shapes/params/data,
  * reference against direct +-1 semantics, extreme thresholds, no overruns. */
+/* BNN_TEST_LARGE_RAM: its static buffers do not fit a 16 KiB part (not built for m0). */
 #include <string.h>
 
 #include "bnn/bnn.h"

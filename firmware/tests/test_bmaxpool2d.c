@@ -10,8 +10,13 @@
 #else
 #define N_RANDOM 2000
 #endif
+#if BNN_TEST_SMALL_RAM /* larger random shapes are skipped */
+#define MAX_IN 1024
+#define MAX_OUT 512
+#else
 #define MAX_IN 16384
 #define MAX_OUT 16384
+#endif
 #define CANARY 16
 
 static uint32_t in_buf[MAX_IN];

@@ -1,5 +1,6 @@
 /* CONCAT: optimized (funnel shifts) == reference (bit copies) for all channel splits around
  * word boundaries, in0 == in1, random sizes; no overruns, zero tail bits. */
+/* BNN_TEST_LARGE_RAM: its static buffers do not fit a 16 KiB part (not built for m0). */
 #include <string.h>
 
 #include "bnn/bnn.h"

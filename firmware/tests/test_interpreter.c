@@ -1,6 +1,7 @@
 /* Interpreter: inputs/outputs/latent accessors, exact arena size with a canary after it,
  * independence from arena garbage, BITS input tail masking, both kernel families equal,
  * two interpreters sharing one model, op-by-op invocation. */
+/* BNN_TEST_LARGE_RAM: its static buffers do not fit a 16 KiB part (not built for m0). */
 #include <string.h>
 
 #include "bnn/bnn.h"

@@ -2,6 +2,7 @@
  * listed semantic error is rejected with the right code; no read goes out of bounds (ASan on the
  * host; random structural mutations with fixed CRCs must load or fail cleanly and, if they load,
  * run on both kernel families). */
+/* BNN_TEST_LARGE_RAM: its static buffers do not fit a 16 KiB part (not built for m0). */
 #include <string.h>
 
 #include "bnn/bnn.h"

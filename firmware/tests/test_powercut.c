@@ -11,6 +11,7 @@
  *    trials is BNN_POWERCUT_TRIALS (compile-time, default 60) or the environment variable of the
  *    same name on hosted targets; it prints "powercut random: trials=T ... corrupt=C".
  * Standalone: ends with "N passed, M failed". */
+/* BNN_TEST_LARGE_RAM: its static buffers do not fit a 16 KiB part (not built for m0). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,6 +2,7 @@
  * capacity from the byte budget, class-balanced reservoir replacement, reservoir sampling within
  * a class, determinism, draws and epoch permutations.
  * Standalone: prints one line per test and ends with "N passed, M failed". */
+/* BNN_TEST_LARGE_RAM: its static buffers do not fit a 16 KiB part (not built for m0). */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,5 +1,6 @@
 /* THERMO_ENCODE: optimized (LUT + bit ranges) == reference on random shapes and level counts
  * (tails, L up to 300, repeated/extreme thresholds); reference against the definition. */
+/* BNN_TEST_LARGE_RAM: its static buffers do not fit a 16 KiB part (not built for m0). */
 #include <string.h>
 
 #include "bnn/bnn.h"

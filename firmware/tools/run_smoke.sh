@@ -25,7 +25,9 @@ for t in "$@"; do
         # fresh copies (new mtimes) so make rebuilds the user objects for this case
         cp "$d/model_data.c" "$b/user/model_data.c"
         cp "$d/input_data.c" "$b/user/input_data.c"
-        vars=(TARGET="$t" BUILD="$b" MODEL_C="$b/user/model_data.c" INPUT_C="$b/user/input_data.c")
+        # the case's own arena size (the exact need): small-RAM cores (m0: 16 KiB) link only with it
+        vars=(TARGET="$t" BUILD="$b" MODEL_C="$b/user/model_data.c" INPUT_C="$b/user/input_data.c"
+              ARENA_BYTES="$(cat "$d/arena_bytes.txt")")
         if ! $MAKE -s --no-print-directory $jflag -C "$FW" app "${vars[@]}" >"$b/build.log" 2>&1; then
             echo "[smoke-$t] FAIL $name: build failed"
             tail -n 20 "$b/build.log" | sed 's/^/    | /'

@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 #include "bnn/bnn_head_replay.h"
+#include "bnn/bnn_interpreter.h" /* bnn_kernels_t */
 #include "bnn/bnn_status.h"
 
 #ifdef __cplusplus
@@ -88,12 +89,14 @@ typedef struct bnn_head {
     uint16_t n_channels;  /* C */
     uint16_t n_classes;   /* active classes (labels seen so far: max label + 1) */
     uint16_t tasks;       /* bnn_head_end_task() calls */
-    uint16_t reserved;
+    uint16_t kernels;     /* bnn_kernels_t of the W2 update (bnn_head_set_kernels) */
     uint32_t steps;       /* SGD steps taken */
     uint32_t learned;     /* bnn_head_learn() calls */
     uint32_t w1_crc;      /* CRC-32 of W1's bytes: ties a stored state to its W1 */
-    const uint32_t *w1;   /* [H][N/32] */
-    uint32_t *w2;         /* [max_classes][2*C/32]: row = [a | b] */
+    const uint32_t *w1;   /* cfg.w1: [H][N/32] row-major; the PRNG W1 in the arena: bit-transposed,
+                             [H/32][N] (word i of group g = input bit i of rows 32g..32g+31) */
+    uint32_t *w2;         /* [max_classes][2*C/32]: row = [a | b]; within a word, latent 32w+b at
+                             bit (b >> 1) + 16 (b & 1) (lane order, src/head/bnn_head_update.h) */
     int16_t *lat;         /* [max_classes][2C] latents of W2, same order as the bits */
     bnn_replay_t buf;
     uint32_t *sc_c;       /* scratch: c = [z; h] */
@@ -121,6 +124,12 @@ bnn_status_t bnn_head_init(bnn_head_t *h, const bnn_head_config_t *cfg, void *ar
 
 /* Back to the state right after bnn_head_init (same config and arena). */
 bnn_status_t bnn_head_reset(bnn_head_t *h);
+
+/* Selects the W2 update loop: BNN_KERNELS_OPTIMIZED (default after init; two int16 lanes per
+ * QSUB16 on cores with the DSP extension) or BNN_KERNELS_REFERENCE (the naive loop); both give
+ * the same state bit for bit. As for the interpreter, -DBNN_KERNELS=1 (optimized only) or 2
+ * (reference only) compiles one of them in and makes this a no-op. */
+bnn_status_t bnn_head_set_kernels(bnn_head_t *h, bnn_kernels_t kernels);
 
 /* Offers a latent to the replay buffer without training (e.g. pre-training latents at
  * deployment); activates its class. *slot (optional) gets the slot written or -1 (dropped). */

@@ -1,4 +1,5 @@
-/* bnn-edge: Cortex-M startup (Armv7-M / Armv7E-M): vector table, reset handler, fault handler.
+/* bnn-edge: Cortex-M startup (Armv6-M, Armv7-M / Armv7E-M, Armv8-M, Armv8.1-M): vector table,
+ * reset handler, fault handler.
  *
  * The reset handler copies .data from its load address in flash to RAM (the rdimon crt0 does
  * not, see docs), zeroes .bss, sets up the semihosting file handles, and calls main(); main's
@@ -17,6 +18,9 @@ void __libc_init_array(void);
 void _init(void);
 void _fini(void);
 void bnn_port_systick_handler(void);
+
+typedef void (*bnn_vector_t)(void);
+extern const bnn_vector_t bnn_vectors[16];
 
 void Reset_Handler(void);
 void Default_Handler(void);
@@ -43,6 +47,17 @@ void _init(void) {}
 void _fini(void) {}
 
 void Reset_Handler(void) {
+#if defined(__ARM_FP) || defined(__ARM_FEATURE_MVE)
+    /* FPU / MVE (Cortex-M55 with -mfloat-abi=softfp): full access to CP10/CP11 before any
+     * floating-point or vector instruction (the compiler may vectorise the loops below) */
+    *(volatile uint32_t *)0xE000ED88u |= 0xFu << 20;
+    __asm__ volatile("dsb\n\tisb" ::: "memory");
+#endif
+#if defined(BNN_BOOT_VECTOR)
+    /* booted through the 2-word .boot_vector (see below): exceptions use the full table */
+    *(volatile uint32_t *)0xE000ED08u = (uint32_t)(uintptr_t)bnn_vectors; /* VTOR */
+    __asm__ volatile("dsb\n\tisb" ::: "memory");
+#endif
     const uint32_t *src = &__data_load__;
     for (uint32_t *dst = &__data_start__; dst < &__data_end__;) *dst++ = *src++;
     for (uint32_t *dst = &__bss_start__; dst < &__bss_end__;) *dst++ = 0u;
@@ -55,7 +70,6 @@ void HardFault_Handler(void) { fatal("bnn-edge: HardFault\n", 3u); }
 
 void Default_Handler(void) { fatal("bnn-edge: unexpected exception\n", 4u); }
 
-typedef void (*bnn_vector_t)(void);
 
 /* Armv7-M core vectors; external interrupts are not used. */
 __attribute__((section(".isr_vector"), used)) const bnn_vector_t bnn_vectors[16] = {
@@ -73,3 +87,14 @@ __attribute__((section(".isr_vector"), used)) const bnn_vector_t bnn_vectors[16]
     Default_Handler,          /* PendSV */
     bnn_port_systick_handler, /* SysTick */
 };
+
+#if defined(BNN_BOOT_VECTOR)
+/* Boards whose reset vector address holds too little memory for the image (QEMU mps3-an547:
+ * 512 KiB ITCM at the secure reset VTOR): the linker script places this initial SP + reset
+ * handler pair there (section .boot_vector), the image elsewhere; Reset_Handler then points VTOR
+ * at bnn_vectors. */
+__attribute__((section(".boot_vector"), used)) const bnn_vector_t bnn_boot_vectors[2] = {
+    (bnn_vector_t)(uintptr_t)&__stack_top__,
+    Reset_Handler,
+};
+#endif

@@ -10,6 +10,8 @@
 #include "bnn/bnn_head_prng.h"
 #include "bnn/bnn_head_store.h"
 #include "bnn_internal.h" /* bnn_popcount32, bnn_xpc (xor-popcount rows), little-endian access */
+#include "bnn_op.h"       /* BNN_KERNELS (compile-time kernel family) */
+#include "head/bnn_head_update.h"
 
 /* EXP_LUT[j] = round(32768 * exp(-j/16)), j = 0..177; 0 beyond (exp(-178/16) * 32768 < 0.5).
  * Generated from bnn_edge/sim/head.py into bnn/bnn_constants.h. */
@@ -76,7 +78,8 @@ bnn_status_t bnn_head_memory(const bnn_head_t *h, bnn_head_mem_t *mem) {
     return BNN_OK;
 }
 
-/* Recomputes the packed W2 row k from its latents (bit 1 where the latent is negative). */
+/* Recomputes the packed W2 row k from its latents (bit 1 where the latent is negative), in the
+ * lane order of head/bnn_head_update.h. */
 static void sync_row(bnn_head_t *h, uint32_t k) {
     const uint32_t two_wc = 2u * h->words_c;
     const int16_t *lat = h->lat + (size_t)k * 2u * h->n_channels;
@@ -85,7 +88,7 @@ static void sync_row(bnn_head_t *h, uint32_t k) {
         uint32_t bits = 0u;
         for (uint32_t b = 0; b < 32u; b++)
             if (lat[w * 32u + b] < 0) bits |= 1u << b;
-        row[w] = bits;
+        row[w] = bnn_head_deal(bits);
     }
 }
 
@@ -100,6 +103,42 @@ static uint32_t w1_crc(const bnn_head_t *h) {
     return crc;
 }
 
+/* 32x32 bit-matrix transpose in place: bit r of out[b] = bit b of in[r] (Hacker's Delight 7-3). */
+static void transpose32(uint32_t *a) {
+    uint32_t m = 0x0000FFFFu;
+    for (uint32_t j = 16u; j != 0u; j >>= 1, m ^= m << j)
+        for (uint32_t k = 0; k < 32u; k = (k + j + 1u) & ~j) {
+            const uint32_t t = ((a[k] >> j) ^ a[k + j]) & m;
+            a[k] ^= t << j;
+            a[k + j] ^= t;
+        }
+}
+
+/* The PRNG W1 in RAM is kept bit-transposed per group of 32 rows (W1·z is then a vertical
+ * bit-sliced count, compute_c): word [g][i] holds bit i (input i, 0..N-1) of the rows
+ * 32g..32g+31 (bit r = row 32g+r). From the row-major group (rows x N/32 words): an in-place
+ * rectangular transpose of the 32 x N/32 word matrix (cycle leaders), then a bit transpose of
+ * each 32x32 block. */
+static void w1_to_vertical(uint32_t *grp, uint32_t wn) {
+    const uint32_t n = 32u * wn; /* word (r, w) at r*wn + w moves to w*32 + r */
+    for (uint32_t s = 1u; s + 1u < n; s++) {
+        uint32_t k = s;
+        do k = (k % wn) * 32u + k / wn; while (k > s);
+        if (k != s) continue; /* s is not the smallest index of its cycle */
+        uint32_t v = grp[s];
+        k = s;
+        for (;;) { /* the value at k goes to P(k) */
+            const uint32_t nk = (k % wn) * 32u + k / wn;
+            const uint32_t t = grp[nk];
+            grp[nk] = v;
+            v = t;
+            k = nk;
+            if (k == s) break;
+        }
+    }
+    for (uint32_t w = 0; w < wn; w++) transpose32(grp + 32u * w);
+}
+
 bnn_status_t bnn_head_reset(bnn_head_t *h) {
     const bnn_status_t st = head_args(h, h);
     if (st != BNN_OK) return st;
@@ -109,8 +148,11 @@ bnn_status_t bnn_head_reset(bnn_head_t *h) {
         uint32_t rng = bnn_prng_seed(cfg->seed, BNN_PRNG_STREAM_W1);
         uint32_t n = (uint32_t)cfg->n_hidden * h->words_n;
         for (uint32_t i = 0; i < n; i++) w1[i] = bnn_prng_next(&rng);
+        h->w1_crc = w1_crc(h); /* of the row-major words, as with a caller's W1 */
+        for (uint32_t g = 0; g < cfg->n_hidden / 32u; g++) w1_to_vertical(w1 + (size_t)g * 32u * h->words_n, h->words_n);
+    } else {
+        h->w1_crc = w1_crc(h);
     }
-    h->w1_crc = w1_crc(h);
     uint32_t rng = bnn_prng_seed(cfg->seed, BNN_PRNG_STREAM_INIT);
     uint32_t r = (uint32_t)cfg->init_range;
     uint32_t n_lat = (uint32_t)cfg->max_classes * 2u * h->n_channels;
@@ -151,7 +193,7 @@ bnn_status_t bnn_head_init(bnn_head_t *h, const bnn_head_config_t *cfg, void *ar
     h->words_n = (uint16_t)(cfg->n_latent / 32u);
     h->n_channels = (uint16_t)(cfg->n_latent + cfg->n_hidden);
     h->words_c = (uint16_t)(h->n_channels / 32u);
-    h->reserved = 0u;
+    h->kernels = (BNN_KERNELS == 2) ? (uint16_t)BNN_KERNELS_REFERENCE : (uint16_t)BNN_KERNELS_OPTIMIZED;
     /* carve, in the order of bnn_head_mem_t; every block is a multiple of 4 bytes */
     if (cfg->w1 == NULL) {
         h->w1 = (const uint32_t *)(void *)p;
@@ -187,12 +229,86 @@ bnn_status_t bnn_head_init(bnn_head_t *h, const bnn_head_config_t *cfg, void *ar
     return bnn_head_reset(h);
 }
 
-/* sc_c = [z; sign(W1 z)] (bit 1 where W1_i . z < 0, i.e. popcount(w1_i ^ z) > N/2): the
- * xor-popcount of z against 32 rows of W1 at a time (bnn_xpc, as BDENSE), thresholded at N/2. */
+/* One word of h from the vertical W1 (w1_to_vertical): bit r = (popcount(w1_{32g+r} ^ z) > N/2),
+ * counted for the 32 rows at once. Input i contributes the vector t[i] ^ (z_i ? ~0 : 0); the N
+ * vectors are summed bit-sliced, 16 at a time by a Harley-Seal carry-save tree (planes ones,
+ * twos, fours, eights) whose carries out ("sixteens") are rippled into a bit-sliced counter;
+ * then count >= N/2 + 1 is one bit-sliced comparison with that constant. */
+/* 16 inputs (v[0..15], input j flipped when bit j of zb is 1) into the ones..eights planes; returns
+ * the carry out (the "sixteens"). Inlined with constant shifts: SBFX, LDR, EOR per input. */
+static inline __attribute__((always_inline)) uint32_t hs16(const uint32_t *v, uint32_t zb, uint32_t *ones,
+                                                           uint32_t *twos, uint32_t *fours, uint32_t *eights) {
+#define BNN_V(j) (v[j] ^ (uint32_t)((int32_t)(zb << (31 - (j))) >> 31))
+    uint32_t o = *ones, t = *twos, f = *fours, e = *eights, ta, tb, fa, fb, ea, eb, sixteens;
+    BNN_CSA(ta, o, o, BNN_V(0), BNN_V(1));
+    BNN_CSA(tb, o, o, BNN_V(2), BNN_V(3));
+    BNN_CSA(fa, t, t, ta, tb);
+    BNN_CSA(ta, o, o, BNN_V(4), BNN_V(5));
+    BNN_CSA(tb, o, o, BNN_V(6), BNN_V(7));
+    BNN_CSA(fb, t, t, ta, tb);
+    BNN_CSA(ea, f, f, fa, fb);
+    BNN_CSA(ta, o, o, BNN_V(8), BNN_V(9));
+    BNN_CSA(tb, o, o, BNN_V(10), BNN_V(11));
+    BNN_CSA(fa, t, t, ta, tb);
+    BNN_CSA(ta, o, o, BNN_V(12), BNN_V(13));
+    BNN_CSA(tb, o, o, BNN_V(14), BNN_V(15));
+    BNN_CSA(fb, t, t, ta, tb);
+    BNN_CSA(eb, f, f, fa, fb);
+    BNN_CSA(sixteens, e, e, ea, eb);
+#undef BNN_V
+    *ones = o;
+    *twos = t;
+    *fours = f;
+    *eights = e;
+    return sixteens;
+}
+
+/* ripples a carry vector into a bit-sliced counter */
+static inline void ripple(uint32_t *cnt, uint32_t carry, uint32_t *n_cnt) {
+    for (uint32_t j = 0; carry != 0u; j++) {
+        const uint32_t c2 = cnt[j] & carry;
+        cnt[j] ^= carry;
+        carry = c2;
+        if (j + 1u > *n_cnt) *n_cnt = j + 1u;
+    }
+}
+
+static uint32_t hidden_word_vertical(const uint32_t *t, const uint32_t *z, uint32_t wn) {
+    uint32_t ones = 0u, twos = 0u, fours = 0u, eights = 0u, cnt[12] = {0u};
+    uint32_t n_cnt = 0u; /* planes of the sixteens counter in use */
+    for (uint32_t w = 0; w < wn; w++, t += 32) {
+        const uint32_t zw = z[w];
+        ripple(cnt, hs16(t, zw, &ones, &twos, &fours, &eights), &n_cnt);
+        ripple(cnt, hs16(t + 16, zw >> 16, &ones, &twos, &fours, &eights), &n_cnt);
+    }
+    /* count = ones + 2 twos + 4 fours + 8 eights + 16 cnt; bit-sliced count >= k, MSB first */
+    const uint32_t k = wn * 16u + 1u; /* N/2 + 1 */
+    uint32_t gt = 0u, eq = 0xFFFFFFFFu;
+    for (uint32_t j = 4u + n_cnt; j-- > 0u;) {
+        const uint32_t p = j == 0u ? ones : j == 1u ? twos : j == 2u ? fours : j == 3u ? eights : cnt[j - 4u];
+        if ((k >> j) & 1u) {
+            eq &= p;
+        } else {
+            gt |= eq & p;
+            eq &= ~p;
+        }
+    }
+    if ((k >> (4u + n_cnt)) != 0u) return 0u; /* k has a bit above the count's planes: count < k */
+    return gt | eq;
+}
+
+/* sc_c = [z; sign(W1 z)] (bit 1 where W1_i . z < 0, i.e. popcount(w1_i ^ z) > N/2). W1 in RAM (the
+ * PRNG one): the vertical count above; the caller's W1 (row-major, e.g. in flash): the
+ * xor-popcount of z against 32 rows at a time (bnn_xpc, as BDENSE), thresholded at N/2. */
 static void compute_c(bnn_head_t *h, const uint32_t *z) {
     const uint32_t wn = h->words_n;
     uint32_t *c = h->sc_c;
     for (uint32_t w = 0; w < wn; w++) c[w] = z[w];
+    if (h->cfg.w1 == NULL) {
+        for (uint32_t w = wn; w < h->words_c; w++)
+            c[w] = hidden_word_vertical(h->w1 + (size_t)(w - wn) * 32u * wn, z, wn);
+        return;
+    }
     int32_t half[32];
     for (uint32_t r = 0; r < 32u; r++) half[r] = (int32_t)(h->cfg.n_latent / 2u);
     bnn_xpc_t xpc;
@@ -201,19 +317,38 @@ static void compute_c(bnn_head_t *h, const uint32_t *z) {
         c[w] = bnn_xpc_bits(&xpc, z, h->w1 + (size_t)(w - wn) * 32u * wn, 32, half);
 }
 
-/* logit_k = 2C - 2 * (popcount(c ^ a_k) + popcount(c ^ b_k)) over the active classes. */
+/* logit_k = 2C - 2 * (popcount(c ^ a_k) + popcount(c ^ b_k)) over the active classes. W2's bits
+ * are in lane order (head/bnn_head_update.h): c is brought into the same order 15 words at a
+ * time, in a buffer on the stack, and each class's popcounts accumulate over those chunks. */
 static int32_t compute_logits(bnn_head_t *h, uint32_t *argmax) {
-    const uint32_t wc = h->words_c;
+    const uint32_t wc = h->words_c, n = h->n_classes;
     const int32_t two_c = 2 * (int32_t)h->n_channels;
+    for (uint32_t k = 0; k < n; k++) h->sc_logit[k] = two_c;
+    for (uint32_t w0 = 0; w0 < wc; w0 += 15u) {
+        const uint32_t m = wc - w0 > 15u ? 15u : wc - w0;
+        uint32_t cd[15];
+        for (uint32_t i = 0; i < m; i++) cd[i] = bnn_head_deal(h->sc_c[w0 + i]);
+        for (uint32_t k = 0; k < n; k++) {
+            const uint32_t *a = h->w2 + (size_t)k * 2u * wc + w0;
+            const uint32_t *b = a + wc;
+            /* popcount(c ^ a) + popcount(c ^ b), SWAR: the two halves' 4-bit counts are added
+             * before the byte step, bytes summed over the chunk (<= 16 per word and byte) */
+            uint32_t bytes = 0u;
+            for (uint32_t i = 0; i < m; i++) {
+                uint32_t x = cd[i] ^ a[i], y = cd[i] ^ b[i];
+                x = x - ((x >> 1) & 0x55555555u);
+                y = y - ((y >> 1) & 0x55555555u);
+                x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u) + (y & 0x33333333u) + ((y >> 2) & 0x33333333u);
+                bytes += (x & 0x0F0F0F0Fu) + ((x >> 4) & 0x0F0F0F0Fu);
+            }
+            bytes = (bytes & 0x00FF00FFu) + ((bytes >> 8) & 0x00FF00FFu);
+            h->sc_logit[k] -= 2 * (int32_t)((bytes + (bytes >> 16)) & 0xFFFFu);
+        }
+    }
     int32_t best = INT32_MIN;
     uint32_t best_k = 0u;
-    for (uint32_t k = 0; k < h->n_classes; k++) {
-        const uint32_t *a = h->w2 + (size_t)k * 2u * wc;
-        const uint32_t *b = a + wc;
-        uint32_t pc = 0u;
-        for (uint32_t w = 0; w < wc; w++) pc += bnn_popcount32(h->sc_c[w] ^ a[w]) + bnn_popcount32(h->sc_c[w] ^ b[w]);
-        int32_t l = two_c - 2 * (int32_t)pc;
-        h->sc_logit[k] = l;
+    for (uint32_t k = 0; k < n; k++) {
+        const int32_t l = h->sc_logit[k];
         if (l > best) {
             best = l;
             best_k = k;
@@ -231,32 +366,29 @@ static int32_t rshift_round(int32_t x, uint32_t s) {
     return x < 0 ? -(int32_t)a : (int32_t)a;
 }
 
-/* l = clamp(l - step * d, -clip, clip) for both halves of row k, and the row's bits. */
+/* l = clamp(l - step * d, -clip, clip) for both halves of row k, and the row's bits
+ * (head/bnn_head_update.c: the reference loop or the optimized one, selected as the kernels are). */
 static void update_row(bnn_head_t *h, uint32_t k, int32_t step) {
     const uint32_t wc = h->words_c;
-    const int32_t clip = h->cfg.latent_clip;
     int16_t *la = h->lat + (size_t)k * 2u * h->n_channels;
-    int16_t *lb = la + h->n_channels;
     uint32_t *wa = h->w2 + (size_t)k * 2u * wc;
-    uint32_t *wb = wa + wc;
-    for (uint32_t w = 0; w < wc; w++) {
-        const uint32_t cw = h->sc_c[w];
-        uint32_t ba = 0u, bb = 0u;
-        for (uint32_t b = 0; b < 32u; b++) {
-            const uint32_t j = w * 32u + b;
-            const int32_t s = ((cw >> b) & 1u) ? -step : step; /* step * c_j, c_j = +-1 */
-            int32_t va = (int32_t)la[j] - s;
-            int32_t vb = (int32_t)lb[j] - s;
-            va = va > clip ? clip : (va < -clip ? -clip : va);
-            vb = vb > clip ? clip : (vb < -clip ? -clip : vb);
-            la[j] = (int16_t)va;
-            lb[j] = (int16_t)vb;
-            ba |= (uint32_t)(va < 0) << b;
-            bb |= (uint32_t)(vb < 0) << b;
-        }
-        wa[w] = ba;
-        wb[w] = bb;
-    }
+#if BNN_KERNELS == 0
+    const bnn_head_update_fn fn = h->kernels == (uint16_t)BNN_KERNELS_REFERENCE ? bnn_head_update_row_reference
+                                                                               : bnn_head_update_row_optimized;
+#elif BNN_KERNELS == 1
+    const bnn_head_update_fn fn = bnn_head_update_row_optimized;
+#else
+    const bnn_head_update_fn fn = bnn_head_update_row_reference;
+#endif
+    fn(la, la + h->n_channels, wa, wa + wc, h->sc_c, wc, step, h->cfg.latent_clip);
+}
+
+bnn_status_t bnn_head_set_kernels(bnn_head_t *h, bnn_kernels_t kernels) {
+    const bnn_status_t st = head_args(h, h);
+    if (st != BNN_OK) return st;
+    if (kernels != BNN_KERNELS_OPTIMIZED && kernels != BNN_KERNELS_REFERENCE) return BNN_ERR_CONFIG;
+    if (BNN_KERNELS == 0) h->kernels = (uint16_t)kernels;
+    return BNN_OK;
 }
 
 /* One SGD step on (z, y): Q15 LUT softmax over the active classes, g = p - onehot(y),

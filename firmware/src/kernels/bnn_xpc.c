@@ -31,7 +31,14 @@
 
 #include "bnn_internal.h"
 
-#if !defined(BNN_XPC_NO_ASM) && defined(__GNUC__) && defined(__thumb2__) &&                      \
+#if !defined(BNN_XPC_NO_MVE) && defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#define BNN_XPC_MVE 1
+#include <arm_mve.h>
+#else
+#define BNN_XPC_MVE 0
+#endif
+
+#if !BNN_XPC_MVE && !defined(BNN_XPC_NO_ASM) && defined(__GNUC__) && defined(__thumb2__) &&       \
     (defined(__ARM_ARCH_7M__) || defined(__ARM_ARCH_7EM__) || defined(__ARM_ARCH_8M_MAIN__) ||   \
      defined(__ARM_ARCH_8_1M_MAIN__))
 #define BNN_XPC_ASM 1
@@ -39,6 +46,13 @@
 #define BNN_XPC_ASM 0
 #endif
 
+#if !BNN_XPC_MVE && !BNN_XPC_ASM && !defined(BNN_XPC_NO_ASM) && defined(__GNUC__) && defined(__ARM_ARCH_6M__)
+#define BNN_XPC_V6M 1
+#else
+#define BNN_XPC_V6M 0
+#endif
+
+#if !BNN_XPC_MVE && !BNN_XPC_V6M
 static void xpc_rows_c(const uint32_t *x, const uint32_t *w, int32_t n, int32_t rows, uint32_t *counts) {
     for (int32_t r = 0; r < rows; r++, w += n)
         counts[r] = n < 16 ? bnn_xor_popcount_short(x, w, n) : bnn_xor_popcount(x, w, n);
@@ -52,6 +66,7 @@ static uint32_t xpc_bits_c(const uint32_t *x, const uint32_t *w, int32_t n, int3
     }
     return bits;
 }
+#endif
 
 #if BNN_XPC_ASM
 
@@ -411,6 +426,299 @@ uint32_t bnn_xpc_bits(bnn_xpc_t *p, const uint32_t *x, const uint32_t *w, int32_
     if (!p->use_asm) return xpc_bits_c(x, w, p->n, rows, th);
     xpc_set(p, x, w, rows, th, 1);
     return ~bnn_xpc_rows_asm(p->slot) >> (32 - rows);
+}
+
+#elif BNN_XPC_MVE
+
+/* Armv8.1-M MVE (Helium, Cortex-M55): the same Harley-Seal on 128-bit vectors, 4 words per
+ * instruction, in assembly (GCC 12's register allocation of the intrinsics spills the planes).
+ * MVE has VEOR/VAND/VORR on Q registers but no per-byte popcount (no VCNT as in Neon; its
+ * VCLZ/VCLS count leading bits): a per-byte popcount is the SWAR steps on 16 byte lanes
+ * (13 instructions with the 3 constants), and VADDVA.U8 sums the 16 bytes into a scalar.
+ *
+ *   - block (32 words = 8 vectors, a low-overhead WLS/LE loop): 16 VLDRW with writeback, 8 VEOR,
+ *     7 carry-save adders (5 each) into the ones/twos/fours planes (q0-q2), the per-byte
+ *     popcount of the weight-8 vector added to a scalar (VADDVA): 74 instructions, 2.3 per word
+ *     (the scalar Thumb-2 assembly: 7 per word);
+ *   - the last n % 32 words: a tail-predicated loop (WLSTP.32/LETP: lanes past n load as 0 and
+ *     are not summed), per-byte popcount of each x ^ w vector, 16 instructions per 4 words;
+ *   - epilogue (only when a block ran): ones + 2 twos + 4 fours per byte (<= 56), one VADDVA.
+ * q4-q7 are callee-saved (AAPCS): one VPUSH/VPOP per row. Rows are looped over in C.
+ * bnn_xpc_mve_row() is declared in bnn_internal.h (tests/test_popcount.c checks it directly). */
+
+__asm__(
+    ".pushsection .text.bnn_xpc_mve_row,\"ax\",%progbits\n"
+    ".syntax unified\n"
+    ".thumb\n"
+    /* (h, ones) = ones + (x ^ w)[0] + (x ^ w)[1]; b, u temporaries */
+    ".macro XM_LEAF h, b, u\n"
+    "  vldrw.u32 \\h, [r0], #16\n"
+    "  vldrw.u32 \\b, [r1], #16\n"
+    "  veor \\h, \\h, \\b\n"
+    "  vldrw.u32 \\b, [r0], #16\n"
+    "  vldrw.u32 \\u, [r1], #16\n"
+    "  veor \\b, \\b, \\u\n"
+    "  veor \\u, q0, \\h\n"
+    "  vand \\h, q0, \\h\n"
+    "  veor q0, \\u, \\b\n"
+    "  vand \\u, \\u, \\b\n"
+    "  vorr \\h, \\h, \\u\n"
+    ".endm\n"
+    /* carry-save adder: (h, l) = l + h + b bitwise (h weight 2); u temporary */
+    ".macro XM_CSA h, l, b, u\n"
+    "  veor \\u, \\l, \\h\n"
+    "  vand \\h, \\l, \\h\n"
+    "  veor \\l, \\u, \\b\n"
+    "  vand \\u, \\u, \\b\n"
+    "  vorr \\h, \\h, \\u\n"
+    ".endm\n"
+    /* per-byte popcount of x (<= 8 per byte) with constants c55, c33, c0f; t temporary */
+    ".macro XM_POP8 x, t, c55, c33, c0f\n"
+    "  vshr.u8 \\t, \\x, #1\n"
+    "  vand \\t, \\t, \\c55\n"
+    "  vsub.i8 \\x, \\x, \\t\n"
+    "  vand \\t, \\x, \\c33\n"
+    "  vshr.u8 \\x, \\x, #2\n"
+    "  vand \\x, \\x, \\c33\n"
+    "  vadd.i8 \\x, \\x, \\t\n"
+    "  vshr.u8 \\t, \\x, #4\n"
+    "  vadd.i8 \\x, \\x, \\t\n"
+    "  vand \\x, \\x, \\c0f\n"
+    ".endm\n"
+    ".global bnn_xpc_mve_row\n"
+    ".type bnn_xpc_mve_row, %function\n"
+    ".p2align 2\n"
+    ".thumb_func\n"
+    "bnn_xpc_mve_row:\n"
+    "  push {r4, lr}\n"
+    "  vpush {d8-d15}\n"
+    "  movs r4, #0\n"               /* weight-8 count (VADDVA needs an even register) */
+    "  movs r12, #0\n"              /* weight-1 count of the tail */
+    "  lsrs r3, r2, #5\n"           /* blocks */
+    "  and r2, r2, #31\n"           /* tail words */
+    "  vmov.i32 q0, #0\n"
+    "  vmov.i32 q1, #0\n"
+    "  vmov.i32 q2, #0\n"
+    "  wls lr, r3, .Lxm_blk_end\n"
+    ".Lxm_blk:\n"
+    "  XM_LEAF q3, q4, q5\n"
+    "  XM_LEAF q4, q5, q6\n"
+    "  XM_CSA q3, q1, q4, q5\n"
+    "  XM_LEAF q4, q5, q6\n"
+    "  XM_LEAF q5, q6, q7\n"
+    "  XM_CSA q4, q1, q5, q6\n"
+    "  XM_CSA q3, q2, q4, q5\n"
+    "  vmov.i8 q5, #0x55\n"
+    "  vmov.i8 q6, #0x33\n"
+    "  vmov.i8 q7, #0x0f\n"
+    "  XM_POP8 q3, q4, q5, q6, q7\n"
+    "  vaddva.u8 r4, q3\n"
+    "  le lr, .Lxm_blk\n"
+    ".Lxm_blk_end:\n"
+    "  vmov.i8 q5, #0x55\n"
+    "  vmov.i8 q6, #0x33\n"
+    "  vmov.i8 q7, #0x0f\n"
+    "  wlstp.32 lr, r2, .Lxm_tail_end\n"
+    ".Lxm_tail:\n"
+    "  vldrw.u32 q3, [r0], #16\n"
+    "  vldrw.u32 q4, [r1], #16\n"
+    "  veor q3, q3, q4\n"
+    "  XM_POP8 q3, q4, q5, q6, q7\n"
+    "  vaddva.u8 r12, q3\n"
+    "  letp lr, .Lxm_tail\n"
+    ".Lxm_tail_end:\n"
+    "  cmp r3, #0\n"
+    "  beq .Lxm_done\n"
+    "  XM_POP8 q2, q4, q5, q6, q7\n"
+    "  XM_POP8 q1, q4, q5, q6, q7\n"
+    "  XM_POP8 q0, q4, q5, q6, q7\n"
+    "  vshl.i8 q2, q2, #1\n"
+    "  vadd.i8 q2, q2, q1\n"
+    "  vshl.i8 q2, q2, #1\n"
+    "  vadd.i8 q2, q2, q0\n"
+    "  vaddva.u8 r12, q2\n"
+    ".Lxm_done:\n"
+    "  add r0, r12, r4, lsl #3\n"
+    "  vpop {d8-d15}\n"
+    "  pop {r4, pc}\n"
+    ".size bnn_xpc_mve_row, . - bnn_xpc_mve_row\n"
+    ".purgem XM_LEAF\n"
+    ".purgem XM_CSA\n"
+    ".purgem XM_POP8\n"
+    ".popsection\n");
+
+/* rows of fewer than BNN_XPC_MVE_MIN words: the C version (the vector row's fixed cost is ~30
+ * instructions) */
+#ifndef BNN_XPC_MVE_MIN
+#define BNN_XPC_MVE_MIN 4
+#endif
+
+static uint32_t xpc_mve_row(const uint32_t *x, const uint32_t *w, int32_t n) {
+    return n >= BNN_XPC_MVE_MIN ? bnn_xpc_mve_row(x, w, n) : bnn_xor_popcount_short(x, w, n);
+}
+
+void bnn_xpc_init(bnn_xpc_t *p, int32_t n) {
+    p->n = n;
+    p->use_asm = 0;
+}
+
+void bnn_xpc_counts(bnn_xpc_t *p, const uint32_t *x, const uint32_t *w, int32_t rows, uint32_t *counts) {
+    const int32_t n = p->n;
+    for (int32_t r = 0; r < rows; r++, w += n) counts[r] = xpc_mve_row(x, w, n);
+}
+
+uint32_t bnn_xpc_bits(bnn_xpc_t *p, const uint32_t *x, const uint32_t *w, int32_t rows, const int32_t *th) {
+    const int32_t n = p->n;
+    uint32_t bits = 0u;
+    for (int32_t r = 0; r < rows; r++, w += n) bits |= (uint32_t)((int32_t)xpc_mve_row(x, w, n) > th[r]) << r;
+    return bits;
+}
+
+#elif BNN_XPC_V6M
+
+/* Armv6-M (Cortex-M0/M0+): the Harley-Seal tree in Thumb-1 assembly, 8 words per block. Thumb-1
+ * logic instructions are two-operand and reach only r0-r7, so a carry-save adder is 7
+ * instructions (a copy, then EOR/AND/EOR/AND/ORR); two-word LDMs load x and w; the fours plane,
+ * the block counter and the weight-8 total live in high registers (MOV to and from them). A
+ * block: 4 LDM, 8 EOR, 7 adders, the weight-8 word's SWAR popcount (MULS by 0x01010101), ~92
+ * instructions (11.5 per word; the C version compiled for Armv6-M: ~16). The last n % 8 words
+ * are counted in C, and so are rows shorter than 16 words. */
+uint32_t bnn_xpc_v6m_blocks(const uint32_t *x, const uint32_t *w, uint32_t blocks);
+
+__asm__(
+    ".pushsection .text.bnn_xpc_v6m_blocks,\"ax\",%progbits\n"
+    ".syntax unified\n"
+    ".thumb\n"
+    /* (h in a, l) = l + a + b bitwise; t temporary */
+    ".macro V6_CSA l, a, b, t\n"
+    "  movs \\t, \\l\n"
+    "  eors \\t, \\a\n"
+    "  ands \\a, \\l\n"
+    "  movs \\l, \\t\n"
+    "  eors \\l, \\b\n"
+    "  ands \\t, \\b\n"
+    "  orrs \\a, \\t\n"
+    ".endm\n"
+    /* 4 words of x ^ w into ones (r2) / twos (r3): the weight-4 carry in r5 (r4, r6, r7 used) */
+    ".macro V6_LEAF\n"
+    "  ldm r0!, {r4, r5}\n"
+    "  ldm r1!, {r6, r7}\n"
+    "  eors r4, r6\n"
+    "  eors r5, r7\n"
+    "  V6_CSA r2, r4, r5, r6\n"
+    "  mov r12, r4\n"
+    "  ldm r0!, {r4, r5}\n"
+    "  ldm r1!, {r6, r7}\n"
+    "  eors r4, r6\n"
+    "  eors r5, r7\n"
+    "  V6_CSA r2, r4, r5, r6\n"
+    "  mov r5, r12\n"
+    "  V6_CSA r3, r5, r4, r6\n"
+    ".endm\n"
+    /* x = popcount(x); t, c temporaries */
+    ".macro V6_POP x, t, c\n"
+    "  lsrs \\t, \\x, #1\n"
+    "  ldr \\c, =0x55555555\n"
+    "  ands \\t, \\c\n"
+    "  subs \\x, \\x, \\t\n"
+    "  ldr \\c, =0x33333333\n"
+    "  lsrs \\t, \\x, #2\n"
+    "  ands \\x, \\c\n"
+    "  ands \\t, \\c\n"
+    "  adds \\x, \\x, \\t\n"
+    "  lsrs \\t, \\x, #4\n"
+    "  adds \\x, \\x, \\t\n"
+    "  ldr \\c, =0x0f0f0f0f\n"
+    "  ands \\x, \\c\n"
+    "  ldr \\c, =0x01010101\n"
+    "  muls \\x, \\c, \\x\n"
+    "  lsrs \\x, \\x, #24\n"
+    ".endm\n"
+    ".global bnn_xpc_v6m_blocks\n"
+    ".type bnn_xpc_v6m_blocks, %function\n"
+    ".p2align 2\n"
+    ".thumb_func\n"
+    "bnn_xpc_v6m_blocks:\n"
+    "  push {r4, r5, r6, r7, lr}\n"
+    "  mov r4, r8\n"
+    "  mov r5, r9\n"
+    "  mov r6, r10\n"
+    "  mov r7, r11\n"
+    "  push {r4, r5, r6, r7}\n"
+    "  mov r10, r2\n"                /* blocks (>= 1) */
+    "  movs r2, #0\n"                /* ones */
+    "  movs r3, #0\n"                /* twos */
+    "  mov r8, r2\n"                 /* fours */
+    "  mov r9, r2\n"                 /* weight-8 total */
+    ".Lv6_blk:\n"
+    "  V6_LEAF\n"
+    "  mov r11, r5\n"
+    "  V6_LEAF\n"
+    "  mov r4, r11\n"
+    "  mov r6, r8\n"
+    "  V6_CSA r6, r4, r5, r7\n"
+    "  mov r8, r6\n"
+    "  V6_POP r4, r6, r7\n"
+    "  add r9, r4\n"
+    "  mov r4, r10\n"
+    "  subs r4, #1\n"
+    "  mov r10, r4\n"
+    "  bne .Lv6_blk\n"
+    /* count = 8 * total8 + 4 * pop(fours) + 2 * pop(twos) + pop(ones) */
+    "  V6_POP r2, r6, r7\n"
+    "  V6_POP r3, r6, r7\n"
+    "  mov r4, r8\n"
+    "  V6_POP r4, r6, r7\n"
+    "  lsls r3, r3, #1\n"
+    "  adds r2, r2, r3\n"
+    "  lsls r4, r4, #2\n"
+    "  adds r2, r2, r4\n"
+    "  mov r0, r9\n"
+    "  lsls r0, r0, #3\n"
+    "  adds r0, r0, r2\n"
+    "  pop {r4, r5, r6, r7}\n"
+    "  mov r8, r4\n"
+    "  mov r9, r5\n"
+    "  mov r10, r6\n"
+    "  mov r11, r7\n"
+    "  pop {r4, r5, r6, r7, pc}\n"
+    ".ltorg\n"
+    ".size bnn_xpc_v6m_blocks, . - bnn_xpc_v6m_blocks\n"
+    ".purgem V6_CSA\n"
+    ".purgem V6_LEAF\n"
+    ".purgem V6_POP\n"
+    ".syntax divided\n"
+    ".popsection\n");
+
+/* rows shorter than BNN_XPC_V6M_MIN words: the C version (the assembly's fixed cost per row, its
+ * register saves and plane epilogue, is ~80 instructions; measured on the tiny preset's layers:
+ * C is shorter for 8- and 9-word rows, the assembly from 18 words on) */
+#ifndef BNN_XPC_V6M_MIN
+#define BNN_XPC_V6M_MIN 16
+#endif
+
+static uint32_t xpc_v6m_row(const uint32_t *x, const uint32_t *w, int32_t n) {
+    if (n < BNN_XPC_V6M_MIN) return n < 16 ? bnn_xor_popcount_short(x, w, n) : bnn_xor_popcount(x, w, n);
+    const int32_t m = n & ~7;
+    const uint32_t c = m > 0 ? bnn_xpc_v6m_blocks(x, w, (uint32_t)n >> 3) : 0u;
+    return c + bnn_xor_popcount_short(x + m, w + m, n - m);
+}
+
+void bnn_xpc_init(bnn_xpc_t *p, int32_t n) {
+    p->n = n;
+    p->use_asm = 0;
+}
+
+void bnn_xpc_counts(bnn_xpc_t *p, const uint32_t *x, const uint32_t *w, int32_t rows, uint32_t *counts) {
+    const int32_t n = p->n;
+    for (int32_t r = 0; r < rows; r++, w += n) counts[r] = xpc_v6m_row(x, w, n);
+}
+
+uint32_t bnn_xpc_bits(bnn_xpc_t *p, const uint32_t *x, const uint32_t *w, int32_t rows, const int32_t *th) {
+    const int32_t n = p->n;
+    uint32_t bits = 0u;
+    for (int32_t r = 0; r < rows; r++, w += n) bits |= (uint32_t)((int32_t)xpc_v6m_row(x, w, n) > th[r]) << r;
+    return bits;
 }
 
 #else

@@ -8,6 +8,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* BNN_TEST_SMALL_RAM: set (to 1) by a core whose whole RAM is small (targets/m0.mk: 16 KiB for
+ * stack, newlib and the test program together). The kernel tests then size their static buffers
+ * and random shapes for it; tests that cannot shrink carry the token BNN_TEST_LARGE_RAM and are
+ * not built for such a core. */
+#ifndef BNN_TEST_SMALL_RAM
+#define BNN_TEST_SMALL_RAM 0
+#endif
+
 extern int bnn_test_passed;
 extern int bnn_test_failed;
 

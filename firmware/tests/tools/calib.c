@@ -39,9 +39,14 @@ __attribute__((noinline)) static void region(uint32_t reps) {
     for (uint32_t r = 0; r < reps; r++) out[r & 3u] = bnn_xpc_bits(&p, x, w, 32, th);
 }
 
-#if defined(__arm__) && defined(__thumb2__)
+#if defined(__arm__) && defined(__thumb__)
+#if defined(__thumb2__)
+#define CALIB_SUBS "subs %0, %0, #1"
+#else /* Armv6-M: GCC's inline assembly is in divided syntax there, where this is SUBS */
+#define CALIB_SUBS "sub %0, #1"
+#endif
 __attribute__((noinline)) static void spin(uint32_t n) {
-    __asm__ volatile("1: subs %0, %0, #1\n bne 1b" : "+r"(n) : : "cc");
+    __asm__ volatile("1: " CALIB_SUBS "\n bne 1b" : "+r"(n) : : "cc");
 }
 #else
 __attribute__((noinline)) static void spin(uint32_t n) {

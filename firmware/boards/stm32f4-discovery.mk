@@ -1,0 +1,21 @@
+# ST STM32F4-Discovery (STM32F407VG), Cortex-M4F (up to 168 MHz; runs on the 16 MHz HSI).
+# 1 MiB flash, 128 KiB SRAM (+ 64 KiB CCM at 0x10000000, unused). Console: USART2 on PA2 (AF7)
+# (the board's ST-LINK/V2 has no virtual COM port: attach a 3.3 V USB-serial adapter to PA2).
+BOARD_TITLE = ST STM32F4-Discovery (STM32F407VG)
+BOARD_CORE = m4
+BOARD_CPU = cortex-m4
+BOARD_FLASH = 0x08000000 1024K
+BOARD_RAM = 0x20000000 128K
+BOARD_STACK = 16K
+BOARD_CLOCK_HZ = 16000000
+BOARD_FLASH_PAGE = 16384
+BOARD_FLASH_PROG = 4
+BOARD_UART = stm32f4
+BOARD_UART_BASE = 0x40004400
+BOARD_UART_BAUD = 115200
+BOARD_UART_CLKEN = 0x40023840 17 0x40023830 0
+BOARD_UART_TX = 0x40020000 2 7
+# pyOCD takes this part from its CMSIS pack: pyocd pack install stm32f407vg
+BOARD_PYOCD = stm32f407vgtx
+BOARD_OPENOCD = board/stm32f4discovery.cfg
+BOARD_QEMU =
