@@ -8,7 +8,8 @@
  *      predictions and logits after every op and equal state blobs and packed W2 at checkpoints,
  *      for the default head and for configs that saturate often (small clip, large lr);
  *   3. W1·z: a head with its PRNG W1 (kept bit-transposed, counted vertically) against a head given
- *      the same W1 row-major (bnn_xpc rows): same stream, same predictions and state. */
+ *      the same W1 row-major (bnn_xpc rows): same stream, same predictions and state.
+ * BNN_TEST_LARGE_RAM: its heads do not fit a 16 KiB part (not built for m0). */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
