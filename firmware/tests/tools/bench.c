@@ -12,6 +12,7 @@
 #include "bnn_test.h"
 #include "pack_builder.h"
 #include "test_models.h"
+#include "bnn_u64s.h"
 
 #ifdef BNN_TARGET_CORTEX_M
 #define REPS 1
@@ -27,18 +28,6 @@ static uint8_t px[4096];
 
 typedef void (*bench_fn)(int optimized);
 
-/* newlib's <inttypes.h> may lack PRIu64 and its printf %llu: print 64-bit values by hand */
-static const char *u64s(uint64_t v, char *buf) {
-    char tmp[24];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + (int)(v % 10u));
-        v /= 10u;
-    } while (v);
-    for (int i = 0; i < n; i++) buf[i] = tmp[n - 1 - i];
-    buf[n] = '\0';
-    return buf;
-}
 
 static uint64_t measure(bench_fn fn, int optimized) {
     uint64_t best = UINT64_MAX;

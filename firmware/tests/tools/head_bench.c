@@ -35,6 +35,7 @@
 #include "bnn/bnn_head_store.h"
 #include "bnn_port.h"
 #include "head/bnn_head_update.h"
+#include "bnn_u64s.h"
 
 #define MAX_N 1024u
 #define MAX_K 100u
@@ -48,18 +49,6 @@ static bnn_head_t head;
 static uint32_t protos[MAX_K][MAX_N / 32u];
 static uint32_t zbuf[MAX_N / 32u];
 
-/* newlib's printf may lack 64-bit conversions: print by hand */
-static const char *u64s(uint64_t v, char *buf) {
-    char tmp[24];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + (int)(v % 10u));
-        v /= 10u;
-    } while (v);
-    for (int i = 0; i < n; i++) buf[i] = tmp[n - 1 - i];
-    buf[n] = '\0';
-    return buf;
-}
 
 static void sample(uint32_t c, uint32_t words, uint32_t *rng) {
     for (uint32_t w = 0; w < words; w++) { /* P(flip) = 1/4 * 3/4 = 3/16 ~ 19 % */

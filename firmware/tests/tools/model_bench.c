@@ -21,6 +21,7 @@
 #include "bnn_port.h"
 #include "input_data.h"
 #include "model_data.h"
+#include "bnn_u64s.h"
 
 #ifndef BNN_APP_ARENA_BYTES
 #define BNN_APP_ARENA_BYTES (256u * 1024u)
@@ -51,18 +52,6 @@ void bnn_profile_end(const bnn_op_info_t *op) {
     if (hook_on) hook_total += bnn_port_ticks() - hook_t0;
 }
 
-/* newlib's printf may lack %llu: 64-bit values by hand */
-static const char *u64s(uint64_t v, char *buf) {
-    char tmp[24];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + (int)(v % 10u));
-        v /= 10u;
-    } while (v);
-    for (int i = 0; i < n; i++) buf[i] = tmp[n - 1 - i];
-    buf[n] = '\0';
-    return buf;
-}
 
 /* Runs op i (reps times); returns the kernel ticks summed by the hooks. */
 static uint64_t run_op(uint32_t i, uint32_t reps) {
