@@ -136,3 +136,37 @@ def test_bad_file_is_one_error_line_for_every_command(tmp_path, command):
     assert proc.returncode == 2 and len(lines) == 1, proc.stderr
     assert lines[0] == f"error: {path}: hidden: expected an integer in 1..65536, got -4"
     assert not (tmp_path / "o").exists() and not (tmp_path / "c").exists() and not (tmp_path / "s").exists()
+
+
+def test_stride_and_pool_fields(tmp_path):
+    """A stride-2 stem without a pool: the built model's trunk has the geometry the preset computes."""
+    from bnn_edge.models import build_model, weight_counts
+    from bnn_edge.models.presets import trunk_output_hw
+
+    table = {**VALID, "input_shape": [16, 16, 1],
+             "blocks": [{"filters": [32], "stride": 2, "pool": False}, {"filters": [32, 64]}]}
+    p = load_preset_file(str(_write_json(tmp_path, table)))
+    assert p.blocks == (Block((32,), 1, 2, False), Block((32, 64), 1, 1, True))
+    assert trunk_output_hw(p) == (3, 3)  # 16 -> 8 (stride 2) -> 4 (pool) -> 3 (2x2 VALID depthwise)
+    model = build_model(p, 10)
+    assert tuple(model.get_layer("depthwise").output.shape[1:3]) == (3, 3)
+    assert model.get_layer("conv1_1").strides == (2, 2) and model.get_layer("conv2_1").strides == (1, 1)
+    assert not any(layer.name == "pool1" for layer in model.layers)
+    assert weight_counts(model).memory_bits == memory_bits(p, 10)
+
+
+@pytest.mark.parametrize("block, field, problem", [
+    ({"filters": [32], "stride": 0}, "blocks[0].stride", "expected an integer in 1..4, got 0"),
+    ({"filters": [32], "stride": 1.5}, "blocks[0].stride", "expected an integer in 1..4, got 1.5"),
+    ({"filters": [32], "pool": "no"}, "blocks[0].pool", "expected true or false"),
+])
+def test_bad_stride_or_pool_names_the_field(tmp_path, block, field, problem):
+    with pytest.raises(UserError) as err:
+        load_preset_file(str(_write_json(tmp_path, {**VALID, "blocks": [block]})))
+    assert f"{field}: {problem}" in str(err.value)
+
+
+def test_strides_that_shrink_too_far_are_refused(tmp_path):
+    table = {**VALID, "blocks": [{"filters": [32], "stride": 4}]}  # 8 -> 2 -> 1: no room for the 2x2 depthwise
+    with pytest.raises(UserError, match="shrinking 8x"):
+        load_preset_file(str(_write_json(tmp_path, table)))

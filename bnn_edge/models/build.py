@@ -2,14 +2,14 @@
 
 Binary graph (every weight layer binary, no batch norm, no float input or output layer)::
 
-    pixels -> [augment] -> Thermometer -> { QuantConv2D 3x3 (one-padding) -> Gain }* -> MaxPool 2x2  (per block)
+    pixels -> [augment] -> Thermometer -> { QuantConv2D 3x3 (one-padding, the first one strided) -> Gain }* -> [MaxPool 2x2]  (per block)
            -> QuantDepthwiseConv2D (VALID) -> Gain -> Flatten -> QuantDense(latent) -> Gain
            -> SteSign = latent z in {-1,+1}^N                                     (the extractor F)
     z -> QuantDense(n) -> Gain -> SteSign = h                                     (non-linear path)
       -> c = [z, h] -> d = [c, c] -> QuantDense(classes) -> Gain(1/sqrt(5 fan_in N_c)) = logits   (G)
 
 Every QuantConv2D/QuantDense binarizes its input and kernel with ``ste_sign`` (sign(0) = +1; the
-gradient passes where |x| <= 1) and clips latent weights to [-1, 1]. The duplication ``d = [c, c]``
+gradient passes where |x| <= 1, or |x| <= ``Preset.ste_clip`` for the inputs and activations) and clips latent weights to [-1, 1]. The duplication ``d = [c, c]``
 gives each classifier input two binary weights, so ``w_a x + w_b x = (w_a + w_b) x`` with
 ``w_a + w_b in {-2, 0, +2}``: a ternary classifier built from binary arithmetic only.
 """
@@ -39,6 +39,20 @@ _BIN = dict(
 )
 
 
+def _bin(p: Preset) -> dict:
+    """Arguments of a binary larq layer; the input quantizer's gradient window is ``p.ste_clip``."""
+    return {**_BIN, "input_quantizer": _sign(p)}
+
+
+def _sign(p: Preset):
+    """``ste_sign`` (window |x| <= 1, larq's default), or larq's ``SteSign`` with ``clip_value = p.ste_clip``."""
+    return "ste_sign" if p.ste_clip == 1.0 else lq.quantizers.SteSign(clip_value=float(p.ste_clip))
+
+
+def _sign_activation(p: Preset):
+    return lq.quantizers.SteSign(clip_value=float(p.ste_clip)) if p.ste_clip != 1.0 else lq.quantizers.SteSign()
+
+
 def classifier_gain(fan_in: int, num_classes: int) -> float:
     """Output scale of the ternarized classifier: ``1 / sqrt(5 * fan_in * N_c)``."""
     return 1.0 / math.sqrt(5.0 * fan_in * num_classes)
@@ -55,12 +69,13 @@ def _gain(p: Preset, k: float) -> float:
     return k if p.binary else 1.0
 
 
-def _conv(p: Preset, filters: int, groups: int, name: str):
+def _conv(p: Preset, filters: int, groups: int, name: str, stride: int = 1):
     if p.binary:
         return lq.layers.QuantConv2D(
-            filters, 3, padding="same", pad_values=1.0, groups=groups, name=name, **_BIN
+            filters, 3, strides=stride, padding="same", pad_values=1.0, groups=groups, name=name, **_bin(p)
         )
-    return keras.layers.Conv2D(filters, 3, padding="same", groups=groups, kernel_initializer=_unit(), name=name)
+    return keras.layers.Conv2D(filters, 3, strides=stride, padding="same", groups=groups, kernel_initializer=_unit(),
+                               name=name)
 
 
 def _act(p: Preset, x, name: str):
@@ -83,17 +98,18 @@ def build_extractor_layers(p: Preset, inputs):
     for b, block in enumerate(p.blocks, start=1):
         for i, filters in enumerate(block.filters, start=1):
             groups = block.groups if (cin % block.groups == 0 and (cin // block.groups) % (32 if p.binary else 1) == 0) else 1
-            x = _conv(p, filters, groups, f"conv{b}_{i}")(x)
+            x = _conv(p, filters, groups, f"conv{b}_{i}", block.stride if i == 1 else 1)(x)
             x = Gain(_gain(p, fan_in_gain(9 * cin // groups)), name=f"conv{b}_{i}_gain")(x)
             x = _act(p, x, f"conv{b}_{i}_relu")
             cin = filters
-        x = keras.layers.MaxPool2D(2, name=f"pool{b}")(x)
+        if block.pool:
+            x = keras.layers.MaxPool2D(2, name=f"pool{b}")(x)
     k = p.depthwise_kernel
     if p.binary:
         x = lq.layers.QuantDepthwiseConv2D(
             k,
             padding="valid",
-            input_quantizer="ste_sign",
+            input_quantizer=_sign(p),
             depthwise_quantizer="ste_sign",
             depthwise_constraint="weight_clip",
             use_bias=False,
@@ -106,12 +122,12 @@ def build_extractor_layers(p: Preset, inputs):
     x = keras.layers.Flatten(name="flatten")(x)
     fan_in = int(x.shape[-1])
     if p.binary:
-        x = lq.layers.QuantDense(p.latent, name="bottleneck", **_BIN)(x)
+        x = lq.layers.QuantDense(p.latent, name="bottleneck", **_bin(p))(x)
     else:
         x = keras.layers.Dense(p.latent, kernel_initializer=_unit(), name="bottleneck")(x)
     x = Gain(_gain(p, fan_in_gain(fan_in)), name="bottleneck_gain")(x)
     if p.binary:
-        return keras.layers.Activation(lq.quantizers.SteSign(), name=LATENT_LAYER)(x)
+        return keras.layers.Activation(_sign_activation(p), name=LATENT_LAYER)(x)
     return keras.layers.ReLU(name=LATENT_LAYER)(x)
 
 
@@ -119,19 +135,19 @@ def apply_head(p: Preset, latent, num_classes: int, prefix: str = "head"):
     """Apply a fresh non-linear ternarized classifier G to ``latent``; returns the logits tensor."""
     n_latent = int(latent.shape[-1])
     if p.binary:
-        h = lq.layers.QuantDense(p.hidden, name=f"{prefix}_dense1", **_BIN)(latent)
+        h = lq.layers.QuantDense(p.hidden, name=f"{prefix}_dense1", **_bin(p))(latent)
     else:
         h = keras.layers.Dense(p.hidden, kernel_initializer=_unit(), name=f"{prefix}_dense1")(latent)
     h = Gain(_gain(p, fan_in_gain(n_latent)), name=f"{prefix}_dense1_gain")(h)
     if p.binary:
-        h = keras.layers.Activation(lq.quantizers.SteSign(), name=f"{prefix}_sign")(h)
+        h = keras.layers.Activation(_sign_activation(p), name=f"{prefix}_sign")(h)
     else:
         h = keras.layers.ReLU(name=f"{prefix}_relu")(h)
     c = keras.layers.Concatenate(name=f"{prefix}_concat")([latent, h])
     d = keras.layers.Concatenate(name=f"{prefix}_duplicate")([c, c])
     fan_in = int(d.shape[-1])
     if p.binary:
-        y = lq.layers.QuantDense(num_classes, name=f"{prefix}_dense2", **_BIN)(d)
+        y = lq.layers.QuantDense(num_classes, name=f"{prefix}_dense2", **_bin(p))(d)
     else:
         y = keras.layers.Dense(num_classes, kernel_initializer=_unit(), name=f"{prefix}_dense2")(d)
     return Gain(_gain(p, classifier_gain(fan_in, num_classes)), name=LOGITS_LAYER if prefix == "head" else f"{prefix}_logits")(y)

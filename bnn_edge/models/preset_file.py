@@ -14,10 +14,13 @@ A description file is data, never code. It holds the fields of :class:`bnn_edge.
     binary = true                      # optional; false = a float twin (not exportable)
     augment_pad = 0                    # optional; random-crop padding in pixels
     augment_flip = false               # optional; random horizontal flip
+    ste_clip = 1.0                     # optional, (0, 16]: gradient window |x| <= ste_clip of the signs
 
     [[blocks]]                         # one or more: 3x3 convolutions, then a 2x2 max-pool
     filters = [32, 32]
     groups = 1                         # optional; every filter count must be a multiple
+    stride = 1                         # optional, 1..4: stride of the block's first convolution
+    pool = true                        # optional; false: no max-pool at the end of the block
 
 Each field is checked for its type and range; the first problem is a
 :class:`bnn_edge.errors.UserError` naming the file and the field (``digits.toml: blocks[0].filters[1]:
@@ -51,6 +54,7 @@ _RANGES: dict[str, tuple[int, int]] = {
     "input_shape.C": (1, 64),
     "filters": (1, 8192),
     "groups": (1, 512),
+    "stride": (1, 4),
 }
 _MAX_BLOCKS = 16
 _MAX_CONVS = 16
@@ -142,6 +146,13 @@ def parse_preset(table: Mapping[str, Any], path: str) -> Preset:
             raise fail(field, f"expected true or false, got {_show(value)}")
         return value
 
+    def positive(field: str, default: float, hi: float) -> float:
+        value = table.get(field, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                math.isfinite(value) and 0 < value <= hi):
+            raise fail(field, f"expected a number in (0, {hi:g}], got {_show(value)}")
+        return float(value)
+
     def text(field: str, default: str, limit: int) -> str:
         value = table.get(field, default)
         if not isinstance(value, str) or (field == "name" and not value.strip()):
@@ -182,7 +193,11 @@ def parse_preset(table: Mapping[str, Any], path: str) -> Preset:
         for i, f in enumerate(filters):
             if f % groups:
                 raise fail(f"{where}.filters[{i}]", f"{f} filters do not split into groups = {groups}")
-        blocks.append(Block(filters, groups))
+        stride = integer(f"{where}.stride", raw.get("stride", 1), *_RANGES["stride"])
+        pool = raw.get("pool", True)
+        if not isinstance(pool, bool):
+            raise fail(f"{where}.pool", f"expected true or false, got {_show(pool)}")
+        blocks.append(Block(filters, groups, stride, pool))
 
     default_name = re.sub(r"\s+", "_", Path(path).stem) or "custom"
     p = Preset(
@@ -198,6 +213,7 @@ def parse_preset(table: Mapping[str, Any], path: str) -> Preset:
         binary=boolean("binary", True),
         augment_pad=integer("augment_pad", table.get("augment_pad", 0), *_RANGES["augment_pad"]),
         augment_flip=boolean("augment_flip", False),
+        ste_clip=positive("ste_clip", 1.0, 16.0),
     )
     try:
         check_fits(p)

@@ -21,10 +21,23 @@ from bnn_edge.errors import UserError
 
 @dataclass(frozen=True)
 class Block:
-    """Convolutions of one block (3x3, SAME one-padding), then a 2x2 max-pool."""
+    """Convolutions of one block (3x3, SAME one-padding), then a 2x2 max-pool.
+
+    ``stride`` applies to the block's first convolution (``out = ceil(in / stride)``, TF's SAME
+    geometry); ``pool=False`` drops the block's max-pool. A stride-2 first block without a pool
+    (a "stem") sees every pixel (3x3 windows overlap at stride 2) for a quarter of the instructions
+    of a stride-1 conv followed by a pool.
+    """
 
     filters: tuple[int, ...]
     groups: int = 1
+    stride: int = 1
+    pool: bool = True
+
+    def out_hw(self, h: int, w: int) -> tuple[int, int]:
+        """Spatial size after this block: ``ceil(h / stride)``, then halved by the pool."""
+        h, w = -(-h // self.stride), -(-w // self.stride)
+        return (h // 2, w // 2) if self.pool else (h, w)
 
 
 @dataclass(frozen=True)
@@ -41,6 +54,9 @@ class Preset:
     binary: bool = True
     augment_pad: int = 0  # random-crop padding in pixels (0 = no crop)
     augment_flip: bool = False
+    # gradient window of the sign's straight-through estimator (d sign(x)/dx := 1 where |x| <= ste_clip);
+    # training only: the forward pass, the export and the firmware do not depend on it
+    ste_clip: float = 1.0
 
     @property
     def encoded_channels(self) -> int:
@@ -79,22 +95,25 @@ PAPER = Preset(
 
 # Shaped for a Cortex-M4 with 256 KB flash and 64 KB RAM (docs/vision.md: the variants measured).
 # Cost on the M4 is per output value: about 45 instructions plus about 65 per 32-bit word of the
-# 3x3 receptive field's input channels (per group), so the 10-level thermometer (30 channels: one
-# word) costs the first conv no more than 1 level would, and the budget of 10 M instructions per
-# image goes to the 16x16 and 8x8 blocks rather than to a second 32x32 conv.
+# 3x3 receptive field's input channels (per group). The 10-level thermometer (30 channels: one word)
+# costs the first conv no more than 1 level would; the stride-2 stem (64 filters, no pool) sees every
+# pixel for a quarter of the outputs of a 32x32 conv, so the 10 M instruction budget goes to width
+# at 16x16 and 8x8 (96 and 192 filters); a 2x2 depthwise pooling keeps 3x3x192 features for the
+# bottleneck (flash is cheap: ~1 instruction per 4 bits of dense weights).
 M4_32 = Preset(
     name="m4-32",
-    description="32x32x3 8-bit images on a Cortex-M4: 10-level thermometer (30 bits/pixel), blocks 32/64/128,128, "
-                "256-bit latent; ~9.6 M M4 instructions, ~60 KB pack",
+    description="32x32x3 8-bit images on a Cortex-M4: 10-level thermometer (30 bits/pixel), stride-2 stem 64, "
+                "blocks 96/192, 256-bit latent; ~9.4 M M4 instructions, ~100 KB pack",
     input_shape=(32, 32, 3),
     levels=10,
     vmax=255,
-    blocks=(Block((32,)), Block((64,)), Block((128, 128))),
-    depthwise_kernel=3,
+    blocks=(Block((64,), stride=2, pool=False), Block((96,)), Block((192,))),
+    depthwise_kernel=2,
     latent=256,
     hidden=128,
     augment_pad=0,
     augment_flip=True,
+    ste_clip=2.0,
 )
 
 FP_WIDTH_SCALE = 1.0 / math.sqrt(32.0)
@@ -139,7 +158,7 @@ def float_variant(p: Preset, num_classes: int = 10) -> Preset:
 
     def make(scale: float) -> Preset:
         blocks = tuple(
-            Block(tuple(_scaled(f, b.groups, scale) for f in b.filters), groups=b.groups) for b in p.blocks
+            dataclasses.replace(b, filters=tuple(_scaled(f, b.groups, scale) for f in b.filters)) for b in p.blocks
         )
         return dataclasses.replace(
             p,
@@ -178,10 +197,10 @@ def with_input_shape(p: Preset, shape: tuple[int, int, int], vmax: int | None = 
 
 
 def trunk_output_hw(p: Preset) -> tuple[int, int]:
-    """Spatial size after the conv blocks (each halves it) and the VALID depthwise conv."""
+    """Spatial size after the conv blocks (:meth:`Block.out_hw`) and the VALID depthwise conv."""
     h, w = p.input_shape[:2]
-    for _ in p.blocks:
-        h, w = h // 2, w // 2
+    for block in p.blocks:
+        h, w = block.out_hw(h, w)
     k = p.depthwise_kernel
     return h - k + 1, w - k + 1
 
@@ -190,10 +209,11 @@ def check_fits(p: Preset) -> None:
     """Raise :class:`UserError` when the input is too small for the trunk."""
     ho, wo = trunk_output_hw(p)
     if ho < 1 or wo < 1:
+        shrink = math.prod(b.stride * (2 if b.pool else 1) for b in p.blocks)
         raise UserError(
             f"preset '{p.name}' does not fit input shape {'x'.join(map(str, p.input_shape))}: "
-            f"{len(p.blocks)} pooling blocks and a {p.depthwise_kernel}x{p.depthwise_kernel} depthwise conv "
-            f"need at least {(p.depthwise_kernel) * 2 ** len(p.blocks)} pixels per side"
+            f"{len(p.blocks)} blocks (shrinking {shrink}x) and a {p.depthwise_kernel}x{p.depthwise_kernel} depthwise conv "
+            f"need at least {(p.depthwise_kernel) * shrink} pixels per side"
         )
 
 
