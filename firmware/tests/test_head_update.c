@@ -6,7 +6,9 @@
  *   2. whole heads: two heads with the same config, one on each loop (bnn_head_set_kernels), run
  *      the same long random stream (buffer_add, learn with replays, end_task, predict): equal
  *      predictions and logits after every op and equal state blobs and packed W2 at checkpoints,
- *      for the default head and for configs that saturate often (small clip, large lr);
+ *      for the default head and for configs that saturate often (small clip, large lr); the
+ *      kernel switch selects the logits too (bnn_xpc rows against per-word popcounts), and one
+ *      head is wide enough (C = 2560) for their chunked path;
  *   3. W1·z: a head with its PRNG W1 (kept bit-transposed, counted vertically) against a head given
  *      the same W1 row-major (bnn_xpc rows): same stream, same predictions and state.
  * BNN_TEST_LARGE_RAM: its heads do not fit a 16 KiB part (not built for m0). */
@@ -81,8 +83,9 @@ static void test_rows(void) {
 #define ARENA_WORDS 16384u /* 64 KiB each */
 static uint32_t arena_r[ARENA_WORDS], arena_o[ARENA_WORDS];
 static bnn_head_t hr, ho;
-static uint8_t blob_r[24000], blob_o[24000];
-static uint32_t protos[10][32];
+static uint8_t blob_r[32768], blob_o[32768];
+#define MAXWN 78u /* latent words: N up to 2496 */
+static uint32_t protos[10][MAXWN];
 static uint32_t w1_rows[128u * 32u];
 
 static int same_state(void) {
@@ -113,7 +116,7 @@ static void stream(const char *name, const bnn_head_config_t *cfg, uint32_t n_op
     uint32_t rng = bnn_prng_seed(seed, 77u);
     for (uint32_t c = 0; c < k; c++)
         for (uint32_t w = 0; w < words; w++) protos[c][w] = bnn_prng_next(&rng);
-    uint32_t z[32], diff_pred = 0u, diff_state = 0u, preds = 0u, checkpoints = 0u;
+    uint32_t z[MAXWN], diff_pred = 0u, diff_state = 0u, preds = 0u, checkpoints = 0u;
     int32_t lr[10], lo[10];
     for (uint32_t i = 0; i < n_ops; i++) {
         /* classes arrive in order: the label grows with the stream, a random one of those seen */
@@ -173,6 +176,14 @@ static void test_streams(void) {
     c.lr_mul = 1000;
     c.lr_shift = 6; /* steps up to ~5e5: int16 limits, both paths */
     stream("clip 32767, lr 1000/2^6", &c, 600u, 4u, 0);
+    /* C = 2560 channels: 2 C/32 = 160 words > BNN_HEAD_XPC_WORDS, the optimized logits go through
+     * c in chunks (72 + 8 words), against the reference's per-word popcounts */
+    bnn_head_config_default(&c);
+    c.n_latent = 2496;
+    c.n_hidden = 64;
+    c.max_classes = 3;
+    c.buffer_bytes = 2u * (2496u / 8u + 1u);
+    stream("C = 2560, logits in chunks", &c, 200u, 5u, 0);
     /* W1·z: the vertical count (PRNG W1 in RAM) against bnn_xpc rows (the caller's W1), every N/32
      * from 1 word to the paper's 32, odd counts of words included */
     static const uint16_t ns[][2] = {{256, 128}, {32, 32}, {96, 64}, {160, 32}, {1024, 64}};

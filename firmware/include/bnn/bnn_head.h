@@ -89,7 +89,7 @@ typedef struct bnn_head {
     uint16_t n_channels;  /* C */
     uint16_t n_classes;   /* active classes (labels seen so far: max label + 1) */
     uint16_t tasks;       /* bnn_head_end_task() calls */
-    uint16_t kernels;     /* bnn_kernels_t of the W2 update (bnn_head_set_kernels) */
+    uint16_t kernels;     /* bnn_kernels_t of the W2 update and logits (bnn_head_set_kernels) */
     uint32_t steps;       /* SGD steps taken */
     uint32_t learned;     /* bnn_head_learn() calls */
     uint32_t w1_crc;      /* CRC-32 of W1's bytes: ties a stored state to its W1 */
@@ -125,9 +125,9 @@ bnn_status_t bnn_head_init(bnn_head_t *h, const bnn_head_config_t *cfg, void *ar
 /* Back to the state right after bnn_head_init (same config and arena). */
 bnn_status_t bnn_head_reset(bnn_head_t *h);
 
-/* Selects the W2 update loop: BNN_KERNELS_OPTIMIZED (default after init; two int16 lanes per
- * QSUB16 on cores with the DSP extension) or BNN_KERNELS_REFERENCE (the naive loop); both give
- * the same state bit for bit. As for the interpreter, -DBNN_KERNELS=1 (optimized only) or 2
+/* Selects the W2 update loop and the logits: BNN_KERNELS_OPTIMIZED (default after init; two int16
+ * lanes per QSUB16 on cores with the DSP extension, the logits through bnn_xpc rows) or
+ * BNN_KERNELS_REFERENCE (the naive loop, per-word popcounts); both give the same state bit for bit. As for the interpreter, -DBNN_KERNELS=1 (optimized only) or 2
  * (reference only) compiles one of them in and makes this a no-op. */
 bnn_status_t bnn_head_set_kernels(bnn_head_t *h, bnn_kernels_t kernels);
 

@@ -263,38 +263,173 @@ static inline __attribute__((always_inline)) uint32_t hs16(const uint32_t *v, ui
     return sixteens;
 }
 
-/* ripples a carry vector into a bit-sliced counter */
-static inline void ripple(uint32_t *cnt, uint32_t carry, uint32_t *n_cnt) {
+/* adds a carry vector into a bit-sliced counter */
+static inline void ripple(uint32_t *cnt, uint32_t carry) {
     for (uint32_t j = 0; carry != 0u; j++) {
         const uint32_t c2 = cnt[j] & carry;
         cnt[j] ^= carry;
         carry = c2;
-        if (j + 1u > *n_cnt) *n_cnt = j + 1u;
     }
 }
 
-static uint32_t hidden_word_vertical(const uint32_t *t, const uint32_t *z, uint32_t wn) {
-    uint32_t ones = 0u, twos = 0u, fours = 0u, eights = 0u, cnt[12] = {0u};
-    uint32_t n_cnt = 0u; /* planes of the sixteens counter in use */
-    for (uint32_t w = 0; w < wn; w++, t += 32) {
-        const uint32_t zw = z[w];
-        ripple(cnt, hs16(t, zw, &ones, &twos, &fours, &eights), &n_cnt);
-        ripple(cnt, hs16(t + 16, zw >> 16, &ones, &twos, &fours, &eights), &n_cnt);
+#if !defined(BNN_HEAD_NO_ASM) && defined(__GNUC__) && defined(__thumb2__) &&                      \
+    (defined(__ARM_ARCH_7M__) || defined(__ARM_ARCH_7EM__) || defined(__ARM_ARCH_8M_MAIN__) ||   \
+     defined(__ARM_ARCH_8_1M_MAIN__))
+#define BNN_HEAD_VERT_ASM 1
+/* Thumb-2 (Armv7-M and later): the 32 inputs of one word of z in assembly, hs16's carry-save tree
+ * twice on registers, then the two weight-16 carries into the weight-16 plane:
+ * returns the weight-32 carry; planes[0..4] = ones, twos, fours, eights, sixteens (in and out).
+ * The inputs come 4 at a time with LDM; the input bits are reversed (RBIT) so that the next
+ * one's bit is bit 31: its flip mask is the operand `zr, asr #31` (EOR), then zr <<= 1. Per word:
+ * 8 LDM, 32 x (EOR, LSL), 31 carry-save adders of 5 instructions, 235 instructions with the
+ * entry and exit (hs16 in C and its glue: ~270). */
+uint32_t bnn_head_vert_word(const uint32_t *t, uint32_t zw, uint32_t *planes);
+__asm__(
+    ".pushsection .text.bnn_head_vert_word,\"ax\",%progbits\n"
+    ".syntax unified\n"
+    ".thumb\n"
+    /* flip input x by the next bit of z */
+    ".macro HV_M x\n"
+    "  eor \\x, \\x, r1, asr #31\n"
+    "  lsl r1, r1, #1\n"
+    ".endm\n"
+    ".macro HV_M4 a, b, c, d\n"
+    "  HV_M \\a\n"
+    "  HV_M \\b\n"
+    "  HV_M \\c\n"
+    "  HV_M \\d\n"
+    ".endm\n"
+    /* carry-save adder: (h, l) <- l + b + c bitwise (h weight 2); h may be b, not c; t temporary */
+    ".macro HV_CSA h, l, b, c, t\n"
+    "  eor \\t, \\l, \\b\n"
+    "  and \\h, \\l, \\b\n"
+    "  eor \\l, \\t, \\c\n"
+    "  and \\t, \\t, \\c\n"
+    "  orr \\h, \\h, \\t\n"
+    ".endm\n"
+    /* r0 = t (advances), r1 = z bits reversed, r3-r6 = ones, twos, fours, eights, r12 temporary */
+    "  .p2align 2\n"
+    "  .global bnn_head_vert_word\n"
+    "  .type bnn_head_vert_word, %function\n"
+    "  .thumb_func\n"
+    "bnn_head_vert_word:\n"
+    "  push {r2, r4, r5, r6, r7, r8, r9, r10, r11, lr}\n"
+    "  ldm r2, {r3, r4, r5, r6}\n"
+    "  rbit r1, r1\n"
+    /* inputs 0..15 -> r7 = weight-16 carry */
+    "  ldmia r0!, {r7, r8, r9, r10}\n"
+    "  HV_M4 r7, r8, r9, r10\n"
+    "  HV_CSA r7, r3, r7, r8, r12\n"
+    "  HV_CSA r9, r3, r9, r10, r12\n"
+    "  HV_CSA r7, r4, r7, r9, r12\n"   /* r7 = fours a */
+    "  ldmia r0!, {r8, r9, r10, r11}\n"
+    "  HV_M4 r8, r9, r10, r11\n"
+    "  HV_CSA r8, r3, r8, r9, r12\n"
+    "  HV_CSA r10, r3, r10, r11, r12\n"
+    "  HV_CSA r8, r4, r8, r10, r12\n"
+    "  HV_CSA r7, r5, r7, r8, r12\n"   /* r7 = eights a */
+    "  ldmia r0!, {r8, r9, r10, r11}\n"
+    "  HV_M4 r8, r9, r10, r11\n"
+    "  HV_CSA r8, r3, r8, r9, r12\n"
+    "  HV_CSA r10, r3, r10, r11, r12\n"
+    "  HV_CSA r8, r4, r8, r10, r12\n"  /* r8 = fours a */
+    "  ldmia r0!, {r9, r10, r11, lr}\n"
+    "  HV_M4 r9, r10, r11, lr\n"
+    "  HV_CSA r9, r3, r9, r10, r12\n"
+    "  HV_CSA r11, r3, r11, lr, r12\n"
+    "  HV_CSA r9, r4, r9, r11, r12\n"
+    "  HV_CSA r8, r5, r8, r9, r12\n"   /* r8 = eights b */
+    "  HV_CSA r7, r6, r7, r8, r12\n"   /* r7 = sixteens of inputs 0..15 */
+    /* inputs 16..31 -> r8 */
+    "  ldmia r0!, {r8, r9, r10, r11}\n"
+    "  HV_M4 r8, r9, r10, r11\n"
+    "  HV_CSA r8, r3, r8, r9, r12\n"
+    "  HV_CSA r10, r3, r10, r11, r12\n"
+    "  HV_CSA r8, r4, r8, r10, r12\n"
+    "  ldmia r0!, {r9, r10, r11, lr}\n"
+    "  HV_M4 r9, r10, r11, lr\n"
+    "  HV_CSA r9, r3, r9, r10, r12\n"
+    "  HV_CSA r11, r3, r11, lr, r12\n"
+    "  HV_CSA r9, r4, r9, r11, r12\n"
+    "  HV_CSA r8, r5, r8, r9, r12\n"   /* r8 = eights a */
+    "  ldmia r0!, {r9, r10, r11, lr}\n"
+    "  HV_M4 r9, r10, r11, lr\n"
+    "  HV_CSA r9, r3, r9, r10, r12\n"
+    "  HV_CSA r11, r3, r11, lr, r12\n"
+    "  HV_CSA r9, r4, r9, r11, r12\n"  /* r9 = fours a */
+    "  ldmia r0!, {r2, r10, r11, lr}\n"
+    "  HV_M4 r2, r10, r11, lr\n"
+    "  HV_CSA r2, r3, r2, r10, r12\n"
+    "  HV_CSA r11, r3, r11, lr, r12\n"
+    "  HV_CSA r2, r4, r2, r11, r12\n"
+    "  HV_CSA r9, r5, r9, r2, r12\n"   /* r9 = eights b */
+    "  HV_CSA r8, r6, r8, r9, r12\n"   /* r8 = sixteens of inputs 16..31 */
+    "  ldr r2, [sp]\n"
+    "  ldr r9, [r2, #16]\n"
+    "  HV_CSA r7, r9, r7, r8, r12\n"   /* r7 = weight-32 carry, r9 = sixteens plane */
+    "  stm r2, {r3, r4, r5, r6, r9}\n"
+    "  mov r0, r7\n"
+    "  pop {r2, r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
+    "  .size bnn_head_vert_word, . - bnn_head_vert_word\n"
+    ".purgem HV_M\n"
+    ".purgem HV_M4\n"
+    ".purgem HV_CSA\n"
+    ".popsection\n");
+#else
+#define BNN_HEAD_VERT_ASM 0
+/* The 32 inputs of one word of z (hs16 twice), their weight-16 carries into the plane s; returns
+ * the weight-32 carry. */
+static inline uint32_t vert_word_c(const uint32_t *t, uint32_t zw, uint32_t *o, uint32_t *tw, uint32_t *f,
+                                   uint32_t *e, uint32_t *s) {
+    const uint32_t sa = hs16(t, zw, o, tw, f, e);
+    const uint32_t sb = hs16(t + 16, zw >> 16, o, tw, f, e);
+    uint32_t c;
+    BNN_CSA(c, *s, *s, sa, sb);
+    return c;
+}
+#endif
+
+/* The bit-sliced sum starts at 2^P - K instead of 0, K = N/2 + 1 and 2^P the smallest power of 2
+ * >= K (P >= 5): the bit of weight 2^P of the final sum is then count >= K (the sum stays below
+ * 2^(P+1): count <= N = 2K - 2), no comparison. The planes: pl[0..4] of weight 1, 2, 4, 8, 16,
+ * pl[5] of weight 32, pl[6..P] a counter of the carries of weight 64 (one per two words of z).
+ * vert_init() fills init[0..P+1] with those start values and returns P. */
+#define BNN_HEAD_VERT_PLANES 17u
+static uint32_t vert_init(uint32_t wn, uint32_t *init) {
+    const uint32_t k = wn * 16u + 1u;
+    uint32_t p = 5u;
+    while ((1u << p) < k) p++;
+    const uint32_t off = (1u << p) - k;
+    for (uint32_t j = 0; j <= p + 1u; j++) init[j] = (off >> j) & 1u ? 0xFFFFFFFFu : 0u;
+    return p;
+}
+
+static uint32_t hidden_word_vertical(const uint32_t *t, const uint32_t *z, uint32_t wn, uint32_t p,
+                                     const uint32_t *init) {
+    uint32_t pl[BNN_HEAD_VERT_PLANES];
+    for (uint32_t j = 0; j <= p + 1u; j++) pl[j] = init[j];
+    uint32_t s32 = pl[5];
+#if BNN_HEAD_VERT_ASM
+#define BNN_VERT_WORD(tp, zw) bnn_head_vert_word(tp, zw, pl)
+#else
+    uint32_t o = pl[0], tw = pl[1], f = pl[2], e = pl[3], s = pl[4];
+#define BNN_VERT_WORD(tp, zw) vert_word_c(tp, zw, &o, &tw, &f, &e, &s)
+#endif
+    uint32_t w = 0u;
+    for (; w + 2u <= wn; w += 2u, t += 64) {
+        const uint32_t ca = BNN_VERT_WORD(t, z[w]);
+        const uint32_t cb = BNN_VERT_WORD(t + 32, z[w + 1u]);
+        uint32_t c64;
+        BNN_CSA(c64, s32, s32, ca, cb);
+        ripple(pl + 6, c64);
     }
-    /* count = ones + 2 twos + 4 fours + 8 eights + 16 cnt; bit-sliced count >= k, MSB first */
-    const uint32_t k = wn * 16u + 1u; /* N/2 + 1 */
-    uint32_t gt = 0u, eq = 0xFFFFFFFFu;
-    for (uint32_t j = 4u + n_cnt; j-- > 0u;) {
-        const uint32_t p = j == 0u ? ones : j == 1u ? twos : j == 2u ? fours : j == 3u ? eights : cnt[j - 4u];
-        if ((k >> j) & 1u) {
-            eq &= p;
-        } else {
-            gt |= eq & p;
-            eq &= ~p;
-        }
+    if (w < wn) { /* odd wn: the last word */
+        const uint32_t ca = BNN_VERT_WORD(t, z[w]);
+        ripple(pl + 6, s32 & ca);
+        s32 ^= ca;
     }
-    if ((k >> (4u + n_cnt)) != 0u) return 0u; /* k has a bit above the count's planes: count < k */
-    return gt | eq;
+#undef BNN_VERT_WORD
+    return p == 5u ? s32 : pl[p];
 }
 
 /* sc_c = [z; sign(W1 z)] (bit 1 where W1_i . z < 0, i.e. popcount(w1_i ^ z) > N/2). W1 in RAM (the
@@ -305,8 +440,10 @@ static void compute_c(bnn_head_t *h, const uint32_t *z) {
     uint32_t *c = h->sc_c;
     for (uint32_t w = 0; w < wn; w++) c[w] = z[w];
     if (h->cfg.w1 == NULL) {
+        uint32_t init[BNN_HEAD_VERT_PLANES];
+        const uint32_t p = vert_init(wn, init);
         for (uint32_t w = wn; w < h->words_c; w++)
-            c[w] = hidden_word_vertical(h->w1 + (size_t)(w - wn) * 32u * wn, z, wn);
+            c[w] = hidden_word_vertical(h->w1 + (size_t)(w - wn) * 32u * wn, z, wn, p, init);
         return;
     }
     int32_t half[32];
@@ -318,37 +455,76 @@ static void compute_c(bnn_head_t *h, const uint32_t *z) {
 }
 
 /* logit_k = 2C - 2 * (popcount(c ^ a_k) + popcount(c ^ b_k)) over the active classes. W2's bits
- * are in lane order (head/bnn_head_update.h): c is brought into the same order 15 words at a
- * time, in a buffer on the stack, and each class's popcounts accumulate over those chunks. */
-static int32_t compute_logits(bnn_head_t *h, uint32_t *argmax) {
+ * are in lane order (head/bnn_head_update.h), c is brought into the same order (bnn_head_deal),
+ * which leaves every popcount unchanged. Selected with the update (bnn_head_set_kernels):
+ *   reference: per class and word, bnn_popcount32 of each half;
+ *   optimized: a class's row [a_k; b_k] is 2 C/32 contiguous words, the rows of all classes are
+ *   contiguous: one bnn_xpc_counts of x = [c; c] (dealt, on the stack) against them (the
+ *   Thumb-2 / MVE xor-popcount rows of BDENSE). c longer than BNN_HEAD_XPC_WORDS / 2 words
+ *   (C > 1152): c in chunks of up to BNN_HEAD_XPC_WORDS words, two single-row calls per class and
+ *   chunk. */
+#define BNN_HEAD_XPC_WORDS 72u /* x on the stack: the paper-size head (C = 1152) in one call */
+#if BNN_KERNELS != 1
+static void logits_reference(bnn_head_t *h, uint32_t *pc) {
     const uint32_t wc = h->words_c, n = h->n_classes;
-    const int32_t two_c = 2 * (int32_t)h->n_channels;
-    for (uint32_t k = 0; k < n; k++) h->sc_logit[k] = two_c;
-    for (uint32_t w0 = 0; w0 < wc; w0 += 15u) {
-        const uint32_t m = wc - w0 > 15u ? 15u : wc - w0;
-        uint32_t cd[15];
-        for (uint32_t i = 0; i < m; i++) cd[i] = bnn_head_deal(h->sc_c[w0 + i]);
+    for (uint32_t k = 0; k < n; k++) {
+        const uint32_t *a = h->w2 + (size_t)k * 2u * wc, *b = a + wc;
+        uint32_t cnt = 0u;
+        for (uint32_t w = 0; w < wc; w++) {
+            const uint32_t cd = bnn_head_deal(h->sc_c[w]);
+            cnt += bnn_popcount32(cd ^ a[w]) + bnn_popcount32(cd ^ b[w]);
+        }
+        pc[k] = cnt;
+    }
+}
+#endif
+
+#if BNN_KERNELS != 2
+static void logits_optimized(bnn_head_t *h, uint32_t *pc) {
+    const uint32_t wc = h->words_c, n = h->n_classes;
+    uint32_t x[BNN_HEAD_XPC_WORDS];
+    bnn_xpc_t xpc;
+    if (2u * wc <= BNN_HEAD_XPC_WORDS) {
+        for (uint32_t w = 0; w < wc; w++) x[w] = x[wc + w] = bnn_head_deal(h->sc_c[w]);
+        bnn_xpc_init(&xpc, (int32_t)(2u * wc));
+        bnn_xpc_counts(&xpc, x, h->w2, (int32_t)n, pc);
+        return;
+    }
+    for (uint32_t k = 0; k < n; k++) pc[k] = 0u;
+    for (uint32_t w0 = 0; w0 < wc; w0 += BNN_HEAD_XPC_WORDS) {
+        const uint32_t m = wc - w0 < BNN_HEAD_XPC_WORDS ? wc - w0 : BNN_HEAD_XPC_WORDS;
+        for (uint32_t i = 0; i < m; i++) x[i] = bnn_head_deal(h->sc_c[w0 + i]);
+        bnn_xpc_init(&xpc, (int32_t)m);
         for (uint32_t k = 0; k < n; k++) {
             const uint32_t *a = h->w2 + (size_t)k * 2u * wc + w0;
-            const uint32_t *b = a + wc;
-            /* popcount(c ^ a) + popcount(c ^ b), SWAR: the two halves' 4-bit counts are added
-             * before the byte step, bytes summed over the chunk (<= 16 per word and byte) */
-            uint32_t bytes = 0u;
-            for (uint32_t i = 0; i < m; i++) {
-                uint32_t x = cd[i] ^ a[i], y = cd[i] ^ b[i];
-                x = x - ((x >> 1) & 0x55555555u);
-                y = y - ((y >> 1) & 0x55555555u);
-                x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u) + (y & 0x33333333u) + ((y >> 2) & 0x33333333u);
-                bytes += (x & 0x0F0F0F0Fu) + ((x >> 4) & 0x0F0F0F0Fu);
-            }
-            bytes = (bytes & 0x00FF00FFu) + ((bytes >> 8) & 0x00FF00FFu);
-            h->sc_logit[k] -= 2 * (int32_t)((bytes + (bytes >> 16)) & 0xFFFFu);
+            uint32_t ca, cb;
+            bnn_xpc_counts(&xpc, x, a, 1, &ca);
+            bnn_xpc_counts(&xpc, x, a + wc, 1, &cb);
+            pc[k] += ca + cb;
         }
     }
+}
+#endif
+
+static int32_t compute_logits(bnn_head_t *h, uint32_t *argmax) {
+    const uint32_t n = h->n_classes;
+    uint32_t *pc = (uint32_t *)h->sc_logit; /* the popcounts first, then the logits in place */
+#if BNN_KERNELS == 0
+    if (h->kernels == (uint16_t)BNN_KERNELS_REFERENCE)
+        logits_reference(h, pc);
+    else
+        logits_optimized(h, pc);
+#elif BNN_KERNELS == 1
+    logits_optimized(h, pc);
+#else
+    logits_reference(h, pc);
+#endif
+    const int32_t two_c = 2 * (int32_t)h->n_channels;
     int32_t best = INT32_MIN;
     uint32_t best_k = 0u;
     for (uint32_t k = 0; k < n; k++) {
-        const int32_t l = h->sc_logit[k];
+        const int32_t l = two_c - 2 * (int32_t)pc[k];
+        h->sc_logit[k] = l;
         if (l > best) {
             best = l;
             best_k = k;

@@ -1,6 +1,8 @@
 /* bnn-edge on-device head: class-balanced latent replay buffer (see bnn_head_replay.h). */
 #include "bnn/bnn_head_replay.h"
 
+#include <string.h>
+
 #include "bnn/bnn_head_prng.h"
 
 uint32_t bnn_replay_slots(uint32_t n_latent, uint32_t budget_bytes) {
@@ -8,11 +10,24 @@ uint32_t bnn_replay_slots(uint32_t n_latent, uint32_t budget_bytes) {
     return budget_bytes / (4u * words + 1u);
 }
 
-/* Slot index of the r-th stored sample (slot order) of class `cls`; r < count[cls]. */
+/* Slot index of the r-th stored sample (slot order) of class `cls`; r < count[cls]. Four labels
+ * at a time while the r-th is further on: the bytes equal to cls are the zero bytes of
+ * labels ^ cls * 0x01010101, flagged exactly (bit 7 of each byte) and counted; then byte by byte. */
 static uint16_t nth_slot_of(const bnn_replay_t *rb, uint8_t cls, uint32_t r) {
-    for (uint16_t s = 0; s < rb->fill; s++) {
+    const uint32_t pat = 0x01010101u * cls;
+    uint32_t s = 0u;
+    for (; s + 4u <= rb->fill; s += 4u) {
+        uint32_t x;
+        memcpy(&x, rb->labels + s, 4);
+        x ^= pat;
+        const uint32_t zero = ~(((x & 0x7F7F7F7Fu) + 0x7F7F7F7Fu) | x | 0x7F7F7F7Fu);
+        const uint32_t n = ((zero >> 7) * 0x01010101u) >> 24;
+        if (r < n) break;
+        r -= n;
+    }
+    for (; s < rb->fill; s++) {
         if (rb->labels[s] == cls) {
-            if (r == 0u) return s;
+            if (r == 0u) return (uint16_t)s;
             r--;
         }
     }

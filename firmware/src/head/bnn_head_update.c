@@ -86,12 +86,17 @@ static inline __attribute__((always_inline)) void update_lanes(uint8_t *pa, uint
             /* the fast path as GCC cannot schedule it (it spills, and splits the sign gathering):
              * per two words of each half LDRD, 2 x (QSUB16, UQSUB16, SSUB16), STRD, 2 x (AND, ORR),
              * plus 2 x (UBFX + LDR) of the step pairs shared by both halves: 28 instructions per 8
-             * latents */
+             * latents (the first two words' signs start the gathering: AND, no ORR; the first
+             * LDRDs advance pa and pb by 64 bytes, the others address back from there) */
             uint32_t x0, x1, y0, y1, t;
             __asm__ volatile(
+                "ldrd %[x0], %[x1], [%[pa]], #64\n\t"
+                "ldrd %[y0], %[y1], [%[pb]], #64\n\t"
                 ".irp q,0,1,2,3,4,5,6,7\n\t"
-                "ldrd %[x0], %[x1], [%[pa], #8*\\q]\n\t"
-                "ldrd %[y0], %[y1], [%[pb], #8*\\q]\n\t"
+                ".if \\q\n\t"
+                "ldrd %[x0], %[x1], [%[pa], #8*\\q-64]\n\t"
+                "ldrd %[y0], %[y1], [%[pb], #8*\\q-64]\n\t"
+                ".endif\n\t"
                 "ubfx %[t], %[cw], #4*\\q, #2\n\t"
                 "ldr %[t], [%[tab], %[t], lsl #2]\n\t"
                 "qsub16 %[x0], %[x0], %[t]\n\t"
@@ -108,23 +113,29 @@ static inline __attribute__((always_inline)) void update_lanes(uint8_t *pa, uint
                 "ssub16 %[x1], %[x1], %[k2]\n\t"
                 "ssub16 %[y0], %[y0], %[k2]\n\t"
                 "ssub16 %[y1], %[y1], %[k2]\n\t"
-                "strd %[x0], %[x1], [%[pa], #8*\\q]\n\t"
-                "strd %[y0], %[y1], [%[pb], #8*\\q]\n\t"
+                "strd %[x0], %[x1], [%[pa], #8*\\q-64]\n\t"
+                "strd %[y0], %[y1], [%[pb], #8*\\q-64]\n\t"
+                ".if \\q\n\t"
                 "and %[x0], %[x0], #0x80008000\n\t"
                 "orr %[sa], %[x0], %[sa], lsr #1\n\t"
+                ".else\n\t"
+                "and %[sa], %[x0], #0x80008000\n\t"
+                ".endif\n\t"
                 "and %[x1], %[x1], #0x80008000\n\t"
                 "orr %[sa], %[x1], %[sa], lsr #1\n\t"
+                ".if \\q\n\t"
                 "and %[y0], %[y0], #0x80008000\n\t"
                 "orr %[sb], %[y0], %[sb], lsr #1\n\t"
+                ".else\n\t"
+                "and %[sb], %[y0], #0x80008000\n\t"
+                ".endif\n\t"
                 "and %[y1], %[y1], #0x80008000\n\t"
                 "orr %[sb], %[y1], %[sb], lsr #1\n\t"
                 ".endr"
-                : [sa] "+r"(sa), [sb] "+r"(sb), [x0] "=&r"(x0), [x1] "=&r"(x1), [y0] "=&r"(y0), [y1] "=&r"(y1),
-                  [t] "=&r"(t)
-                : [pa] "r"(pa), [pb] "r"(pb), [cw] "r"(cw), [tab] "r"(tab), [k1] "r"(k1), [k2] "r"(k2)
+                : [sa] "=&r"(sa), [sb] "=&r"(sb), [x0] "=&r"(x0), [x1] "=&r"(x1), [y0] "=&r"(y0), [y1] "=&r"(y1),
+                  [t] "=&r"(t), [pa] "+r"(pa), [pb] "+r"(pb)
+                : [cw] "r"(cw), [tab] "r"(tab), [k1] "r"(k1), [k2] "r"(k2)
                 : "memory");
-            pa += 64;
-            pb += 64;
             wa[w] = sa;
             wb[w] = sb;
             continue;

@@ -13,8 +13,8 @@
  *           RAM flash simulator, twice (the second, steady-state one is reported: scan of one
  *           valid slot, erase and program of the other, read-back; the simulator's erase and
  *           program are memset/AND loops, a real flash adds its own erase/program time).
- * The scenario runs twice, with the reference and with the optimized W2 update
- * (bnn_head_set_kernels); both must end in the same state and give the same predictions
+ * The scenario runs twice, with the reference and with the optimized kernels (bnn_head_set_kernels:
+ * the W2 update and the logits); both must end in the same state and give the same predictions
  * (HEAD_EQUAL). HEAD_ROW times the update loop alone on one class row of the default head.
  * Output (one record a line):
  *   HOOK reps=<R> ticks=<T>                         R back-to-back tick reads
