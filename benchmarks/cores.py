@@ -89,7 +89,7 @@ def _input(case: str, pack) -> Any:
 def bench(work: Path, exports: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Builds and runs every job of :data:`JOBS`; per case and core variant the ops and model figures."""
     from bnn_edge.export import c_array_files
-    from bnn_edge.firmware import input_c_source
+    from bnn_edge.device.firmware import input_c_source
     from converters import bnnpack as bp
 
     packs = {p: (exports[p]["export_dir"] / "model.bnnpack").read_bytes() for p in ("tiny", "paper")}
