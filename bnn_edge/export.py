@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from bnn_edge.atomic import AtomicDir
+from bnn_edge.batches import keras_predict
 from bnn_edge.codegen.model_data import c_array_files
 from bnn_edge.device.memory import STACK_RESERVE_BYTES
 from bnn_edge.device.targets import budget_targets, lookup
@@ -30,7 +31,7 @@ from bnn_edge.export_dir import REFERENCE_FILE, write_reference_predictions
 from bnn_edge.manifest import EXPORT_FILES, EXPORT_JSON, FILES_KEY, MODEL_FILE, hash_files, run_fingerprint
 from bnn_edge.models import extractor_of, unit_gains
 from bnn_edge.models.build import LATENT_LAYER
-from bnn_edge.models.thermometer import thermometer_encode, thermometer_thresholds
+from bnn_edge.models.thermometer import thermometer_thresholds
 from bnn_edge.tfcompat import keras
 from converters import bnnpack as bp
 from converters.lower import Thermo, binary_weight_bits, lower
@@ -116,12 +117,13 @@ def reference_check(model: keras.Model, tflite: bytes, pack: bp.Pack, x: np.ndar
     ``max_abs_logit_diff``: max |pack logit * logit scale - reference logit|.
     """
     from converters.bitpack import unpack_bits
-    from bnn_edge.sim.interpreter import run_pack
+    from bnn_edge.batches import keras_predict, lce_predict, sim_batches
 
-    sim = run_pack(pack, x.astype(np.uint8))
+    x = np.asarray(x).astype(np.uint8, copy=False)
+    sim = sim_batches(pack, x, desc="check: simulator")  # every engine in bounded batches (bnn_edge.batches)
     sim_logits = sim["output"].reshape(len(x), -1).astype(np.int64)
-    keras_logits = model.predict(x.astype(np.float32), batch_size=256, verbose=0)
-    keras_latent = extractor_of(model).predict(x.astype(np.float32), batch_size=256, verbose=0) < 0
+    keras_logits = keras_predict(model, x, desc="check: keras")
+    keras_latent = keras_predict(extractor_of(model), x, desc="check: keras latent") < 0
     result: dict[str, Any] = {"samples": int(len(x))}
     n_latent = keras_latent.shape[-1]
     if pack.has_latent:
@@ -133,10 +135,9 @@ def reference_check(model: keras.Model, tflite: bytes, pack: bp.Pack, x: np.ndar
     try:
         from larq_compute_engine.tflite.python.interpreter import Interpreter
 
-        enc = thermometer_encode(x, levels, vmax).astype(np.float32)
         with _quiet_stderr():  # LCE's C++ prints its own refusal before raising
             interp = Interpreter(tflite, num_threads=1)
-            lce_logits = np.concatenate([np.asarray(interp.predict(enc[i : i + 64])).reshape(-1, sim_logits.shape[1]) for i in range(0, len(x), 64)])
+            lce_logits = lce_predict(interp, x, levels, vmax).reshape(-1, sim_logits.shape[1])
         result["reference"] = "lce"
         result["argmax_agreement"] = float(np.mean(np.argmax(lce_logits, 1) == np.argmax(sim_logits, 1)))
         result["max_abs_logit_diff"] = float(np.max(np.abs(lce_logits - sim_logits * scale)))
@@ -288,8 +289,7 @@ def _export_into(out_dir: Path, model: keras.Model, run: dict[str, Any], run_dir
     c_src, h_src = c_array_files(pack_bytes)
     (out_dir / "model_data.c").write_text(c_src)
     (out_dir / "model_data.h").write_text(h_src)
-    reference = write_reference_predictions(
-        out_dir, run, lambda xs: model.predict(xs.astype(np.float32), batch_size=256, verbose=0))
+    reference = write_reference_predictions(out_dir, run, lambda xs: keras_predict(model, xs, desc="keras test predictions"))
     report = {
         "run_dir": str(run_dir.resolve()),
         "run_sha256": fingerprint,

@@ -98,7 +98,8 @@ def run_test_images(run: dict[str, Any], limit: Optional[int] = None) -> tuple[n
 
     data = load_run_dataset(run)
     keep = np.isin(data.y_test, run["classes"])
-    x, y = data.x_test[keep][:limit], data.y_test[keep][:limit]
+    idx = np.flatnonzero(keep)[:limit]  # no copy of the whole kept split first
+    x, y = data.x_test[idx], data.y_test[idx]
     return x, to_positions(y, run["classes"])
 
 

@@ -102,7 +102,8 @@ def reference_images(info: dict[str, Any], samples: int) -> tuple[np.ndarray, np
                             f"Thermometer has vmax {info['vmax']}")
         n_cls = len(info["classes"])
         keep = (data.y_test >= 0) & (data.y_test < n_cls)
-        x, y = data.x_test[keep][:samples], data.y_test[keep][:samples]
+        idx = np.flatnonzero(keep)[:samples]  # no copy of the whole kept split first
+        x, y = data.x_test[idx], data.y_test[idx]
         if len(x) == 0:
             raise UserError(f"--dataset {info['dataset']}: no test image has a label in 0..{n_cls - 1}")
         return x.astype(np.uint8), y.astype(np.int64), f"{info['dataset']} test split"
@@ -121,19 +122,18 @@ def reference_check_model(model: Any, tflite: bytes, pack: Any, x: np.ndarray, k
     (None without one).
     """
     from converters.bitpack import unpack_bits
+    from bnn_edge.batches import keras_predict, lce_predict, sim_batches
     from bnn_edge.export import _quiet_stderr
     from bnn_edge.models.build import LATENT_LAYER
-    from bnn_edge.models.thermometer import thermometer_encode
-    from bnn_edge.sim.interpreter import run_pack
     from bnn_edge.tfcompat import keras
 
-    sim = run_pack(pack, x)
+    sim = sim_batches(pack, x, desc="check: simulator")  # every engine in bounded batches (bnn_edge.batches)
     sim_logits = sim["output"].reshape(len(x), -1).astype(np.int64)
     result: dict[str, Any] = {"samples": int(len(x)), "latent_bit_agreement": None, "max_abs_logit_diff": None}
     result["keras_argmax_agreement"] = float(np.mean(np.argmax(keras_logits, 1) == np.argmax(sim_logits, 1)))
     if pack.has_latent and LATENT_LAYER in {layer.name for layer in model.layers}:
         ext = keras.Model(model.input, model.get_layer(LATENT_LAYER).output)
-        keras_latent = ext.predict(x.astype(np.float32), batch_size=256, verbose=0) < 0
+        keras_latent = keras_predict(ext, x, desc="check: keras latent") < 0
         keras_latent = keras_latent.reshape(len(x), -1)
         lat = unpack_bits(sim["latent"].reshape(len(x), -1), keras_latent.shape[-1])
         result["latent_bit_agreement"] = float(np.mean(lat == keras_latent))
@@ -141,11 +141,9 @@ def reference_check_model(model: Any, tflite: bytes, pack: Any, x: np.ndarray, k
     try:
         from larq_compute_engine.tflite.python.interpreter import Interpreter
 
-        enc = thermometer_encode(x, levels, vmax).astype(np.float32)
         with _quiet_stderr():  # LCE's C++ prints its own refusal before raising
             interp = Interpreter(tflite, num_threads=1)
-            lce = np.concatenate([np.asarray(interp.predict(enc[i : i + 64])).reshape(-1, sim_logits.shape[1])
-                                  for i in range(0, len(x), 64)])
+            lce = lce_predict(interp, x, levels, vmax).reshape(-1, sim_logits.shape[1])
         result["reference"] = "lce"
         result["argmax_agreement"] = float(np.mean(np.argmax(lce, 1) == np.argmax(sim_logits, 1)))
         result["max_abs_logit_diff"] = float(np.max(np.abs(lce - sim_logits * scale)))
@@ -196,7 +194,9 @@ def export_model_file(model_path: str | os.PathLike, out: str | os.PathLike, cpu
     lowered = lower(graph, thermo, LATENT_LAYER if info["latent"] else "", meta)
     pack = lowered.pack
     pack_bytes = bp.write_pack(pack)
-    keras_logits = np.asarray(model.predict(x.astype(np.float32), batch_size=256, verbose=0))
+    from bnn_edge.batches import keras_predict
+
+    keras_logits = keras_predict(model, x, desc="keras predictions")
     predictions = np.argmax(keras_logits, axis=1).astype(np.int64)
     check = reference_check_model(model, tflite, pack, x, keras_logits, levels, vmax)
     check["inputs"] = source

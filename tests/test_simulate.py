@@ -78,6 +78,19 @@ def test_digits_pre5_report_shape(report: dict) -> None:
     assert report["state_bytes"] == report["c"]["host"]["state_bytes"]
 
 
+def test_latents_in_small_batches_change_nothing(pre5_export: Path, report: dict) -> None:
+    """The images go through the simulator in bounded batches: batches of 7 images and one batch
+    of everything give the same report (integer results: the same latents, bit for bit), and the
+    same as the default batches of the CLI run (whose C head was bit-exact with them)."""
+    small = simulate_export(pre5_export, tasks=5, buffer_kb=4, ram_kb=64, c_targets=(), batch_images=7)
+    whole = simulate_export(pre5_export, tasks=5, buffer_kb=4, ram_kb=64, c_targets=(), batch_images=10**9)
+    small.pop("seconds"), whole.pop("seconds")
+    assert small == whole
+    for k in ("int_accuracy_matrix", "float_accuracy_matrix", "int_final_accuracy", "float_final_accuracy",
+              "state_bytes", "samples_per_task", "test_samples"):
+        assert small[k] == report[k], k
+
+
 def test_no_c_and_text_output(pre5_export: Path) -> None:
     r = _cli(str(pre5_export), "--cil", "--no-c", "--json", "--seed", "3", "--shots", "20", "--tasks", "2")
     assert r.exit_code == 0, r.output

@@ -37,6 +37,7 @@ from bnn_edge.cil.plots import plot_accuracy_curves, plot_accuracy_matrix
 from bnn_edge.cil.scenario import Scenario, make_scenario
 from bnn_edge.cil.strategies import Strategy, replay_mix
 from bnn_edge.atomic import AtomicDir
+from bnn_edge.batches import keras_predict
 from bnn_edge.data import Dataset, check_classes, class_order, load_dataset, validation_split
 from bnn_edge.errors import UserError
 from bnn_edge.models.presets import Preset
@@ -230,7 +231,7 @@ def _run_into(out_dir: Path, final_dir: Path, cfg: CilConfig, strategy: Strategy
         pass
     seen0 = scenario.seen(0)
     test_seen = y_test < seen0
-    logits0 = model.predict(data.x_test[test_seen].astype(np.float32), batch_size=256, verbose=0)
+    logits0 = keras_predict(model, data.x_test, rows=np.flatnonzero(test_seen))  # bounded batches, no float32 copy
     correct = [_phase_correct(np.argmax(logits0, -1), y_test[test_seen], phase_of, n_phases, 0)]
     phase_epochs = [pretrain_info.get("epochs_run")]
     phase_seconds = [round(time.time() - t0, 2)]
@@ -240,8 +241,8 @@ def _run_into(out_dir: Path, final_dir: Path, cfg: CilConfig, strategy: Strategy
     set_seed(cfg.seed)
     with scope():  # variables of the new head (and of the trainable extractor) live on every replica
         learner: Learner = (HeadLearner if strategy.frozen_extractor else FullLearner)(p, model, n_classes)
-    x_train = learner.represent(data.x_train)
-    x_test = learner.represent(data.x_test)
+    x_train = learner.represent(data.x_train, desc="latents train" if verbose else None)
+    x_test = learner.represent(data.x_test, desc="latents test" if verbose else None)
     buffer = ClassBalancedBuffer(budget, learner.codec, cfg.seed) if budget is not None else None
     if buffer is not None:
         buffer.update(x_train[y_train < seen0], y_train[y_train < seen0])

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from bnn_edge.batches import keras_predict
 from bnn_edge.cil.classifier import masked_full_model, masked_head_model, set_seen
 from bnn_edge.cil.codec import BinaryLatentCodec, Codec, FloatLatentCodec, PixelCodec
 from bnn_edge.models import extractor_of
@@ -34,7 +35,8 @@ class Learner:
     codec: Codec
     trains_extractor: bool
 
-    def represent(self, x: np.ndarray) -> np.ndarray:
+    def represent(self, x: np.ndarray, desc: str | None = None) -> np.ndarray:
+        """``desc``: a progress bar's description for long work (None: no bar)."""
         raise NotImplementedError
 
     def fit_phase(
@@ -58,7 +60,7 @@ class Learner:
         """Predicted output rows ``argmax`` over the seen (unmasked) rows."""
         if len(x) == 0:
             return np.zeros(0, np.int64)
-        logits = self.model.predict(np.asarray(x, np.float32), batch_size=batch_size, verbose=0)
+        logits = keras_predict(self.model, x, keras_batch=batch_size)  # bounded batches (pixels for a FullLearner)
         return np.argmax(logits, axis=-1)
 
 
@@ -74,11 +76,13 @@ class HeadLearner(Learner):
         self.model = masked_head_model(p, self.latent_dim, num_classes)
         self.codec = BinaryLatentCodec(self.latent_dim) if p.binary else FloatLatentCodec(self.latent_dim)
 
-    def represent(self, x: np.ndarray) -> np.ndarray:
-        """``z = F(x)``: float32 ``[N, latent_dim]`` (exactly ±1 for binary presets)."""
+    def represent(self, x: np.ndarray, desc: str | None = None) -> np.ndarray:
+        """``z = F(x)``: float32 ``[N, latent_dim]`` (exactly ±1 for binary presets), computed in
+        bounded batches (:func:`bnn_edge.batches.keras_predict`: the float32 copy of the pixels
+        exists one batch at a time)."""
         if len(x) == 0:
             return np.zeros((0, self.latent_dim), np.float32)
-        return self.extractor.predict(np.asarray(x, np.float32), batch_size=256, verbose=0).astype(np.float32)
+        return keras_predict(self.extractor, x, desc=desc).astype(np.float32, copy=False)
 
 
 class FullLearner(Learner):
@@ -90,6 +94,6 @@ class FullLearner(Learner):
         self.model = masked_full_model(p, pretrained, num_classes)
         self.codec = PixelCodec(p.input_shape, p.vmax)
 
-    def represent(self, x: np.ndarray) -> np.ndarray:
+    def represent(self, x: np.ndarray, desc: str | None = None) -> np.ndarray:
         """Pixels stay pixels."""
         return np.asarray(x)

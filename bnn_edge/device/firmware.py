@@ -184,6 +184,16 @@ def check_toolchain(target: str) -> None:
         raise UserError(f"--target {target} needs {', '.join(missing)}: run `make setup` (installs the Debian packages)")
 
 
+def _write_if_changed(path: Path, text: str) -> None:
+    """Write ``text`` unless ``path`` already holds it (its object file then stays up to date for make)."""
+    try:
+        if path.read_text() == text:
+            return
+    except (OSError, UnicodeDecodeError):
+        pass
+    path.write_text(text)
+
+
 def build_and_run(pack: bytes, images: np.ndarray, target: str, build_dir: Path, timeout: int = 900) -> DeviceOutput:
     """Build the example app for ``target`` with ``pack`` and ``images`` embedded; run it; parse its output."""
     row = resolve(target, firmware_targets(), "--target")
@@ -193,7 +203,7 @@ def build_and_run(pack: bytes, images: np.ndarray, target: str, build_dir: Path,
     parsed = bp.read_pack(pack)
     build_dir = _make_dir(build_dir)
     c_src, _ = c_array_files(pack)
-    (build_dir / "model_data.c").write_text(c_src)
+    _write_if_changed(build_dir / "model_data.c", c_src)  # batches of one run rebuild only input_data.c
     (build_dir / "input_data.c").write_text(input_c_source(images))
     arena = parsed.arena_bytes + parsed.scratch_bytes + 64
     b = make_safe_path(build_dir, "build")
@@ -248,14 +258,21 @@ def image_size(target: str, build_dir: Path) -> dict[str, int] | None:
 
 
 def run_export(export_dir: str | os.PathLike, target: str = "host", images: int = 200,
-               build_dir: str | os.PathLike | None = None, board: str | None = None) -> dict[str, Any]:
+               build_dir: str | os.PathLike | None = None, board: str | None = None,
+               batch_images: int | None = None) -> dict[str, Any]:
     """``bnn-edge run``: device accuracy vs the Keras model on the same images (its predictions as
     recorded by ``bnn-edge export``), and bit-exactness vs the simulator.
 
     ``board``: a real board's image (:mod:`bnn_edge.device.board_image`) on QEMU's model of that
-    board, instead of ``target``."""
+    board, instead of ``target``.
+
+    The images go through the firmware and the simulator ``batch_images`` at a time (default
+    :data:`bnn_edge.batches.BATCH_IMAGES`): one build and run of the app per batch (only
+    ``input_data.c`` is recompiled), so neither the generated C, the compiler, the image's flash
+    nor the simulator grow with ``images``. ``image`` is the memory of the first batch's build
+    (the one with the most embedded images)."""
+    from bnn_edge.batches import map_batches, sim_batches
     from bnn_edge.export_dir import read_export_dir, run_test_images
-    from bnn_edge.sim.interpreter import run_pack
 
     if images < 1:
         raise UserError(f"--images {images}: must be >= 1")
@@ -274,17 +291,26 @@ def run_export(export_dir: str | os.PathLike, target: str = "host", images: int 
     else:
         x, y = run_test_images(run, images)
     build = Path(build_dir) if build_dir else export_dir / f"build-{name}"
-    if board is not None:
-        dev, elf = build_and_run_board(pack_bytes, x, name, build)
-        image = image_memory(elf, qemu_board(name))
-    else:
-        dev = build_and_run(pack_bytes, x, name, build)
-        image = image_size(name, build)
-    sim = run_pack(pack, x)
+    first: dict[str, Any] = {}
+
+    def on_device(xb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if board is not None:
+            dev, elf = build_and_run_board(pack_bytes, xb, name, build)
+            if not first:
+                first["image"] = image_memory(elf, qemu_board(name))
+        else:
+            dev = build_and_run(pack_bytes, xb, name, build)
+            if not first:
+                first["image"] = image_size(name, build)
+        first.setdefault("arena", dev.arena_bytes)
+        return dev.latents, dev.outputs.reshape(len(xb), -1)
+
+    dev_lat, dev_out = map_batches(on_device, x, batch=batch_images, desc=f"firmware on {name}")
+    image, arena = first["image"], first["arena"]
+    sim = sim_batches(pack, x, batch=batch_images, desc="simulator")
     sim_out = sim["output"].reshape(len(x), -1)
     sim_lat = sim["latent"].reshape(len(x), -1).astype("<u4").view(np.uint8) if pack.has_latent else np.zeros((len(x), 0), np.uint8)
-    dev_out = dev.outputs.reshape(len(x), -1)
-    bit_exact = bool(np.array_equal(dev.latents, sim_lat) and np.array_equal(dev_out.astype(np.int64), sim_out.astype(np.int64)))
+    bit_exact = bool(np.array_equal(dev_lat, sim_lat) and np.array_equal(dev_out.astype(np.int64), sim_out.astype(np.int64)))
     pred = np.argmax(dev_out, axis=1)
     return {
         "target": name,
@@ -293,7 +319,7 @@ def run_export(export_dir: str | os.PathLike, target: str = "host", images: int 
         "reference_accuracy": _reference_accuracy(export_dir, y),
         "bit_exact": bit_exact,
         "latent_bits_compared": int(sim_lat.size * 8),
-        "arena_bytes": dev.arena_bytes,
+        "arena_bytes": arena,
         "image": image,
     }
 

@@ -4,7 +4,8 @@ The export (``bnn-edge export`` of a run trained with ``--pretrain-classes P``) 
 feature extractor; the classes of the run's dataset that pre-training left out arrive after
 deployment, in the run's class order, split into ``tasks`` tasks. For every train and test image
 the extractor's latent comes from :func:`bnn_edge.sim.interpreter.run_pack` on the pack (bit-exact
-with the firmware, so these are the latents the device would compute). The scenario
+with the firmware, so these are the latents the device would compute), run in bounded batches
+(:func:`bnn_edge.batches.sim_batches`: memory does not grow with the dataset). The scenario
 (:func:`bnn_edge.sim.cil_stream.protocol_stream`):
 
 - task 0 = the P pre-training classes: the fresh head offers their train latents to its replay
@@ -115,6 +116,7 @@ def simulate_export(
     build_dir: Optional[str | Path] = None,
     c_boards: Sequence[str] = (),
     w1: str = "random",
+    batch_images: Optional[int] = None,
 ) -> dict[str, Any]:
     """``bnn-edge simulate EXPORT``: the scenario of the module docstring; returns the report
     (JSON-able). ``c_targets`` (any spelling of firmware targets: ``host``, ``qemu-m4``, ``m33``)
@@ -124,13 +126,16 @@ def simulate_export(
     :func:`bnn_edge.device.board_image.run_cil_board`).
 
     ``w1``: ``"random"`` = the head's PRNG hidden layer (in RAM), ``"trained"`` = the pack's trained
-    hidden layer (:func:`bnn_edge.sim.head.w1_from_pack`, read from flash: 0 bytes of RAM)."""
+    hidden layer (:func:`bnn_edge.sim.head.w1_from_pack`, read from flash: 0 bytes of RAM).
+
+    ``batch_images``: images per batch through the simulator (default
+    :data:`bnn_edge.batches.BATCH_IMAGES`; the latents do not depend on it)."""
     from bnn_edge.data import load_run_dataset
     from bnn_edge.device.cil_app import run_c_stream
     from bnn_edge.device.firmware import check_toolchain
     from bnn_edge.sim.cil_stream import CONTROL_BYTES_CORTEX_M, protocol_stream, run_sim_stream
     from bnn_edge.sim.head import FloatHead, HeadConfig, IntHead, head_memory, w1_from_pack
-    from bnn_edge.sim.interpreter import run_pack
+    from bnn_edge.batches import progress_bar, sim_batches
     from bnn_edge.sim.replay import replay_slots
 
     t_start = time.perf_counter()
@@ -191,18 +196,25 @@ def simulate_export(
     data = load_run_dataset(run)
     pos = {c: i for i, c in enumerate(order)}  # head label = position in the class order
 
-    def latents(x: np.ndarray) -> np.ndarray:
-        if len(x) == 0:
+    in_group = [(np.flatnonzero(np.isin(data.y_train, g)), np.flatnonzero(np.isin(data.y_test, g))) for g in groups]
+    bar = progress_bar(sum(len(a) + len(b) for a, b in in_group), "latents (simulator)")
+
+    def latents(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Latent words of ``x[rows]``, :data:`~bnn_edge.batches.BATCH_IMAGES` images at a time."""
+        if len(rows) == 0:
             return np.zeros((0, n_latent // 32), np.uint32)
-        return np.asarray(run_pack(pack, x)["latent"]).reshape(len(x), -1).astype(np.uint32)
+        lat = sim_batches(pack, x, rows=rows, batch=batch_images, bar=bar)["latent"]
+        return np.asarray(lat).reshape(len(rows), -1).astype(np.uint32, copy=False)
 
     tr_x, tr_y, te_x, te_y = [], [], [], []
-    for g in groups:
-        mtr, mte = np.isin(data.y_train, g), np.isin(data.y_test, g)
-        tr_x.append(latents(data.x_train[mtr]))
-        te_x.append(latents(data.x_test[mte]))
-        tr_y.append(np.array([pos[int(c)] for c in data.y_train[mtr]], np.int64))
-        te_y.append(np.array([pos[int(c)] for c in data.y_test[mte]], np.int64))
+    try:
+        for rtr, rte in in_group:
+            tr_x.append(latents(data.x_train, rtr))
+            te_x.append(latents(data.x_test, rte))
+            tr_y.append(np.array([pos[int(c)] for c in data.y_train[rtr]], np.int64))
+            te_y.append(np.array([pos[int(c)] for c in data.y_test[rte]], np.int64))
+    finally:
+        bar.close()
     for g, y in zip(groups, tr_y):
         missing = sorted(set(pos[c] for c in g) - set(int(v) for v in y))
         if missing:
