@@ -39,8 +39,9 @@ test-python:
 test-firmware:
 	$(MAKE) -C firmware test qemu
 
-# The edit loop's tier: every Python test not marked `slow` (none trains a network, runs QEMU or a
-# fuzzer) and the firmware's test programs on the host (no ASan, no QEMU).
+# The edit loop's tier (under 2 minutes on 2 cores): every Python test not marked `slow` (none trains
+# or fits a network, runs QEMU or a fuzzer, builds with sanitizers or starts TensorFlow in a fresh
+# process) and the firmware's test programs on the host (no ASan, no QEMU).
 test-fast: venv
 	$(MAKE) -C firmware test-host
 	$(PY) -m pytest -q -m "not slow" tests

@@ -71,6 +71,7 @@ def test_buffer_free_strategies_need_no_buffer_size(tmp_path):
         ("none", None, 0), ("none", None, 1), ("joint", None, 0), ("joint", None, 1)]
 
 
+@pytest.mark.slow  # a fresh process importing TensorFlow
 def test_real_command_line_error_has_no_traceback(tmp_path):
     proc = run_cli("cil", "--replay", "latent", "--buffer-mb", "-1", "--out", str(tmp_path / "o"))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr

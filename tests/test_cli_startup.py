@@ -51,6 +51,7 @@ def test_importing_the_cli_and_running_inspect_in_process_keeps_tensorflow_out()
     assert "HEAVY []" in proc.stderr, proc.stderr[-2000:]
 
 
+@pytest.mark.slow  # a fresh process importing TensorFlow
 def test_commands_that_build_a_network_still_get_tensorflow():
     """The control: the trace does see TensorFlow when a command needs it (summary builds a model)."""
     proc, mods = _imported_modules("summary", "--json")

@@ -85,11 +85,13 @@ def _binary_net(make_middle, head):
     return keras.Model(inp, x)
 
 
+@pytest.mark.slow  # a fresh process importing TensorFlow
 def test_cli_refuses_a_float_conv2d_naming_it(tmp_path):
     m = _binary_net(lambda k: k.layers.Conv2D(32, 3, padding="same", name="float_conv"), lambda k: [])
     _refused_by_cli(_save(m, tmp_path / "float.keras"), tmp_path / "out", "float_conv", "a float convolution")
 
 
+@pytest.mark.slow  # a fresh process importing TensorFlow
 def test_cli_refuses_a_batch_norm_before_the_output_naming_it(tmp_path):
     m = _binary_net(lambda k: k.layers.Dropout(0.0, name="drop"), lambda k: [k.layers.BatchNormalization(name="bn_out")])
     _refused_by_cli(_save(m, tmp_path / "bn.keras"), tmp_path / "out", "bn_out", "batch norm is the model's output")
@@ -136,6 +138,7 @@ def test_model_file_export_is_verified_on_read(byo_export, tmp_path):
     assert proc.returncode == 2 and "an export of a model file" in proc.stderr
 
 
+@pytest.mark.slow  # a fresh process importing TensorFlow (test_model_loading checks the loader in-process)
 def test_cli_refuses_a_code_carrying_model_file_without_running_it(tmp_path):
     """A legacy HDF5 file named .keras whose Lambda writes a marker when rebuilt: refused by the
     safe loader before anything runs (the model-file path loads only with load_keras_model)."""

@@ -77,11 +77,18 @@ CONFIGS = {
 }  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def cil_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One build directory for the module's runs of ``cil_main``: libbnn's objects are compiled once
+    per target and flags, each test recompiles only its ``stream_data.c`` (make tracks the flags)."""
+    return tmp_path_factory.mktemp("cil_build")
+
+
 @pytest.mark.parametrize("name", list(CONFIGS))
-def test_bit_exact_host(name: str, tmp_path: Path) -> None:
+def test_bit_exact_host(name: str, cil_build: Path) -> None:
     cfg = CONFIGS[name]
     stream = _stream(cfg, seed=len(name))
-    c = run_c_stream(stream, "host", tmp_path)
+    c = run_c_stream(stream, "host", cil_build)
     py = run_sim_stream(stream)
     _assert_same(c, py, stream)
     # the slot headers the C store wrote are the Python format of the same state
@@ -91,6 +98,7 @@ def test_bit_exact_host(name: str, tmp_path: Path) -> None:
     assert last["seq"] == n_commits and c.flash_headers[last["slot"]] == store.slot_header(py.state, n_commits)
 
 
+@pytest.mark.slow  # an ASan+UBSan build of libbnn
 def test_bit_exact_sanitized_and_portable_io(tmp_path: Path) -> None:
     """ASan+UBSan build, and the byte-by-byte (big-endian-safe) state serialisation."""
     cfg = HeadConfig(max_classes=7, buffer_bytes=1500)
@@ -102,20 +110,21 @@ def test_bit_exact_sanitized_and_portable_io(tmp_path: Path) -> None:
     )
 
 
-def test_error_codes_match(tmp_path: Path) -> None:
+def test_error_codes_match(cil_build: Path) -> None:
     cfg = HeadConfig(n_latent=64, n_hidden=32, max_classes=4, buffer_bytes=200)
     rng = np.random.default_rng(0)
     lat = rng.integers(0, 2**32, (6, 2), dtype=np.uint64).astype(np.uint32)
     ops = [(OP_PREDICT, 0, 0), (OP_LEARN, 1, 2), (OP_LEARN, 2, 4), (OP_LEARN, 3, 200), (OP_END_TASK, 0, 0),
            (OP_PREDICT, 4, 0), (OP_COMMIT, 0, 0), (OP_LEARN, 5, 3), (OP_PREDICT, 5, 0)]  # fmt: skip
     stream = CilStream(cfg, lat, ops)
-    c = run_c_stream(stream, "host", tmp_path)
+    c = run_c_stream(stream, "host", cil_build)
     py = run_sim_stream(stream)
     _assert_same(c, py, stream)
     assert c.errors == [(0, STATUS_EMPTY), (2, STATUS_LABEL), (3, STATUS_LABEL)]
     assert c.predictions[0] == -1
 
 
+@pytest.mark.slow  # a hypothesis loop of C builds and runs
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     n_latent=st.sampled_from([32, 64, 160]),
@@ -131,7 +140,7 @@ def test_error_codes_match(tmp_path: Path) -> None:
     seed=st.integers(0, 2**32 - 1),
     data=st.data(),
 )
-def test_bit_exact_random_streams(tmp_path_factory: pytest.TempPathFactory, n_latent: int, n_hidden: int,
+def test_bit_exact_random_streams(cil_build: Path, n_latent: int, n_hidden: int,
                                   max_classes: int, buffer_bytes: int, replay_k: int, epochs: int, lr_mul: int,
                                   lr_shift: int, temp_shift: int, clip: int, seed: int, data: st.DataObject) -> None:
     words = n_latent // 32
@@ -148,7 +157,7 @@ def test_bit_exact_random_streams(tmp_path_factory: pytest.TempPathFactory, n_la
     )
     ops = data.draw(st.lists(op_st, min_size=1, max_size=80))
     stream = CilStream(cfg, lat, [(o, s, y if o in (1, 2) else 0) for o, s, y in ops])
-    c = run_c_stream(stream, "host", tmp_path_factory.mktemp("rand"))
+    c = run_c_stream(stream, "host", cil_build)
     _assert_same(c, run_sim_stream(stream), stream)
 
 
@@ -196,16 +205,16 @@ def test_bit_exact_qemu(target: str, tmp_path: Path) -> None:
     assert c.mem["total"] <= 65536
 
 
-@pytest.mark.parametrize("target", ["host", pytest.param("qemu-m4", marks=pytest.mark.skipif(
-    not HAVE_ARM, reason="arm-none-eabi-gcc / qemu-system-arm not installed"))])
-def test_w1_given_bit_exact(target: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("target", ["host", pytest.param("qemu-m4", marks=[pytest.mark.slow, pytest.mark.skipif(
+    not HAVE_ARM, reason="arm-none-eabi-gcc / qemu-system-arm not installed")])])
+def test_w1_given_bit_exact(target: str, cil_build: Path) -> None:
     """A stream with its own W1 (``cil_config[15] = 1``, ``cil_w1`` in flash, as ``--w1 trained``):
     C == twin, W1 costs no RAM, and it is really used (other predictions than the PRNG W1)."""
     cfg = HeadConfig()
     stream = _stream(cfg, seed=3, per_class=(20, 30), n_test=10)
     rng = np.random.default_rng(9)
     stream.w1 = rng.integers(0, 2**32, (cfg.n_hidden, cfg.n_latent // 32), dtype=np.uint64).astype(np.uint32)
-    c = run_c_stream(stream, target, tmp_path)
+    c = run_c_stream(stream, target, cil_build)
     py = run_sim_stream(stream)
     _assert_same(c, py, stream)
     assert c.mem["w1_bits"] == 0

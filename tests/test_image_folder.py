@@ -148,6 +148,7 @@ def test_parse_image_size():
             parse_image_size(bad)
 
 
+@pytest.mark.slow  # trains a network
 def test_run_json_records_folder_options(tmp_path):
     make_folder(tmp_path / "imgs", {c: 6 for c in CLASSES}, size=(8, 8), mode="L")
     from bnn_edge.train import train_run

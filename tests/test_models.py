@@ -63,6 +63,7 @@ def test_summary_cli_json_reports_paper_counts():
     assert 3.6e6 <= d["binary_weight_bits"] <= 4.4e6 and d["float_io_layers"] == 0 and d["fully_binary"] is True
 
 
+@pytest.mark.slow  # a fresh process importing TensorFlow
 def test_summary_cli_bad_input_shape_is_one_line():
     proc = run_cli("summary", "--preset", "tiny", "--input-shape", "8,x")
     assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0 and "H,W,C" in proc.stderr

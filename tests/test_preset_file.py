@@ -118,6 +118,7 @@ def test_names_and_labels(tmp_path):
         get_preset("nope")
 
 
+@pytest.mark.slow  # builds the network in a fresh process importing TensorFlow
 def test_summary_reports_the_files_binary_weight_bits():
     proc = run_cli("summary", "--preset", str(EXAMPLE), "--json", check=True)
     info = json.loads(proc.stdout)

@@ -48,6 +48,7 @@ def test_m4_32_float_twin_has_equal_memory_and_float_io():
     assert c.binary_weight_bits == 0 and c.float_io_layers == 2 and not c.fully_binary
 
 
+@pytest.mark.slow  # builds the network in a fresh process importing TensorFlow
 def test_summary_cli_json_m4_32():
     r = json.loads(run_cli("summary", "--preset", "m4-32", "--json", check=True).stdout)
     assert r["input_shape"] == [32, 32, 3] and r["classes"] == 10

@@ -6,6 +6,7 @@ import io
 import re
 
 import numpy as np
+import pytest
 
 from bnn_edge.progress import EpochBar, LineBar, is_terminal, job_bar
 from bnn_edge.tfcompat import keras
@@ -26,6 +27,7 @@ def _fit(bar: EpochBar, epochs: int = 3) -> None:
     model.fit(x, y, validation_data=(x, y), epochs=epochs, batch_size=8, verbose=0, callbacks=[bar])
 
 
+@pytest.mark.slow  # fits a Keras model (the first fit of a session costs seconds)
 def test_not_a_terminal_one_line_per_epoch():
     out = io.StringIO()
     _fit(EpochBar(3, "train tiny", file=out), epochs=3)
@@ -36,6 +38,7 @@ def test_not_a_terminal_one_line_per_epoch():
         assert re.fullmatch(rf"train tiny: epoch {i}/3 loss=\d+\.\d{{3}} val_acc=[01]\.\d{{3}} lr=2\.0e-03", line), line
 
 
+@pytest.mark.slow  # fits a Keras model
 def test_terminal_gets_a_redrawn_bar():
     out = _Terminal()
     _fit(EpochBar(3, "train tiny", file=out), epochs=3)

@@ -25,6 +25,7 @@ def _fit(schedule: LRSchedule, epochs: int, sleep: float = 0.0):
     return cb, hist
 
 
+@pytest.mark.slow  # fits a Keras model (the first fit of a session costs seconds)
 def test_cosine_runs_every_epoch_and_follows_the_formula():
     s = LRSchedule(start_lr=1e-2, min_lr=1e-4, kind="cosine")
     cb, hist = _fit(s, 5)
@@ -42,6 +43,7 @@ def test_time_budget_progress_is_the_larger_of_epochs_and_clock():
     assert AdaptiveLR(LRSchedule(kind="cosine")).progress(10, 50, 1e9) == pytest.approx(0.2)
 
 
+@pytest.mark.slow  # fits a Keras model for its 3 s budget
 def test_time_budget_stops_before_the_budget_and_decays_faster():
     s = LRSchedule(start_lr=1e-2, min_lr=1e-4, kind="cosine", max_seconds=3.0)
     cb, hist = _fit(s, 100, sleep=0.4)

@@ -39,6 +39,7 @@ def small_run(tmp_path_factory):
     return tmp, proc
 
 
+@pytest.mark.slow  # its fixture trains through the command line
 def test_train_from_a_description_file(small_run):
     tmp, proc = small_run
     metrics = json.loads((tmp / "run" / "metrics.json").read_text())
@@ -51,6 +52,7 @@ def test_train_from_a_description_file(small_run):
     assert "binary_weight_bits=" + str(summary["binary_weight_bits"]) in proc.stdout
 
 
+@pytest.mark.slow  # its fixture trains through the command line
 def test_train_log_is_one_short_line_per_epoch(small_run):
     _, proc = small_run
     lines = proc.stderr.splitlines()
@@ -60,6 +62,7 @@ def test_train_log_is_one_short_line_per_epoch(small_run):
     assert max(map(len, lines + proc.stdout.splitlines())) <= 300
 
 
+@pytest.mark.slow  # its fixture trains through the command line
 def test_train_tensorboard_scalars(small_run):
     tmp, _ = small_run
     runs = sorted(p.name for p in (tmp / "tb").iterdir())
@@ -72,6 +75,7 @@ def test_train_tensorboard_scalars(small_run):
     assert all(np.isfinite(v) and v > 0 for _, v in s["loss"])
 
 
+@pytest.mark.slow  # pre-trains and learns two tasks through the command line
 def test_cil_tensorboard_per_task(tmp_path):
     tb = tmp_path / "tb"
     run_cli("cil", "--dataset", "digits", "--preset", str(EXAMPLE), "--pretrain-classes", "6", "--tasks", "2",
@@ -112,6 +116,7 @@ def test_run_names():
     assert run_name(" ../x ") == "x" and run_name("///") == "run"
 
 
+@pytest.mark.slow  # a fresh process importing TensorFlow
 def test_tensorboard_dir_that_cannot_be_written(tmp_path):
     (tmp_path / "file").write_text("")
     proc = run_cli("train", "--epochs", "1", "--tensorboard", str(tmp_path / "file" / "tb"), "--out", str(tmp_path / "o"))
