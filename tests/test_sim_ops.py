@@ -391,19 +391,13 @@ def test_pack_bits_helper_used_by_reference_is_sane() -> None:
     assert to_pm1(pack_bits(np.array([[True, False, True]])), 3).tolist() == [[-1, 1, -1]]
 
 
-def test_interpreter_speed_smoke() -> None:
-    """Batched and vectorised: 512 digit images and one 32x32x255 -> 128 3x3 conv well under a second
-    each on a laptop (bounds are 5x looser to stay robust on slow CI)."""
-    import time
-
+def test_interpreter_batch_equals_one_image_at_a_time() -> None:
+    """The batched, vectorised interpreter gives every image the result it gets alone (its speed is
+    a benchmark figure, `benchmarks/bench_python.py`, not a timed test)."""
     case = next(c for c in GOLDEN if c.name == "model_digits_8x8")
-    x = np.random.default_rng(0).integers(0, 256, size=(512, 8, 8, 1), dtype=np.uint8)
-    t0 = time.perf_counter()
-    run_pack(case.pack, x)
-    assert time.perf_counter() - t0 < 2.5
-    rng = np.random.default_rng(1)
-    xw = pack_bits(rng.random((1, 32, 32, 255)) < 0.5)
-    wt = pack_bits(rng.random((128, 3, 3, 255)) < 0.5)
-    t0 = time.perf_counter()
-    bconv2d(xw, wt, np.full(128, 1147, np.int32), cin=255, cout=128, kh=3, kw=3, padding="SAME")
-    assert time.perf_counter() - t0 < 2.5
+    x = np.random.default_rng(0).integers(0, 256, size=(24, 8, 8, 1), dtype=np.uint8)
+    batch = run_pack(case.pack, x)
+    for i in (0, 7, 23):
+        alone = run_pack(case.pack, x[i])
+        assert np.array_equal(batch["output"][i], alone["output"])
+        assert np.array_equal(batch["latent"][i], alone["latent"])
