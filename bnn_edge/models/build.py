@@ -50,7 +50,8 @@ def _sign(p: Preset):
 
 
 def _sign_activation(p: Preset):
-    return lq.quantizers.SteSign(clip_value=float(p.ste_clip)) if p.ste_clip != 1.0 else lq.quantizers.SteSign()
+    """The sign of an ``Activation`` layer (larq's ``SteSign``; its default window is 1)."""
+    return lq.quantizers.SteSign(clip_value=float(p.ste_clip))
 
 
 def classifier_gain(fan_in: int, num_classes: int) -> float:
