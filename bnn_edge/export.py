@@ -143,10 +143,13 @@ def reference_check(model: keras.Model, tflite: bytes, pack: bp.Pack, x: np.ndar
         result["max_abs_logit_diff"] = float(np.max(np.abs(lce_logits - sim_logits * scale)))
         result["keras_argmax_agreement"] = float(np.mean(np.argmax(keras_logits, 1) == np.argmax(sim_logits, 1)))
     except Exception as exc:  # LCE refuses grouped bconvs at AllocateTensors
-        from bnn_edge.models import classifier_gain
+        from bnn_edge.models import Gain
+        from bnn_edge.models.build import LOGITS_LAYER
 
-        n_cls = sim_logits.shape[1]
-        gain = classifier_gain(2 * (n_latent + pack.meta.get("hidden", 0)), n_cls) if pack.meta.get("hidden") else None
+        # the Keras logits are the integer ones times the output Gain (1/sqrt(5 fan_in N_c) times the
+        # preset's logit_scale in bnn-edge's head): read it off the model rather than recompute it
+        out = next((layer for layer in model.layers if layer.name == LOGITS_LAYER), None)
+        gain = out.gain if pack.meta.get("hidden") and isinstance(out, Gain) else None
         result["reference"] = "keras"
         result["lce_error"] = f"{exc.__class__.__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
         result["argmax_agreement"] = float(np.mean(np.argmax(keras_logits, 1) == np.argmax(sim_logits, 1)))

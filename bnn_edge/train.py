@@ -25,6 +25,7 @@ from bnn_edge.manifest import FILES_KEY, hash_files, read_run_info
 from bnn_edge.models import build_model, get_preset, weight_counts, with_input_shape
 from bnn_edge.models.presets import Preset
 from bnn_edge.models.reconstruction import resolve_recon_weight, with_reconstruction
+from bnn_edge.precision import float32_twin, resolve_precision, training_policy
 from bnn_edge.progress import EpochBar
 from bnn_edge.schedule import AdaptiveLR, LRSchedule
 from bnn_edge.tblog import epoch_callbacks
@@ -146,26 +147,31 @@ def train_run(
     recon_weight: float | None = None,
     image_size: tuple[int, int] | None = None,
     test_fraction: float | None = None,
+    precision: str = "float32",
 ) -> dict[str, Any]:
     """``bnn-edge train``: train, save ``model.keras``, ``run.json`` and ``metrics.json`` in ``out``.
 
     Minimises ``CE + recon_weight * MSE(decoder(latent), pixels / vmax)``; the decoder is not saved.
     ``recon_weight=None``: 20 with ``pretrain_classes`` (a CIL pre-training), else 0.
+    ``precision``: the training arithmetic (:mod:`bnn_edge.precision`; ``auto`` resolves by the CPU);
+    the saved model is float32 either way.
     """
+    precision = resolve_precision(precision)
     schedule = schedule or LRSchedule()
     if epochs < 1:
         raise UserError(f"--epochs must be >= 1, got {epochs}")
     recon_weight = resolve_recon_weight(recon_weight, pretraining=pretrain_classes is not None)
     with AtomicDir(out, "a training run", RUN_DIR_FILES) as work:
         metrics = _train_into(work.path, dataset, preset, epochs, pretrain_classes, seed, schedule, batch_size,
-                              data_dir, val_fraction, verbose, strategy, recon_weight, image_size, test_fraction)
+                              data_dir, val_fraction, verbose, strategy, recon_weight, image_size, test_fraction,
+                              precision)
     return metrics
 
 
 def _train_into(out_dir: Path, dataset: str, preset: str, epochs: int, pretrain_classes: int | None, seed: int,
                 schedule: LRSchedule, batch_size: int, data_dir: str | None, val_fraction: float, verbose: bool,
                 strategy: Any, recon_weight: float, image_size: tuple[int, int] | None,
-                test_fraction: float | None) -> dict[str, Any]:
+                test_fraction: float | None, precision: str = "float32") -> dict[str, Any]:
     """The body of :func:`train_run`, writing into ``out_dir`` (the temporary directory of the output)."""
     data = load_dataset(dataset, data_dir=data_dir, seed=seed, image_size=image_size, test_fraction=test_fraction)
     p = preset_for(data, preset)
@@ -183,10 +189,14 @@ def _train_into(out_dir: Path, dataset: str, preset: str, epochs: int, pretrain_
 
     set_seed(seed)
     scope = strategy.scope() if strategy is not None else _nullcontext()
-    with scope:
+    with scope, training_policy(precision):
         model = build_model(p, len(classes))
         trainer = with_reconstruction(model, p, recon_weight)
-    summary = fit(trainer, x_fit, y_fit, x_val, y_val, schedule, epochs, batch_size, desc=f"train {p.name}", verbose=verbose)
+    with training_policy(precision):
+        summary = fit(trainer, x_fit, y_fit, x_val, y_val, schedule, epochs, batch_size, desc=f"train {p.name}",
+                      verbose=verbose)
+    with scope:  # what is evaluated, saved and exported: float32 with the trained weights
+        model = float32_twin(model, lambda: build_model(p, len(classes)))
     acc = evaluate_accuracy(model, x_te, y_te)
     counts = weight_counts(model)
     run = {
@@ -218,6 +228,7 @@ def _train_into(out_dir: Path, dataset: str, preset: str, epochs: int, pretrain_
         "replicas": int(strategy.num_replicas_in_sync) if strategy is not None else 1,
         "schedule": asdict(schedule),
         "recon_weight": recon_weight,
+        "precision": precision,
         "preset": p.name,
         "dataset": dataset,
     }

@@ -171,3 +171,27 @@ def test_strides_that_shrink_too_far_are_refused(tmp_path):
     table = {**VALID, "blocks": [{"filters": [32], "stride": 4}]}  # 8 -> 2 -> 1: no room for the 2x2 depthwise
     with pytest.raises(UserError, match="shrinking 8x"):
         load_preset_file(str(_write_json(tmp_path, table)))
+
+
+def test_training_only_fields_reach_the_model(tmp_path):
+    """``ste_clip`` sets the sign's gradient window, ``logit_scale`` multiplies the output gain
+    ``1/sqrt(5 fan_in N_c)``; neither changes the weights the device stores."""
+    from bnn_edge.models import build_model, classifier_gain, weight_counts
+
+    p = load_preset_file(str(_write_json(tmp_path, {**VALID, "ste_clip": 2.5, "logit_scale": 4})))
+    assert (p.ste_clip, p.logit_scale) == (2.5, 4.0)
+    model = build_model(p, 10)
+    fan_in = 2 * (p.latent + p.hidden)
+    assert model.get_layer("logits").gain == pytest.approx(4.0 * classifier_gain(fan_in, 10), rel=1e-12)
+    assert model.get_layer("head_sign").activation.clip_value == 2.5
+    plain = build_model(load_preset_file(str(_write_json(tmp_path, VALID))), 10)
+    assert plain.get_layer("logits").gain == pytest.approx(classifier_gain(fan_in, 10), rel=1e-12)
+    assert weight_counts(model).as_dict() == weight_counts(plain).as_dict()
+
+
+@pytest.mark.parametrize("field, value", [("logit_scale", 0), ("logit_scale", 65), ("logit_scale", "big"),
+                                          ("ste_clip", -1)])
+def test_bad_training_only_fields_name_the_field(tmp_path, field, value):
+    with pytest.raises(UserError) as err:
+        load_preset_file(str(_write_json(tmp_path, {**VALID, field: value})))
+    assert f"{field}:" in str(err.value)

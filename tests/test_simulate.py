@@ -100,6 +100,7 @@ def test_no_c_and_text_output(pre5_export: Path) -> None:
     r = _cli(str(pre5_export), "--cil", "--no-c")
     assert r.exit_code == 0, r.output
     assert "final accuracy over 10 classes: int" in r.output and "fits=true" in r.output
+    assert "head: epochs 6, lr 1/2^10, replay_k 2, temperature 2^5" in r.output
 
 
 @pytest.mark.skipif(not HAVE_ARM, reason="arm-none-eabi-gcc / qemu-system-arm not installed")
@@ -126,6 +127,23 @@ def test_w1_trained_from_the_pack(pre5_export: Path, report: dict, tmp_path: Pat
     assert t["ram_bytes"] == report["ram_bytes"] - 4096
     assert t["int_final_accuracy"] != report["int_final_accuracy"] or t["int_accuracy_matrix"] != report["int_accuracy_matrix"]
     assert abs(t["int_final_accuracy"] - t["float_final_accuracy"]) <= 0.03
+
+
+def test_head_options_reach_all_three_heads(pre5_export: Path, report: dict, tmp_path: Path) -> None:
+    """`--head-*` set the learning hyper-parameters of the integer head, its float reference and the
+    C head alike: the report lists them, the C head stays bit-exact with the new configuration,
+    and the learning differs from the defaults' run."""
+    r = _cli(str(pre5_export), "--cil", "--tasks", "5", "--json", "--build-dir", str(tmp_path), "--head-epochs", "3",
+             "--head-lr-shift", "9", "--head-replay-k", "1", "--head-temp-shift", "4", "--head-lr-mul", "3")
+    assert r.exit_code == 0, r.output
+    t = json.loads(r.output)
+    assert {k: t["head"][k] for k in ("epochs", "lr_shift", "replay_k", "temp_shift", "lr_mul")} == \
+        dict(epochs=3, lr_shift=9, replay_k=1, temp_shift=4, lr_mul=3)
+    assert (report["head"]["epochs"], report["head"]["lr_shift"], report["head"]["lr_mul"]) == (6, 10, 1)
+    assert t["bit_exact_vs_c"] is True and t["c"]["host"]["commits_roundtrip"] == 6
+    assert t["state_bytes"] == report["state_bytes"]  # same layout: only the learning changed
+    assert t["int_accuracy_matrix"] != report["int_accuracy_matrix"] or \
+        t["c"]["host"]["state_crc32"] != report["c"]["host"]["state_crc32"]
 
 
 def test_w1_from_pack_is_the_hidden_bdense(pre5_export: Path) -> None:
@@ -184,6 +202,11 @@ def _copy_with_run(export: Path, tmp: Path, **run_changes) -> Path:
         (["--ram-kb", "0"], "--ram-kb 0: must be > 0"),
         (["--ram-kb", "-5"], "--ram-kb -5: must be > 0"),
         (["--shots", "0"], "--shots 0: must be >= 1"),
+        (["--head-lr-shift", "31"], "--head-lr-shift 31: must be an integer in 0..30"),
+        (["--head-temp-shift", "-1"], "--head-temp-shift -1: must be an integer in 0..16"),
+        (["--head-lr-mul", "0"], "--head-lr-mul 0: must be an integer in 1..32768"),
+        (["--head-epochs", "256"], "--head-epochs 256: must be an integer in 0..255"),
+        (["--head-replay-k", "300"], "--head-replay-k 300: must be an integer in 0..255"),
     ],
 )
 def test_bad_options(pre5_export: Path, args: list[str], message: str) -> None:

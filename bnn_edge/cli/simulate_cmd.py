@@ -32,9 +32,19 @@ from bnn_edge.errors import UserError
 @click.option("--w1", "w1", type=click.Choice(["random", "trained"]), default="random", show_default=True,
               help="The head's hidden layer: random = from the head's PRNG (in RAM); trained = the model pack's "
                    "trained layer, read in place from flash (0 B of RAM).")
+@click.option("--head-epochs", type=int, default=None,
+              help="Passes over the replay buffer at the end of each task  [default: 6, the firmware's default].")
+@click.option("--head-lr-shift", type=int, default=None,
+              help="Learning rate 32768 * lr_mul / 2**lr_shift latent units per step: the shift (0..30)  [default: 10].")
+@click.option("--head-lr-mul", type=int, default=None, help="... and the multiplier (1..32768)  [default: 1].")
+@click.option("--head-replay-k", type=int, default=None,
+              help="Buffer samples replayed after each new sample (0..255)  [default: 2].")
+@click.option("--head-temp-shift", type=int, default=None,
+              help="Softmax temperature 2**temp_shift logit units (0..16)  [default: 5].")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @user_errors
-def simulate(export_dir, cil, tasks, buffer_kb, ram_kb, shots, seed, c_targets, c_boards, no_c, build_dir, w1, as_json):
+def simulate(export_dir, cil, tasks, buffer_kb, ram_kb, shots, seed, c_targets, c_boards, no_c, build_dir, w1,
+             head_epochs, head_lr_shift, head_lr_mul, head_replay_k, head_temp_shift, as_json):
     """Learn the classes pre-training left out on the device: integer head vs float reference vs C.
 
     EXPORT_DIR is `bnn-edge export` of a run trained with `--pretrain-classes P`. Its frozen
@@ -44,6 +54,9 @@ def simulate(export_dir, cil, tasks, buffer_kb, ram_kb, shots, seed, c_targets, 
     computes) and of its float32 reference, both accuracy matrices, every byte of RAM against
     --ram-kb, and whether the C head (host build, or QEMU with --c-target qemu-m4/m7/m33) ended in a
     byte-identical state with identical predictions.
+
+    The --head-* options set the head's learning hyper-parameters for all three heads (the
+    firmware's defaults were tuned on digits latents; the report's "head" lists what ran).
     """
     if no_c and (c_targets or c_boards):
         raise UserError(f"--no-c and {'--c-target' if c_targets else '--c-board'} contradict each other")
@@ -51,13 +64,18 @@ def simulate(export_dir, cil, tasks, buffer_kb, ram_kb, shots, seed, c_targets, 
 
     targets = () if no_c else (tuple(dict.fromkeys(c_targets)) or (() if c_boards else ("host",)))
     r = simulate_export(export_dir, tasks=tasks, buffer_kb=buffer_kb, ram_kb=ram_kb, shots=shots, seed=seed,
-                        c_targets=targets, build_dir=build_dir, c_boards=c_boards, w1=w1)
+                        c_targets=targets, build_dir=build_dir, c_boards=c_boards, w1=w1,
+                        head=dict(epochs=head_epochs, lr_shift=head_lr_shift, lr_mul=head_lr_mul, replay_k=head_replay_k,
+                                  temp_shift=head_temp_shift))
     if as_json:
         click.echo(json.dumps(r, indent=2))
         return
     n = len(r["tasks"]) - 1
     click.echo(f"{r['dataset']}: {len(r['pretrain_classes'])} pre-training classes + {n} task{'s' * (n != 1)} "
                f"{r['tasks'][1:]}; buffer {r['buffer_samples']} latents of {r['latent_bits']} bits; W1 {r['w1']}")
+    h = r["head"]
+    click.echo(f"head: epochs {h['epochs']}, lr {h['lr_mul']}/2^{h['lr_shift']}, replay_k {h['replay_k']}, "
+               f"temperature 2^{h['temp_shift']}")
     click.echo(f"final accuracy over {sum(len(t) for t in r['tasks'])} classes: int {r['int_final_accuracy']:.4f}, "
                f"float {r['float_final_accuracy']:.4f} (gap {r['gap']:+.4f})")
     click.echo("accuracy after each task (int head; rows = after task i, columns = task j):")

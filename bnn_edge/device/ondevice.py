@@ -104,6 +104,11 @@ def _jsonable_matrix(a: np.ndarray) -> list[list[Optional[float]]]:
     return [[None if math.isnan(v) else round(float(v), 4) for v in row] for row in np.asarray(a, dtype=float)]
 
 
+#: head hyper-parameters that ``simulate`` may override (fields of :class:`bnn_edge.sim.head.HeadConfig`)
+#: and their ranges (those of the C ``bnn_head_config_t``).
+HEAD_OPTIONS = {"epochs": (0, 255), "lr_mul": (1, 32768), "lr_shift": (0, 30), "replay_k": (0, 255), "temp_shift": (0, 16)}
+
+
 def simulate_export(
     export_dir: str | Path,
     *,
@@ -117,6 +122,7 @@ def simulate_export(
     c_boards: Sequence[str] = (),
     w1: str = "random",
     batch_images: Optional[int] = None,
+    head: Optional[dict[str, int]] = None,
 ) -> dict[str, Any]:
     """``bnn-edge simulate EXPORT``: the scenario of the module docstring; returns the report
     (JSON-able). ``c_targets`` (any spelling of firmware targets: ``host``, ``qemu-m4``, ``m33``)
@@ -129,7 +135,11 @@ def simulate_export(
     hidden layer (:func:`bnn_edge.sim.head.w1_from_pack`, read from flash: 0 bytes of RAM).
 
     ``batch_images``: images per batch through the simulator (default
-    :data:`bnn_edge.batches.BATCH_IMAGES`; the latents do not depend on it)."""
+    :data:`bnn_edge.batches.BATCH_IMAGES`; the latents do not depend on it).
+
+    ``head``: overrides of the head's learning hyper-parameters (:data:`HEAD_OPTIONS`: ``epochs``,
+    ``lr_mul``, ``lr_shift``, ``replay_k``, ``temp_shift``); the integer head, its float reference
+    and the C build all run with them (the C stream carries the whole configuration)."""
     from bnn_edge.data import load_run_dataset
     from bnn_edge.device.cil_app import run_c_stream
     from bnn_edge.device.firmware import check_toolchain
@@ -185,9 +195,17 @@ def simulate_export(
             f"({sample_bytes} B: a {n_latent}-bit latent + its label)"
         )
     ram_budget = int(round(ram_kb * 1024))
+    head = {k: v for k, v in (head or {}).items() if v is not None}
+    for k, v in head.items():
+        if k not in HEAD_OPTIONS:
+            raise UserError(f"head option {k!r}: expected one of {', '.join(HEAD_OPTIONS)}")
+        lo, hi = HEAD_OPTIONS[k]
+        if not (isinstance(v, int) and lo <= v <= hi):
+            raise UserError(f"--head-{k.replace('_', '-')} {v}: must be an integer in {lo}..{hi}")
     try:
         cfg = HeadConfig(n_latent=n_latent, max_classes=len(order), buffer_bytes=buffer_bytes, seed=seed & 0xFFFFFFFF,
-                         **({} if w1_words is None else {"n_hidden": len(w1_words)}))
+                         **({} if w1_words is None else {"n_hidden": len(w1_words)}),
+                         **head)
     except ValueError as exc:
         raise UserError(f"head configuration: {exc}") from None
 

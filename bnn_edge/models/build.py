@@ -6,12 +6,14 @@ Binary graph (every weight layer binary, no batch norm, no float input or output
            -> QuantDepthwiseConv2D (VALID) -> Gain -> Flatten -> QuantDense(latent) -> Gain
            -> SteSign = latent z in {-1,+1}^N                                     (the extractor F)
     z -> QuantDense(n) -> Gain -> SteSign = h                                     (non-linear path)
-      -> c = [z, h] -> d = [c, c] -> QuantDense(classes) -> Gain(1/sqrt(5 fan_in N_c)) = logits   (G)
+      -> c = [z, h] -> d = [c, c] -> QuantDense(classes) -> Gain(s/sqrt(5 fan_in N_c)) = logits   (G)
 
 Every QuantConv2D/QuantDense binarizes its input and kernel with ``ste_sign`` (sign(0) = +1; the
 gradient passes where |x| <= 1, or |x| <= ``Preset.ste_clip`` for the inputs and activations) and clips latent weights to [-1, 1]. The duplication ``d = [c, c]``
 gives each classifier input two binary weights, so ``w_a x + w_b x = (w_a + w_b) x`` with
-``w_a + w_b in {-2, 0, +2}``: a ternary classifier built from binary arithmetic only.
+``w_a + w_b in {-2, 0, +2}``: a ternary classifier built from binary arithmetic only. ``s`` is
+``Preset.logit_scale`` (1 in the paper's head): the temperature of the training loss only, since the
+device returns the integer logits and a positive scale leaves their argmax alone.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from bnn_edge.models.augment import RandomCropFlip
 from bnn_edge.models.gain import Gain, fan_in_gain
 from bnn_edge.models.presets import Preset, check_fits
 from bnn_edge.models.thermometer import Thermometer
+from bnn_edge.precision import is_mixed
 from bnn_edge.tfcompat import keras, lq
 
 LATENT_LAYER = "latent"
@@ -151,7 +154,10 @@ def apply_head(p: Preset, latent, num_classes: int, prefix: str = "head"):
         y = lq.layers.QuantDense(num_classes, name=f"{prefix}_dense2", **_bin(p))(d)
     else:
         y = keras.layers.Dense(num_classes, kernel_initializer=_unit(), name=f"{prefix}_dense2")(d)
-    return Gain(_gain(p, classifier_gain(fan_in, num_classes)), name=LOGITS_LAYER if prefix == "head" else f"{prefix}_logits")(y)
+    scale = p.logit_scale * classifier_gain(fan_in, num_classes)
+    # under mixed precision (bnn_edge.precision) the logits, hence the loss, stay float32
+    out_dtype = {"dtype": "float32"} if is_mixed() else {}
+    return Gain(_gain(p, scale), name=LOGITS_LAYER if prefix == "head" else f"{prefix}_logits", **out_dtype)(y)
 
 
 def build_model(p: Preset, num_classes: int) -> keras.Model:

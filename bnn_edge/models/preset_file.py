@@ -15,6 +15,7 @@ A description file is data, never code. It holds the fields of :class:`bnn_edge.
     augment_pad = 0                    # optional; random-crop padding in pixels
     augment_flip = false               # optional; random horizontal flip
     ste_clip = 1.0                     # optional, (0, 16]: gradient window |x| <= ste_clip of the signs
+    logit_scale = 1.0                  # optional, (0, 64]: multiplies the output gain 1/sqrt(5 fan_in N_c) (training loss only)
 
     [[blocks]]                         # one or more: 3x3 convolutions, then a 2x2 max-pool
     filters = [32, 32]
@@ -214,6 +215,7 @@ def parse_preset(table: Mapping[str, Any], path: str) -> Preset:
         augment_pad=integer("augment_pad", table.get("augment_pad", 0), *_RANGES["augment_pad"]),
         augment_flip=boolean("augment_flip", False),
         ste_clip=positive("ste_clip", 1.0, 16.0),
+        logit_scale=positive("logit_scale", 1.0, 64.0),
     )
     try:
         check_fits(p)

@@ -57,6 +57,10 @@ class Preset:
     # gradient window of the sign's straight-through estimator (d sign(x)/dx := 1 where |x| <= ste_clip);
     # training only: the forward pass, the export and the firmware do not depend on it
     ste_clip: float = 1.0
+    # multiplies the classifier's output gain 1/sqrt(5 fan_in N_c) (the softmax temperature of the
+    # training loss); training only as well: the device returns the integer logits, whose argmax
+    # a positive scale does not change
+    logit_scale: float = 1.0
 
     @property
     def encoded_channels(self) -> int:
@@ -114,6 +118,7 @@ M4_32 = Preset(
     augment_pad=0,
     augment_flip=True,
     ste_clip=2.0,
+    logit_scale=4.0,
 )
 
 FP_WIDTH_SCALE = 1.0 / math.sqrt(32.0)

@@ -74,5 +74,5 @@ def with_reconstruction(model: keras.Model, p: Preset, weight: float) -> keras.M
     decoded = keras.layers.Dense(int(target.shape[-1]), name=DECODER_LAYER)(z)
     error = keras.layers.Subtract(name="recon_error")([decoded, target])
     trainer = keras.Model(model.input, model.output, name=f"{model.name}_trainer")
-    trainer.add_loss(weight * tf.reduce_mean(tf.square(error)))
+    trainer.add_loss(weight * tf.reduce_mean(tf.square(tf.cast(error, tf.float32))))  # float32 under mixed precision
     return trainer
