@@ -15,10 +15,11 @@ on a terminal, a few lines otherwise).
 
 from __future__ import annotations
 
-import sys
 from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
+
+from bnn_edge.progress import work_bar
 
 #: images per batch through the simulator, Keras, LCE's interpreter and the firmware
 BATCH_IMAGES = 512
@@ -46,23 +47,6 @@ def batch_slices(n: int, batch: Optional[int] = None, inner: int = 1) -> Iterato
         yield slice(i, min(i + b, int(n)))
 
 
-class _SparseLines:
-    """Progress without a terminal: one line at each tenth of the work (not one per batch)."""
-
-    def __init__(self, total: int, desc: str, unit: str):
-        self.total, self.desc, self.unit, self.n, self._next = total, desc, unit, 0, max(1, total // 10)
-
-    def update(self, k: int) -> None:
-        self.n += k
-        if self.n >= self._next or self.n >= self.total:
-            print(f"{self.desc}: {self.n}/{self.total} {self.unit}", file=sys.stderr, flush=True)
-            while self._next <= self.n:
-                self._next += max(1, self.total // 10)
-
-    def close(self) -> None:
-        pass
-
-
 class _NoBar:
     def update(self, k: int) -> None:
         pass
@@ -75,15 +59,7 @@ def progress_bar(total: int, desc: Optional[str], unit: str = "img") -> Any:
     """A bar for ``total`` images when ``desc`` is given and ``total`` > :data:`PROGRESS_MIN_IMAGES`."""
     if not desc or total <= PROGRESS_MIN_IMAGES:
         return _NoBar()
-    try:  # (bnn_edge.progress.is_terminal, without the TensorFlow import that module brings)
-        terminal = bool(sys.stderr.isatty())
-    except (AttributeError, ValueError, OSError):
-        terminal = False
-    if terminal:
-        from tqdm.auto import tqdm
-
-        return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=False, dynamic_ncols=True)
-    return _SparseLines(total, desc, unit)
+    return work_bar(total, desc, unit)
 
 
 def map_batches(fn: Callable[[np.ndarray], Any], x: np.ndarray, *, rows: Optional[np.ndarray] = None,

@@ -1,8 +1,11 @@
-"""Progress reports for long work: epochs of a training, jobs of a sweep.
+"""Progress reports for long work: jobs of a sweep, images through an engine (and, in
+:mod:`bnn_edge.epoch_bar`, epochs of a training).
 
 On a terminal they are tqdm bars redrawn in place. When the stream is not a terminal (CI, output
 redirected to a file or a pipe) a redrawn bar would pile every update onto one endless line, so
-each finished epoch (or job) is written as one short line of its own instead.
+each finished job is written as one short line of its own instead, and many small updates (image
+batches) as one line at each tenth of the work. This module does not import TensorFlow: commands
+that never train (``run``, ``inspect``) use it too.
 """
 
 from __future__ import annotations
@@ -11,8 +14,6 @@ import sys
 from typing import Any, TextIO
 
 from tqdm.auto import tqdm
-
-from bnn_edge.tfcompat import keras
 
 MAX_DESC = 60  # characters of a description kept in a line (lines stay far below 300 characters)
 
@@ -69,44 +70,29 @@ def job_bar(total: int, desc: str, unit: str = "job", initial: int = 0, disable:
     return LineBar(total, desc, unit=unit, initial=initial, file=file, disable=disable)
 
 
-class EpochBar(keras.callbacks.Callback):
-    """Progress over epochs showing loss, validation accuracy and the learning rate of the epoch.
+class SparseLineBar:
+    """Progress without a terminal for many small updates: one line at each tenth of the work."""
 
-    A tqdm bar on a terminal; otherwise one line per epoch
-    (``train tiny: epoch 3/200 loss=0.412 val_acc=0.871 lr=1.0e-03``).
-    """
-
-    def __init__(self, total: int, desc: str, file: TextIO | None = None):
-        super().__init__()
+    def __init__(self, total: int, desc: str, unit: str = "it", file: TextIO | None = None):
+        self.total, self.desc, self.unit, self.n = total, _short(desc), unit, 0
         self.file = file if file is not None else sys.stderr
-        self.total, self.desc = total, _short(desc)
-        self.bar = (tqdm(total=total, desc=self.desc, unit="ep", file=self.file, leave=False, dynamic_ncols=True)
-                    if is_terminal(self.file) else None)
-        self._lr = float("nan")
+        self._step = max(1, total // 10)
+        self._next = self._step
 
-    def _current_lr(self) -> float:
-        try:
-            return float(keras.backend.get_value(self.model.optimizer.learning_rate))
-        except (AttributeError, TypeError, ValueError):
-            return float("nan")
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._lr = self._current_lr()  # the rate this epoch trains with (the schedule may change it at its end)
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        loss, val_acc = float(logs.get("loss", float("nan"))), float(logs.get("val_accuracy", float("nan")))
-        if self.bar is not None:
-            self.bar.set_postfix(loss=f"{loss:.3f}", val_acc=f"{val_acc:.3f}", lr=f"{self._lr:.1e}")
-            self.bar.update(1)
-        else:
-            print(f"{self.desc}: epoch {epoch + 1}/{self.total} loss={loss:.3f} val_acc={val_acc:.3f} lr={self._lr:.1e}",
-                  file=self.file, flush=True)
-
-    def on_train_end(self, logs=None):
-        self.close()
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        if self.n >= self._next or self.n >= self.total:
+            print(f"{self.desc}: {self.n}/{self.total} {self.unit}", file=self.file, flush=True)
+            while self._next <= self.n:
+                self._next += self._step
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
+        pass
+
+
+def work_bar(total: int, desc: str, unit: str = "it", file: TextIO | None = None) -> Any:
+    """A tqdm bar on a terminal, else a :class:`SparseLineBar` (a line per tenth of ``total``)."""
+    file = file if file is not None else sys.stderr
+    if is_terminal(file):
+        return tqdm(total=total, desc=desc, unit=unit, file=file, leave=False, dynamic_ncols=True)
+    return SparseLineBar(total, desc, unit, file=file)

@@ -26,7 +26,7 @@ from bnn_edge.models import build_model, get_preset, weight_counts, with_input_s
 from bnn_edge.models.presets import Preset
 from bnn_edge.models.reconstruction import resolve_recon_weight, with_reconstruction
 from bnn_edge.precision import float32_twin, resolve_precision, training_policy
-from bnn_edge.progress import EpochBar
+from bnn_edge.epoch_bar import EpochBar
 from bnn_edge.schedule import AdaptiveLR, LRSchedule
 from bnn_edge.tblog import epoch_callbacks
 from bnn_edge.tfcompat import keras

@@ -8,7 +8,8 @@ import re
 import numpy as np
 import pytest
 
-from bnn_edge.progress import EpochBar, LineBar, is_terminal, job_bar
+from bnn_edge.epoch_bar import EpochBar
+from bnn_edge.progress import LineBar, SparseLineBar, is_terminal, job_bar, work_bar
 from bnn_edge.tfcompat import keras
 
 
@@ -79,3 +80,30 @@ def test_job_bar_disabled_and_on_a_terminal():
     bar = job_bar(total=2, desc="sweep", file=term)
     assert not isinstance(bar, LineBar)
     bar.close()
+
+
+def test_work_bar_without_terminal_writes_a_line_per_tenth() -> None:
+    out = io.StringIO()
+    bar = work_bar(1000, "latents", unit="img", file=out)
+    assert isinstance(bar, SparseLineBar)
+    for _ in range(40):
+        bar.update(25)
+    bar.close()
+    lines = out.getvalue().splitlines()
+    assert lines == [f"latents: {n}/1000 img" for n in range(100, 1001, 100)]
+
+
+def test_work_bar_on_a_terminal_is_tqdm() -> None:
+    bar = work_bar(10, "x", file=_Terminal())
+    assert not isinstance(bar, SparseLineBar) and hasattr(bar, "refresh")
+    bar.close()
+
+
+def test_progress_does_not_import_tensorflow() -> None:
+    """`run` and `inspect` use bnn_edge.progress (through bnn_edge.batches) and must stay free of TensorFlow."""
+    import subprocess
+    import sys
+
+    code = "import sys, bnn_edge.progress, bnn_edge.batches; print('tensorflow' in sys.modules)"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "False", r.stderr

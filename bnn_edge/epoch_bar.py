@@ -1,0 +1,54 @@
+"""Progress over the epochs of a Keras training (imports TensorFlow; :mod:`bnn_edge.progress` does not)."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from tqdm.auto import tqdm
+
+from bnn_edge.progress import _short, is_terminal
+from bnn_edge.tfcompat import keras
+
+
+class EpochBar(keras.callbacks.Callback):
+    """Progress over epochs showing loss, validation accuracy and the learning rate of the epoch.
+
+    A tqdm bar on a terminal; otherwise one line per epoch
+    (``train tiny: epoch 3/200 loss=0.412 val_acc=0.871 lr=1.0e-03``).
+    """
+
+    def __init__(self, total: int, desc: str, file: TextIO | None = None):
+        super().__init__()
+        self.file = file if file is not None else sys.stderr
+        self.total, self.desc = total, _short(desc)
+        self.bar = (tqdm(total=total, desc=self.desc, unit="ep", file=self.file, leave=False, dynamic_ncols=True)
+                    if is_terminal(self.file) else None)
+        self._lr = float("nan")
+
+    def _current_lr(self) -> float:
+        try:
+            return float(keras.backend.get_value(self.model.optimizer.learning_rate))
+        except (AttributeError, TypeError, ValueError):
+            return float("nan")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._lr = self._current_lr()  # the rate this epoch trains with (the schedule may change it at its end)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        loss, val_acc = float(logs.get("loss", float("nan"))), float(logs.get("val_accuracy", float("nan")))
+        if self.bar is not None:
+            self.bar.set_postfix(loss=f"{loss:.3f}", val_acc=f"{val_acc:.3f}", lr=f"{self._lr:.1e}")
+            self.bar.update(1)
+        else:
+            print(f"{self.desc}: epoch {epoch + 1}/{self.total} loss={loss:.3f} val_acc={val_acc:.3f} lr={self._lr:.1e}",
+                  file=self.file, flush=True)
+
+    def on_train_end(self, logs=None):
+        self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
