@@ -188,14 +188,16 @@ def _train_into(out_dir: Path, dataset: str, preset: str, epochs: int, pretrain_
     x_fit, y_fit, x_val, y_val = validation_split(x_tr, y_tr, val_fraction, seed)
 
     set_seed(seed)
-    scope = strategy.scope() if strategy is not None else _nullcontext()
-    with scope, training_policy(precision):
+    def scope():  # a fresh context each time (a strategy's scope object cannot be entered twice)
+        return strategy.scope() if strategy is not None else _nullcontext()
+
+    with scope(), training_policy(precision):
         model = build_model(p, len(classes))
         trainer = with_reconstruction(model, p, recon_weight)
     with training_policy(precision):
         summary = fit(trainer, x_fit, y_fit, x_val, y_val, schedule, epochs, batch_size, desc=f"train {p.name}",
                       verbose=verbose)
-    with scope:  # what is evaluated, saved and exported: float32 with the trained weights
+    with scope():  # what is evaluated, saved and exported: float32 with the trained weights
         model = float32_twin(model, lambda: build_model(p, len(classes)))
     acc = evaluate_accuracy(model, x_te, y_te)
     counts = weight_counts(model)
