@@ -25,7 +25,7 @@ HAVE_ARM = shutil.which("arm-none-eabi-gcc") is not None and shutil.which("qemu-
 
 
 @pytest.fixture(scope="module")
-def pre5_export(tmp_path_factory) -> Path:
+def pre5_run_export(tmp_path_factory) -> tuple[Path, Path]:
     """`bnn-edge train --dataset digits --preset tiny --pretrain-classes 5` + `bnn-edge export --target cortex-m`."""
     from bnn_edge.export import export_run
     from bnn_edge.train import train_run
@@ -34,7 +34,12 @@ def pre5_export(tmp_path_factory) -> Path:
     train_run("digits", "tiny", run, pretrain_classes=5, seed=0, verbose=False)
     out = tmp_path_factory.mktemp("pre5_export")
     export_run(run, out, samples=100)
-    return out
+    return run, out
+
+
+@pytest.fixture(scope="module")
+def pre5_export(pre5_run_export: tuple[Path, Path]) -> Path:
+    return pre5_run_export[1]
 
 
 def _cli(*args: str):
@@ -144,6 +149,28 @@ def test_head_options_reach_all_three_heads(pre5_export: Path, report: dict, tmp
     assert t["state_bytes"] == report["state_bytes"]  # same layout: only the learning changed
     assert t["int_accuracy_matrix"] != report["int_accuracy_matrix"] or \
         t["c"]["host"]["state_crc32"] != report["c"]["host"]["state_crc32"]
+
+
+def test_head_sweep_script_reproduces_simulate(pre5_run_export: tuple[Path, Path], tmp_path: Path) -> None:
+    """scripts/head_sweep.py (Keras latents, checked against the pack) gives the very accuracies
+    `simulate` reports for the same head options: the sweep's winner is what simulate will show."""
+    import subprocess
+    import sys
+
+    run, exp = pre5_run_export
+    sweep = tmp_path / "exp"
+    shutil.copytree(exp, sweep)
+    grid = [{"temp_shift": 6, "replay_k": 4}, {}]
+    proc = subprocess.run([sys.executable, "scripts/head_sweep.py", str(run), str(sweep), json.dumps(grid), "--buffer-kb", "4",
+                           "--w1", "random"], capture_output=True, text=True, timeout=600,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith("{")]
+    assert [x["head"] for x in lines] == grid
+    for line, over in zip(lines, grid):
+        r = simulate_export(sweep, tasks=5, buffer_kb=4, c_targets=(), head=over)
+        assert (line["int"], line["float"]) == (r["int_final_accuracy"], r["float_final_accuracy"])
+    assert (sweep / "head_sweep_latents.npz").exists()
 
 
 def test_w1_from_pack_is_the_hidden_bdense(pre5_export: Path) -> None:
