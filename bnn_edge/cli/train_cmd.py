@@ -53,6 +53,11 @@ def train(dataset, image_size, test_fraction, data_dir, preset, epochs, pretrain
     from bnn_edge.train import train_run
 
     size, fraction = parse_folder_options(image_size, test_fraction)
+    from bnn_edge.precision import cpu_has_bf16
+
+    if precision == "bfloat16" and not cpu_has_bf16():
+        click.echo("warning: --precision bfloat16 on a CPU without AMX or AVX512-BF16: emulated, slower than float32",
+                   err=True)
     strat = make_strategy(strategy, devices)
     with logging_to(tensorboard):
         metrics = train_run(dataset, preset, out, image_size=size, test_fraction=fraction, epochs=epochs,
