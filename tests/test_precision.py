@@ -57,18 +57,22 @@ def test_policy_is_restored_and_logits_stay_float32() -> None:
 
 
 @pytest.mark.slow
-def test_bfloat16_training_saves_a_float32_model(tmp_path: Path) -> None:
+def test_bfloat16_training_saves_a_float32_model(tmp_path: Path, monkeypatch) -> None:
     """`train --precision bfloat16` records it, learns digits, and its model.keras holds no
-    bfloat16 policy: what export converts is float32."""
+    bfloat16 policy: what export converts is float32. Asked for on a CPU without native bfloat16,
+    it warns (and still runs)."""
     from click.testing import CliRunner
 
+    import bnn_edge.precision
     from bnn_edge.cli import main
 
+    monkeypatch.setattr(bnn_edge.precision, "cpu_has_bf16", lambda cpuinfo="/proc/cpuinfo": False)
     out = tmp_path / "run"
     r = CliRunner().invoke(main, ["train", "--dataset", "digits", "--preset", "tiny", "--epochs", "4", "--quiet",
                                   "--precision", "bfloat16", "--out", str(out)])
     assert r.exit_code == 0, r.output
     assert "precision=bfloat16" in r.output
+    assert "warning: --precision bfloat16 on a CPU without AMX or AVX512-BF16" in r.output
     m = json.loads((out / "metrics.json").read_text())
     assert m["precision"] == "bfloat16" and m["fully_binary"] is True and m["test_accuracy"] > 0.7
     with zipfile.ZipFile(out / "model.keras") as z:
