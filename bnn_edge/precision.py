@@ -47,19 +47,20 @@ def resolve_precision(name: str, cpuinfo: str | Path = "/proc/cpuinfo") -> str:
     return name
 
 
+#: Keras' global policy for each resolved precision
+_POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
+
+
 @contextlib.contextmanager
 def training_policy(precision: str) -> Iterator[None]:
     """Build (and train) models inside: Keras' global policy is ``mixed_bfloat16`` for
-    ``precision == "bfloat16"``, and is restored on exit."""
+    ``precision == "bfloat16"`` (``float32`` for ``"float32"``), and is restored on exit."""
     from bnn_edge.tfcompat import keras
 
-    if precision == "float32":
-        yield
-        return
-    if precision != "bfloat16":
+    if precision not in _POLICIES:
         raise ValueError(f"precision must be float32 or bfloat16, got {precision!r}")
     old = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    keras.mixed_precision.set_global_policy(_POLICIES[precision])
     try:
         yield
     finally:
@@ -76,15 +77,9 @@ def is_mixed() -> bool:
 def float32_twin(model, build: Callable[[], object]):
     """``build()`` (called under the float32 policy) with ``model``'s weights: the float32 model
     to evaluate and save after a mixed-precision training (the weights themselves are float32)."""
-    from bnn_edge.tfcompat import keras
-
     if all(layer.dtype_policy.compute_dtype == "float32" for layer in model.layers):
         return model
-    old = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("float32")
-    try:
+    with training_policy("float32"):
         twin = build()
-    finally:
-        keras.mixed_precision.set_global_policy(old)
     twin.set_weights(model.get_weights())
     return twin
