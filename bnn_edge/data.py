@@ -298,7 +298,12 @@ def select_classes(x: np.ndarray, y: np.ndarray, classes: list[int]) -> tuple[np
 
 
 def validation_split(x: np.ndarray, y: np.ndarray, fraction: float, seed: int):
-    """A seeded stratified hold-out of ``fraction`` of the training set (for the LR schedule)."""
+    """A seeded stratified hold-out of ``fraction`` of the training set (for the LR schedule).
+
+    ``fraction == 0``: no hold-out (everything trains; the validation arrays are empty).
+    """
+    if fraction == 0:
+        return x, y, x[:0], y[:0]
     rng = np.random.default_rng(seed + 1)
     val_idx = []
     for c in np.unique(y):

@@ -37,12 +37,15 @@ class EpochBar(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
-        loss, val_acc = float(logs.get("loss", float("nan"))), float(logs.get("val_accuracy", float("nan")))
+        loss = float(logs.get("loss", float("nan")))
+        # without a validation hold-out (train --val-fraction 0) the bar shows the training accuracy
+        key, name = ("val_accuracy", "val_acc") if "val_accuracy" in logs else ("accuracy", "acc")
+        acc = float(logs.get(key, float("nan")))
         if self.bar is not None:
-            self.bar.set_postfix(loss=f"{loss:.3f}", val_acc=f"{val_acc:.3f}", lr=f"{self._lr:.1e}")
+            self.bar.set_postfix({"loss": f"{loss:.3f}", name: f"{acc:.3f}", "lr": f"{self._lr:.1e}"})
             self.bar.update(1)
         else:
-            print(f"{self.desc}: epoch {epoch + 1}/{self.total} loss={loss:.3f} val_acc={val_acc:.3f} lr={self._lr:.1e}",
+            print(f"{self.desc}: epoch {epoch + 1}/{self.total} loss={loss:.3f} {name}={acc:.3f} lr={self._lr:.1e}",
                   file=self.file, flush=True)
 
     def on_train_end(self, logs=None):

@@ -105,7 +105,7 @@ def fit(
     hist = model.fit(
         x.astype(np.float32),
         y,
-        validation_data=(x_val.astype(np.float32), y_val),
+        validation_data=(x_val.astype(np.float32), y_val) if len(x_val) else None,
         epochs=epochs,
         batch_size=batch_size,
         shuffle=True,
@@ -153,6 +153,8 @@ def train_run(
 
     Minimises ``CE + recon_weight * MSE(decoder(latent), pixels / vmax)``; the decoder is not saved.
     ``recon_weight=None``: 20 with ``pretrain_classes`` (a CIL pre-training), else 0.
+    ``val_fraction``: the stratified hold-out watched by the schedule and the progress bar; 0 trains on the
+    whole training set (cosine schedule only).
     ``precision``: the training arithmetic (:mod:`bnn_edge.precision`; ``auto`` resolves by the CPU);
     the saved model is float32 either way.
     """
@@ -160,6 +162,10 @@ def train_run(
     schedule = schedule or LRSchedule()
     if epochs < 1:
         raise UserError(f"--epochs must be >= 1, got {epochs}")
+    if not 0 <= val_fraction < 1:
+        raise UserError(f"--val-fraction {val_fraction}: must be in [0, 1)")
+    if val_fraction == 0 and schedule.kind != "cosine":
+        raise UserError("--val-fraction 0 needs --lr-schedule cosine (the plateau schedule watches the validation loss)")
     recon_weight = resolve_recon_weight(recon_weight, pretraining=pretrain_classes is not None)
     with AtomicDir(out, "a training run", RUN_DIR_FILES) as work:
         metrics = _train_into(work.path, dataset, preset, epochs, pretrain_classes, seed, schedule, batch_size,
@@ -227,6 +233,7 @@ def _train_into(out_dir: Path, dataset: str, preset: str, epochs: int, pretrain_
         "stopped_by_lr_floor": summary["stopped_by_lr_floor"],
         "stopped_by_time": summary["stopped_by_time"],
         "seconds": round(summary["seconds"], 2),
+        "val_fraction": val_fraction,
         "replicas": int(strategy.num_replicas_in_sync) if strategy is not None else 1,
         "schedule": asdict(schedule),
         "recon_weight": recon_weight,

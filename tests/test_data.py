@@ -28,6 +28,13 @@ def test_validation_split_holds_out_every_class():
     assert set(np.unique(yv)) == set(range(10))
 
 
+def test_validation_split_zero_trains_on_everything():
+    d = load_digits()
+    xf, yf, xv, yv = validation_split(d.x_train, d.y_train, 0.0, 0)
+    assert np.array_equal(xf, d.x_train) and np.array_equal(yf, d.y_train)
+    assert xv.shape == (0, *d.x_train.shape[1:]) and len(yv) == 0
+
+
 def _npz(tmp_path, **arrays):
     path = tmp_path / "d.npz"
     np.savez(path, **arrays)

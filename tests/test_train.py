@@ -48,6 +48,8 @@ def test_cli_bad_inputs_are_one_line_errors(tmp_path):
         (["--dataset", str(bad)], "missing array"),
         (["--out", str(blocker / "sub")], "cannot write"),
         (["--pretrain-classes", "11"], "between 1 and"),
+        (["--val-fraction", "0"], "needs --lr-schedule cosine"),
+        (["--val-fraction", "1", "--lr-schedule", "cosine"], "--val-fraction 1.0: must be in [0, 1)"),
     ]
     for args, msg in cases:
         out = args[args.index("--out") + 1] if "--out" in args else str(tmp_path / "o")
@@ -64,3 +66,42 @@ def test_float_twin_learns_digits(tmp_path):
     m = train_run("digits", "tiny-fp", tmp_path, epochs=15, verbose=False)
     assert m["fully_binary"] is False and m["float_io_layers"] == 2
     assert m["test_accuracy"] >= 0.6
+
+
+@pytest.mark.slow
+def test_val_fraction_zero_trains_on_the_whole_training_set(tmp_path, capsys):
+    """No hold-out: every training image trains (the cosine schedule does not need one)."""
+    from bnn_edge.schedule import LRSchedule
+
+    m = train_run("digits", "tiny", tmp_path, epochs=2, val_fraction=0.0,
+                  schedule=LRSchedule(start_lr=1e-3, kind="cosine"), verbose=True)
+    assert m["val_fraction"] == 0.0 and m["epochs_run"] == 2
+    err = capsys.readouterr().err
+    assert " acc=" in err and "val_acc" not in err  # the bar shows the training accuracy instead
+
+
+def test_recipes_name_only_train_options():
+    """Every recipe key is a `bnn-edge train` parameter, with a value click would accept for it."""
+    import click
+
+    from bnn_edge.cli.train_cmd import train
+    from bnn_edge.models.presets import PRESETS
+    from bnn_edge.models.recipes import RECIPES
+
+    params = {p.name: p for p in train.params}
+    for name, recipe in RECIPES.items():
+        assert name in PRESETS
+        for key, value in recipe.items():
+            assert key in params, (name, key)
+            ctx = click.Context(train)
+            assert params[key].type_cast_value(ctx, value) == value, (name, key)
+
+
+@pytest.mark.slow  # a fresh process importing TensorFlow
+def test_preset_recipe_fills_only_options_not_given(tmp_path):
+    proc = run_cli("train", "--preset", "m4-32", "--epochs", "0", "--lr", "0.002", "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2
+    first, last = proc.stderr.strip().splitlines()[0], proc.stderr.strip().splitlines()[-1]
+    assert first.startswith("m4-32's training recipe: --lr-schedule cosine ")
+    assert "--val-fraction 0" in first and "--epochs" not in first and "--lr " not in first
+    assert last == "error: --epochs must be >= 1, got 0"
