@@ -281,6 +281,17 @@ def load_dataset(name: str, data_dir: str | None = None, seed: int = 0,
     return load_tfds(name, data_dir)
 
 
+def check_dataset_source(name: str, image_size=None, test_fraction=None) -> None:
+    """The checks of :func:`load_dataset` that need neither TensorFlow nor decoding, so that a command
+    refuses a missing file or a misplaced folder option at once: the same branches, the same errors."""
+    if name != DIGITS and os.path.isdir(name):
+        return
+    if image_size is not None or test_fraction is not None:
+        raise UserError(f"--image-size and --test-fraction apply to image folders only, and '{name}' is not a folder")
+    if name != DIGITS and (name.endswith(".npz") or os.path.sep in name) and not os.path.isfile(name):
+        raise UserError(f"{name}: no such file")
+
+
 def load_run_dataset(run: dict) -> Dataset:
     """The dataset a run was trained on, loaded as it was (``run.json``'s ``dataset``, ``data_dir`` and
     ``dataset_options``)."""

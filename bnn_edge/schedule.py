@@ -13,15 +13,16 @@ budget: the schedule's progress is ``p = max(e / E, elapsed / max_seconds)`` (so
 reaches the floor when the machine is slower than planned), ``lr = min_lr + (start_lr - min_lr) *
 (1 + cos(pi * p)) / 2``, and training stops before an epoch that would end past the budget
 (estimated from the longest epoch so far).
+
+This module is TensorFlow-free (the command line checks a schedule before importing TensorFlow);
+the Keras callback that applies it is :class:`bnn_edge.lr_callback.AdaptiveLR`.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 
-from bnn_edge.tfcompat import keras
 
 
 @dataclass(frozen=True)
@@ -58,81 +59,21 @@ class LRSchedule:
         return max(0, math.floor(math.log(self.min_lr / self.start_lr) / math.log(self.factor) + 1e-9)) + 1
 
 
-class AdaptiveLR(keras.callbacks.Callback):
-    """Step the optimizer's LR down on a plateau of ``monitor``; stop when it falls below ``min_lr``."""
+def check_val_fraction(val_fraction: float, schedule: LRSchedule) -> None:
+    """The validation hold-out must be in [0, 1); 0 (no hold-out) only with the cosine schedule, which
+    watches no validation loss. Raises :class:`UserError` naming ``--val-fraction``."""
+    from bnn_edge.errors import UserError
 
-    def __init__(self, schedule: LRSchedule, monitor: str = "val_loss"):
-        super().__init__()
-        self.schedule = schedule
-        self.monitor = monitor
-        self.history: list[float] = []  # LR used in each epoch
-        self.stopped_by_floor = False
-        self.stopped_by_time = False
+    if not 0 <= val_fraction < 1:
+        raise UserError(f"--val-fraction {val_fraction}: must be in [0, 1)")
+    if val_fraction == 0 and schedule.kind != "cosine":
+        raise UserError("--val-fraction 0 needs --lr-schedule cosine (the plateau schedule watches the validation loss)")
 
-    def on_train_begin(self, logs=None):
-        self.best = math.inf
-        self.wait = 0
-        self.lr = self.schedule.start_lr
-        self.stopped_by_floor = False
-        self.stopped_by_time = False
-        self._t0 = time.monotonic()
-        self._epoch_t0 = self._t0
-        self._longest_epoch = 0.0
-        self._set(self.lr)
 
-    def cosine_lr(self, progress: float) -> float:
-        """The cosine schedule's LR at ``progress`` in [0, 1] of the phase."""
-        s = self.schedule
-        p = min(1.0, max(0.0, progress))
-        return s.min_lr + (s.start_lr - s.min_lr) * 0.5 * (1.0 + math.cos(math.pi * p))
+def __getattr__(name: str):
+    """``bnn_edge.schedule.AdaptiveLR`` still resolves (imported lazily: it needs TensorFlow)."""
+    if name == "AdaptiveLR":
+        from bnn_edge.lr_callback import AdaptiveLR
 
-    def progress(self, epoch: int, epochs: int, elapsed: float) -> float:
-        """``max(epoch / epochs, elapsed / max_seconds)`` (the second term only with a time budget)."""
-        p = epoch / max(1, epochs)
-        if self.schedule.max_seconds:
-            p = max(p, elapsed / self.schedule.max_seconds)
-        return p
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch_t0 = time.monotonic()
-        if self.schedule.kind == "cosine":
-            epochs = int((self.params or {}).get("epochs") or 1)
-            self.lr = self.cosine_lr(self.progress(epoch, epochs, self._epoch_t0 - self._t0))
-            self._set(self.lr)
-
-    def _set(self, lr: float) -> None:
-        opt = self.model.optimizer
-        opt.learning_rate.assign(lr) if hasattr(opt.learning_rate, "assign") else setattr(opt, "learning_rate", lr)
-
-    def step(self, value: float) -> bool:
-        """Feed one epoch's monitored value; returns True when training must stop."""
-        self.history.append(self.lr)
-        if value < self.best - self.schedule.min_delta:
-            self.best = value
-            self.wait = 0
-            return False
-        self.wait += 1
-        if self.wait >= self.schedule.patience:
-            self.wait = 0
-            self.lr *= self.schedule.factor
-            if self.lr < self.schedule.min_lr * (1 - 1e-9):
-                self.stopped_by_floor = True
-                return True
-        return False
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.schedule.kind == "cosine":
-            self.history.append(self.lr)
-            now = time.monotonic()
-            self._longest_epoch = max(self._longest_epoch, now - self._epoch_t0)
-            if self.schedule.max_seconds and now - self._t0 + self._longest_epoch > self.schedule.max_seconds:
-                self.stopped_by_time = True
-                self.model.stop_training = True
-            return
-        value = (logs or {}).get(self.monitor)
-        if value is None:
-            value = (logs or {}).get("loss", math.inf)
-        if self.step(float(value)):
-            self.model.stop_training = True
-        else:
-            self._set(self.lr)
+        return AdaptiveLR
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,7 +4,7 @@ Loss: softmax cross-entropy on the logits, plus ``recon_weight`` times the mean 
 training-only linear decoder from the latent back to the pixels
 (:mod:`bnn_edge.models.reconstruction`: it keeps in the latent what classes not trained yet will
 need); optimizer Adam on larq's latent (real-valued, clipped)
-weights; the :class:`bnn_edge.schedule.AdaptiveLR` schedule decides when training has converged.
+weights; the :class:`bnn_edge.lr_callback.AdaptiveLR` schedule decides when training has converged.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from bnn_edge.models.presets import Preset
 from bnn_edge.models.reconstruction import resolve_recon_weight, with_reconstruction
 from bnn_edge.precision import float32_twin, resolve_precision, training_policy
 from bnn_edge.epoch_bar import EpochBar
-from bnn_edge.schedule import AdaptiveLR, LRSchedule
+from bnn_edge.lr_callback import AdaptiveLR
+from bnn_edge.schedule import LRSchedule, check_val_fraction
 from bnn_edge.tblog import epoch_callbacks
 from bnn_edge.tfcompat import keras
 
@@ -162,10 +163,7 @@ def train_run(
     schedule = schedule or LRSchedule()
     if epochs < 1:
         raise UserError(f"--epochs must be >= 1, got {epochs}")
-    if not 0 <= val_fraction < 1:
-        raise UserError(f"--val-fraction {val_fraction}: must be in [0, 1)")
-    if val_fraction == 0 and schedule.kind != "cosine":
-        raise UserError("--val-fraction 0 needs --lr-schedule cosine (the plateau schedule watches the validation loss)")
+    check_val_fraction(val_fraction, schedule)
     recon_weight = resolve_recon_weight(recon_weight, pretraining=pretrain_classes is not None)
     with AtomicDir(out, "a training run", RUN_DIR_FILES) as work:
         metrics = _train_into(work.path, dataset, preset, epochs, pretrain_classes, seed, schedule, batch_size,

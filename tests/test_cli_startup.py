@@ -87,3 +87,22 @@ def test_user_errors_still_fail_when_stdout_is_closed():
     """Only the broken pipe is forgiven: a real error keeps its status and its one line on stderr."""
     proc = _run_into_closed_pipe("inspect", str(ROOT / "no-such.bnnpack"))
     assert proc.returncode == 2 and proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["train", "--lr", "-1"], "learning rates must be positive"),
+    (["train", "--dataset", "/nonexistent/x.npz"], "no such file"),
+    (["train", "--val-fraction", "0"], "needs --lr-schedule cosine"),
+    (["train", "--image-size", "4x4"], "apply to image folders only"),
+    (["cil", "--buffer-mb", "-1"], "must be a positive number of megabits"),
+    (["cil", "--buffer-mb", "1", "--tasks", "0"], "--tasks 0: must be >= 1"),
+    (["cil", "--buffer-mb", "1", "--dataset", "/nonexistent/x.npz"], "no such file"),
+    (["cil", "--buffer-mb", "1", "--recon-weight", "-1"], "--recon-weight"),
+])
+def test_argument_mistakes_are_answered_before_tensorflow_loads(args, msg, tmp_path):
+    """train/cil check their options, the schedule and the dataset's path before importing TensorFlow."""
+    proc, mods = _imported_modules(*args, "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2
+    errors = [line for line in proc.stderr.splitlines() if not line.startswith("import time:")]
+    assert len(errors) == 1 and errors[0].startswith("error: ") and msg in errors[0], errors
+    assert not mods & set(HEAVY), sorted(mods & set(HEAVY))

@@ -3,7 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from bnn_edge.schedule import AdaptiveLR, LRSchedule
+from bnn_edge.lr_callback import AdaptiveLR
+from bnn_edge.schedule import LRSchedule
 from bnn_edge.tfcompat import keras
 
 

@@ -19,16 +19,15 @@ Protocol (see :mod:`bnn_edge.cil.scenario`, :mod:`~bnn_edge.cil.strategies`,
 from __future__ import annotations
 
 import contextlib
-
 import json
-import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from bnn_edge.cil.config import CilConfig, check_config
 from bnn_edge.cil.buffer import BufferBudget, ClassBalancedBuffer
 from bnn_edge.cil.codec import BinaryLatentCodec, FloatLatentCodec, PixelCodec
 from bnn_edge.cil.learners import FullLearner, HeadLearner, Learner
@@ -41,8 +40,6 @@ from bnn_edge.batches import keras_predict
 from bnn_edge.data import Dataset, check_classes, class_order, load_dataset, validation_split
 from bnn_edge.errors import UserError
 from bnn_edge.models.presets import Preset
-from bnn_edge.models.reconstruction import DEFAULT_RECON_WEIGHT, check_recon_weight
-from bnn_edge.schedule import LRSchedule
 
 CIL_FILE = "cil.json"
 MATRIX_PNG = "accuracy_matrix.png"
@@ -50,54 +47,6 @@ CURVES_PNG = "accuracy_curves.png"
 PRETRAIN_DIR = "pretrain"
 #: what a cil --out holds (an existing --out holding anything else is not replaced)
 CIL_DIR_NAMES = (CIL_FILE, MATRIX_PNG, CURVES_PNG, PRETRAIN_DIR)
-
-
-@dataclass
-class CilConfig:
-    """Everything that defines a CIL run (written to ``cil.json`` under ``config``)."""
-
-    dataset: str = "digits"
-    preset: str = "tiny"
-    pretrain_classes: int = 5
-    tasks: int = 5
-    replay: str = "latent"
-    buffer_mb: float | None = None
-    seed: int = 0
-    joint: bool = False
-    epochs: int = 200
-    batch_size: int = 64
-    schedule: LRSchedule = field(default_factory=LRSchedule)
-    pretrained: str | None = None
-    data_dir: str | None = None
-    val_fraction: float = 0.1
-    distribute: str = "none"  # tf.distribute strategy: none | mirrored | multiworker
-    devices: int | None = None  # split the CPU into N logical devices
-    recon_weight: float = DEFAULT_RECON_WEIGHT  # pre-training: CE + weight * reconstruction MSE
-    image_size: tuple[int, int] | None = None  # image folders: resize every image to HxW
-    test_fraction: float | None = None  # image folders without train/test: the test share
-
-    def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["schedule"] = asdict(self.schedule)
-        return d
-
-
-def check_config(cfg: CilConfig) -> Strategy:
-    """Validate what does not need the data; returns the strategy. :class:`UserError` otherwise."""
-    strategy = Strategy(cfg.replay, cfg.joint)
-    if strategy.uses_buffer:
-        if cfg.buffer_mb is None:
-            raise UserError(f"--replay {cfg.replay} needs --buffer-mb (the replay memory in megabits, > 0)")
-        if not (isinstance(cfg.buffer_mb, (int, float)) and math.isfinite(cfg.buffer_mb) and cfg.buffer_mb > 0):
-            raise UserError(f"--buffer-mb {cfg.buffer_mb}: must be a positive number of megabits (1 Mb = 10^6 bits)")
-    if cfg.epochs < 1:
-        raise UserError(f"--epochs {cfg.epochs}: must be >= 1")
-    if cfg.batch_size < 1:
-        raise UserError(f"--batch-size {cfg.batch_size}: must be >= 1")
-    check_recon_weight(cfg.recon_weight)
-    if not 0 < cfg.val_fraction < 1:
-        raise UserError(f"validation fraction {cfg.val_fraction}: must be in (0, 1)")
-    return strategy
 
 
 def payload_bits(p: Preset, frozen_extractor: bool) -> int:

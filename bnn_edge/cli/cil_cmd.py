@@ -66,14 +66,20 @@ def cil(dataset, image_size, test_fraction, data_dir, preset, pretrain_classes, 
     accuracy_matrix.png, accuracy_curves.png to --out.
     """
     check_preset(preset)
-    from bnn_edge.cil.engine import CilConfig, run_cil
-    from bnn_edge.tblog import logging_to, write_cil
+    from bnn_edge.cil.config import CilConfig, check_config
+    from bnn_edge.data import check_dataset_source
 
     size, fraction = parse_folder_options(image_size, test_fraction)
     cfg = CilConfig(dataset=dataset, image_size=size, test_fraction=fraction, preset=preset, pretrain_classes=pretrain_classes, tasks=tasks, replay=replay,
                     buffer_mb=buffer_mb, seed=seed, joint=joint, epochs=epochs, batch_size=batch_size,
                     schedule=schedule_from(lr, lr_factor, lr_patience, lr_min, lr_schedule, max_minutes), pretrained=pretrained,
                     data_dir=data_dir, distribute=distribute, devices=devices, recon_weight=recon_weight)
+    check_config(cfg)
+    check_dataset_source(dataset, size, fraction)
+    # TensorFlow only now: the checks above answer a mistake in well under a second
+    from bnn_edge.cil.engine import run_cil
+    from bnn_edge.tblog import logging_to, write_cil
+
     with logging_to(tensorboard):
         r = run_cil(cfg, out, verbose=not quiet)
     if tensorboard is not None:

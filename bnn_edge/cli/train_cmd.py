@@ -70,13 +70,21 @@ def train(dataset, image_size, test_fraction, data_dir, preset, epochs, pretrain
             opts["val_fraction"])
     if batch_size < 1:
         raise UserError(f"--batch-size {batch_size}: must be >= 1")
+    if epochs < 1:
+        raise UserError(f"--epochs must be >= 1, got {epochs}")
     check_preset(preset)
+    size, fraction = parse_folder_options(image_size, test_fraction)
+    from bnn_edge.data import check_dataset_source
+    from bnn_edge.schedule import check_val_fraction
+
+    check_dataset_source(dataset, size, fraction)
+    schedule = schedule_from(lr, lr_factor, lr_patience, lr_min, lr_schedule, max_minutes)
+    check_val_fraction(val_fraction, schedule)
+    # TensorFlow only now: the checks above answer a mistake in well under a second
     from bnn_edge.distribute import make_strategy
+    from bnn_edge.precision import cpu_has_bf16
     from bnn_edge.tblog import logging_to
     from bnn_edge.train import train_run
-
-    size, fraction = parse_folder_options(image_size, test_fraction)
-    from bnn_edge.precision import cpu_has_bf16
 
     if precision == "bfloat16" and not cpu_has_bf16():
         click.echo("warning: --precision bfloat16 on a CPU without AMX or AVX512-BF16: emulated, slower than float32",
@@ -85,8 +93,8 @@ def train(dataset, image_size, test_fraction, data_dir, preset, epochs, pretrain
     with logging_to(tensorboard):
         metrics = train_run(dataset, preset, out, image_size=size, test_fraction=fraction, epochs=epochs,
                             pretrain_classes=pretrain_classes, seed=seed,
-                            schedule=schedule_from(lr, lr_factor, lr_patience, lr_min, lr_schedule, max_minutes),
-                            batch_size=batch_size, val_fraction=val_fraction, data_dir=data_dir, verbose=not quiet, strategy=strat,
+                            schedule=schedule, batch_size=batch_size, val_fraction=val_fraction, data_dir=data_dir,
+                            verbose=not quiet, strategy=strat,
                             recon_weight=recon_weight, precision=precision)
     click.echo(f"test_accuracy={metrics['test_accuracy']:.4f} fully_binary={str(metrics['fully_binary']).lower()} "
                f"binary_weight_bits={metrics['binary_weight_bits']} epochs={metrics['epochs_run']} "
