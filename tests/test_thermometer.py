@@ -35,6 +35,18 @@ def test_keras_layer_matches_numpy_twin():
     np.testing.assert_array_equal(got, thermometer_encode(x.astype(np.int64), 85, 255))
 
 
+def test_keras_layer_is_x_ge_t_at_every_threshold_and_between_integers():
+    """Every value 0..vmax, each threshold's neighbours, and non-integers just below/above a threshold:
+    the layer is ``+1 iff x >= t`` exactly (its arithmetic is a sign of ``floor(x) - t + 1/2``)."""
+    for levels, vmax in [(10, 255), (16, 16), (85, 255)]:
+        t = thermometer_thresholds(levels, vmax).astype(np.float64)
+        vals = np.concatenate([np.arange(vmax + 1), t - 0.25, t - 1e-3, t + 0.25, t + 1e-3])
+        vals = np.clip(vals, 0, vmax).astype(np.float32)
+        got = Thermometer(levels, vmax)(tf.constant(vals.reshape(-1, 1, 1, 1))).numpy().reshape(len(vals), levels)
+        want = np.where(vals[:, None] >= t[None, :], 1.0, -1.0)
+        np.testing.assert_array_equal(got, want)
+
+
 @pytest.mark.parametrize("levels,vmax", [(0, 16), (4, 0)])
 def test_bad_parameters_raise(levels, vmax):
     with pytest.raises(ValueError):
