@@ -74,10 +74,12 @@ def is_mixed() -> bool:
     return keras.mixed_precision.global_policy().compute_dtype != "float32"
 
 
-def float32_twin(model, build: Callable[[], object]):
+def float32_twin(model, build: Callable[[], object], always: bool = False):
     """``build()`` (called under the float32 policy) with ``model``'s weights: the float32 model
-    to evaluate and save after a mixed-precision training (the weights themselves are float32)."""
-    if all(layer.dtype_policy.compute_dtype == "float32" for layer in model.layers):
+    to evaluate and save after a mixed-precision training (the weights themselves are float32).
+    ``model`` itself when it is float32 already, unless ``always`` (``model`` is another graph with
+    the same weights, e.g. the folded-gain training graph of :mod:`bnn_edge.models.build`)."""
+    if not always and all(layer.dtype_policy.compute_dtype == "float32" for layer in model.layers):
         return model
     with training_policy("float32"):
         twin = build()

@@ -196,13 +196,14 @@ def _train_into(out_dir: Path, dataset: str, preset: str, epochs: int, pretrain_
         return strategy.scope() if strategy is not None else _nullcontext()
 
     with scope(), training_policy(precision):
-        model = build_model(p, len(classes))
+        # the training graph: trunk gains folded into the signs' windows (bnn_edge.models.build)
+        model = build_model(p, len(classes), fold_gains=True)
         trainer = with_reconstruction(model, p, recon_weight)
     with training_policy(precision):
         summary = fit(trainer, x_fit, y_fit, x_val, y_val, schedule, epochs, batch_size, desc=f"train {p.name}",
                       verbose=verbose)
     with scope():  # what is evaluated, saved and exported: float32 with the trained weights
-        model = float32_twin(model, lambda: build_model(p, len(classes)))
+        model = float32_twin(model, lambda: build_model(p, len(classes)), always=True)
     acc = evaluate_accuracy(model, x_te, y_te)
     counts = weight_counts(model)
     run = {
