@@ -270,10 +270,9 @@ def load_dataset(name: str, data_dir: str | None = None, seed: int = 0,
 
     ``image_size`` and ``test_fraction`` apply to image folders only (an error for other sources).
     """
+    check_dataset_source(name, image_size, test_fraction)
     if name != DIGITS and os.path.isdir(name):
         return load_folder(name, image_size=image_size, test_fraction=test_fraction)
-    if image_size is not None or test_fraction is not None:
-        raise UserError(f"--image-size and --test-fraction apply to image folders only, and '{name}' is not a folder")
     if name == DIGITS:
         return load_digits(seed=0)
     if name.endswith(".npz") or os.path.sep in name:
@@ -282,8 +281,8 @@ def load_dataset(name: str, data_dir: str | None = None, seed: int = 0,
 
 
 def check_dataset_source(name: str, image_size=None, test_fraction=None) -> None:
-    """The checks of :func:`load_dataset` that need neither TensorFlow nor decoding, so that a command
-    refuses a missing file or a misplaced folder option at once: the same branches, the same errors."""
+    """The checks of :func:`load_dataset` (which starts with them) that need neither TensorFlow nor
+    decoding, so that a command can refuse a missing file or a misplaced folder option at once."""
     if name != DIGITS and os.path.isdir(name):
         return
     if image_size is not None or test_fraction is not None:
