@@ -1,7 +1,9 @@
 """Reading an export directory (the ``--out`` of ``bnn-edge export``), without TensorFlow.
 
-Every command that consumes an export (``run``, ``flash``, ``simulate``) goes through
-:func:`read_export_dir`, so a missing or damaged piece gives the same one-line error everywhere.
+Every command that consumes an export goes through :func:`read_export_dir` (``run``, ``simulate``)
+or, when it needs only the pack and not the training run, :func:`read_export_pack` (``flash``): both
+check ``export.json``'s SHA-256 of every file it lists, so a missing, damaged or modified piece gives
+the same one-line error everywhere, and no firmware is built from a pack that is not the exported one.
 
 ``bnn-edge export`` also records the Keras model's predictions on the run's test images
 (:func:`write_reference_predictions`, ``keras_test_predictions.npz``), so that ``bnn-edge run`` reports
@@ -36,6 +38,29 @@ class ExportDir:
     info: dict[str, Any]  # export.json
     run_dir: Path | None  # None for an export of a model file
     run: dict[str, Any]  # the training run's run.json (for a model file: export.json's "run")
+
+
+def read_export_pack(export_dir: str | Path) -> tuple[bytes, bp.Pack, dict[str, Any]]:
+    """The pack of an export (validated) and its ``export.json``, for commands that need only the pack
+    (``flash``): every file ``export.json`` lists must have its recorded SHA-256 (the pack's is
+    required), so a truncated or modified pack is refused before a firmware image is built from it.
+    The training run is not needed (an export copied to the machine with the probe is enough)."""
+    export_dir = Path(export_dir)
+    if not export_dir.is_dir():
+        raise UserError(f"{export_dir}: not a directory (expected the --out of `bnn-edge export`)")
+    pack_path, meta_path = export_dir / PACK_FILE, export_dir / EXPORT_JSON
+    for p in (pack_path, meta_path):
+        if not p.is_file():
+            raise UserError(f"{export_dir}: no {p.name} (expected the --out of `bnn-edge export`)")
+    info = read_json_object(meta_path, "an export.json of `bnn-edge export`")
+    table = check_hash_table(info.get(FILES_KEY), meta_path, FILES_KEY, (PACK_FILE,), EXPORT_HINT)
+    pack_bytes = pack_path.read_bytes()
+    verify_files(export_dir, EXPORT_JSON, table, EXPORT_HINT, contents={PACK_FILE: pack_bytes})
+    try:
+        pack = bp.read_pack(pack_bytes)
+    except bp.PackError as exc:
+        raise UserError(f"{pack_path}: {exc}") from None
+    return pack_bytes, pack, info
 
 
 def read_export_dir(export_dir: str | Path) -> ExportDir:

@@ -3,6 +3,7 @@ UART console (no semihosting), QEMU models of real MCUs (netduinoplus2, microbit
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -147,8 +148,28 @@ def pack_export(tmp_path) -> Path:
 
     d = tmp_path / "export"
     d.mkdir()
-    (d / "model.bnnpack").write_bytes(bp.write_pack(make_pack()))
+    data = bp.write_pack(make_pack())
+    (d / "model.bnnpack").write_bytes(data)
+    (d / "export.json").write_text(json.dumps({"files": {"model.bnnpack": hashlib.sha256(data).hexdigest()}}))
     return d
+
+
+@pytest.mark.parametrize("how", [["--board", "nucleo-f446re"], ["--probe", "openocd", "--target-mcu", "stm32f4x"]])
+def test_flash_refuses_a_modified_or_unlisted_pack(pack_export, tmp_path, how):
+    """flash builds firmware from the pack only when export.json's hash of it holds (never a flipped bit)."""
+    pack = pack_export / "model.bnnpack"
+    data = bytearray(pack.read_bytes())
+    data[-1] ^= 1
+    pack.write_bytes(bytes(data))
+    proc = run_cli("flash", str(pack_export), *how, "--dry-run", "--build-dir", str(tmp_path / "b"))
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"error: {pack_export}: model.bnnpack does not match export.json")
+    (pack_export / "export.json").unlink()
+    proc = run_cli("flash", str(pack_export), *how, "--dry-run")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [f"error: {pack_export}: no export.json (expected the --out of "
+                                                "`bnn-edge export`)"]
 
 
 def test_flash_without_the_tool_is_one_line(pack_export, tmp_path, monkeypatch):

@@ -234,20 +234,13 @@ def flash_board(export_dir: str | os.PathLike, board_name: str, probe: str = "py
     exact commands without running anything."""
     import numpy as np
 
-    from converters import bnnpack as bp
+    from bnn_edge.export_dir import read_export_pack
 
     board = get_board(board_name)
     if probe not in PROBES:
         raise UserError(f"--probe {probe}: expected one of {', '.join(PROBES)}")
     export_dir = Path(export_dir)
-    pack_path = export_dir / "model.bnnpack"
-    if not pack_path.is_file():
-        raise UserError(f"{export_dir}: no model.bnnpack (expected the --out of `bnn-edge export`)")
-    pack_bytes = pack_path.read_bytes()
-    try:
-        pack = bp.read_pack(pack_bytes)
-    except Exception as exc:  # noqa: BLE001 - any malformed pack is one error line
-        raise UserError(f"{pack_path}: {exc}") from None
+    pack_bytes, pack, _info = read_export_pack(export_dir)  # hashes checked: never flash a modified pack
     build = Path(build_dir) if build_dir else export_dir / f"build-{board.name}"
     build = build.resolve()
     elf = build / "fw" / "app.elf"

@@ -368,15 +368,13 @@ def flash_export(export_dir: str | os.PathLike, probe: str, target_mcu: str, cpu
     """``bnn-edge flash``: build the example app for a real board with the export embedded, then flash it."""
     from bnn_edge.codegen.model_data import c_array_files
 
+    from bnn_edge.export_dir import read_export_pack
+
     export_dir = Path(export_dir)
-    pack_path = export_dir / "model.bnnpack"
-    if not pack_path.is_file():
-        raise UserError(f"{export_dir}: no model.bnnpack (expected the --out of `bnn-edge export`)")
     if not target_mcu or not re.fullmatch(r"[A-Za-z0-9_.+-]+", target_mcu):
         raise UserError(f"--target-mcu {target_mcu!r}: expected a probe target name such as stm32f429zi (pyocd) or stm32f4x (openocd)")
     cpu = resolve(cpu, board_targets(), "--cpu", "core").core
-    pack_bytes = pack_path.read_bytes()
-    pack = bp.read_pack(pack_bytes)
+    pack_bytes, pack, _info = read_export_pack(export_dir)  # hashes checked: never flash a modified pack
     build = Path(build_dir) if build_dir else export_dir / f"build-flash-{cpu}"
     build = _make_dir(build)
     c_src, _ = c_array_files(pack_bytes)
