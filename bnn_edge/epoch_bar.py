@@ -48,6 +48,14 @@ class EpochBar(keras.callbacks.Callback):
             print(f"{self.desc}: epoch {epoch + 1}/{self.total} loss={loss:.3f} {name}={acc:.3f} lr={self._lr:.1e}",
                   file=self.file, flush=True)
 
+    def note(self, message: str) -> None:
+        """One line under the bar (or between the per-epoch lines): ``<desc>: <message>``."""
+        line = f"{self.desc}: {message}"
+        if self.bar is not None:
+            tqdm.write(line, file=self.file)
+        else:
+            print(line, file=self.file, flush=True)
+
     def on_train_end(self, logs=None):
         self.close()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Callable
 
 from bnn_edge.schedule import LRSchedule
 from bnn_edge.tfcompat import keras
@@ -12,10 +13,14 @@ from bnn_edge.tfcompat import keras
 class AdaptiveLR(keras.callbacks.Callback):
     """Step the optimizer's LR down on a plateau of ``monitor``; stop when it falls below ``min_lr``."""
 
-    def __init__(self, schedule: LRSchedule, monitor: str = "val_loss"):
+    def __init__(self, schedule: LRSchedule, monitor: str = "val_loss", notice: Callable[[str], None] | None = None):
+        """``notice``: called once, after the second epoch of a time-budgeted phase, with a line saying
+        how many epochs the budget holds at the speed measured (the first epoch also builds the graph)."""
         super().__init__()
         self.schedule = schedule
         self.monitor = monitor
+        self.notice = notice
+        self.budget_epochs: int | None = None  # that estimate (None until made)
         self.history: list[float] = []  # LR used in each epoch
         self.stopped_by_floor = False
         self.stopped_by_time = False
@@ -51,6 +56,20 @@ class AdaptiveLR(keras.callbacks.Callback):
             self.lr = self.cosine_lr(self.progress(epoch, epochs, self._epoch_t0 - self._t0))
             self._set(self.lr)
 
+    def budget_estimate(self, elapsed: float, epoch_seconds: float, epochs_done: int, epochs_cap: int) -> int:
+        """Epochs the phase will run: ``epochs_done + floor((max_seconds - elapsed) / epoch_seconds)``,
+        at most ``epochs_cap`` (the stop rule above ends before an epoch that would end past the budget)."""
+        left = max(0.0, self.schedule.max_seconds - elapsed)
+        return min(epochs_cap, epochs_done + int(left // max(epoch_seconds, 1e-9)))
+
+    def _estimate(self, now: float) -> None:
+        epochs = int((self.params or {}).get("epochs") or 1)
+        dt = now - self._epoch_t0
+        self.budget_epochs = self.budget_estimate(now - self._t0, dt, 2, epochs)
+        if self.notice is not None:
+            self.notice(f"time budget {self.schedule.max_seconds / 60:g} min at {dt:.0f} s per epoch: about "
+                        f"{self.budget_epochs} of the {epochs} epochs")
+
     def _set(self, lr: float) -> None:
         opt = self.model.optimizer
         opt.learning_rate.assign(lr) if hasattr(opt.learning_rate, "assign") else setattr(opt, "learning_rate", lr)
@@ -76,6 +95,8 @@ class AdaptiveLR(keras.callbacks.Callback):
             self.history.append(self.lr)
             now = time.monotonic()
             self._longest_epoch = max(self._longest_epoch, now - self._epoch_t0)
+            if self.schedule.max_seconds and epoch == 1:
+                self._estimate(now)
             if self.schedule.max_seconds and now - self._t0 + self._longest_epoch > self.schedule.max_seconds:
                 self.stopped_by_time = True
                 self.model.stop_training = True

@@ -82,6 +82,13 @@ def compile_model(model: keras.Model, lr: float) -> None:
     )
 
 
+def model_input(x: np.ndarray) -> np.ndarray:
+    """What to hand Keras for ``x``: pixels as they are (``uint8``: the functional model casts each
+    batch to its float32 ``Input``, exactly, so the training set is never held as float32, 4x its
+    size), anything else (latent vectors) as float32."""
+    return x if x.dtype == np.uint8 else x.astype(np.float32, copy=False)
+
+
 def fit(
     model: keras.Model,
     x: np.ndarray,
@@ -95,18 +102,18 @@ def fit(
     verbose: bool = True,
 ) -> dict[str, Any]:
     """Train until the adaptive LR schedule falls below its floor (or ``epochs``); returns a summary."""
-    lr_cb = AdaptiveLR(schedule)
-    callbacks: list[keras.callbacks.Callback] = [lr_cb]
     bar = EpochBar(epochs, desc) if verbose else None
+    lr_cb = AdaptiveLR(schedule, notice=bar.note if bar is not None else None)
+    callbacks: list[keras.callbacks.Callback] = [lr_cb]
     if bar is not None:
         callbacks.append(bar)
     callbacks += epoch_callbacks(desc)  # TensorBoard scalars under `--tensorboard DIR` (bnn_edge.tblog)
     compile_model(model, schedule.start_lr)
     t0 = time.time()
     hist = model.fit(
-        x.astype(np.float32),
+        model_input(x),
         y,
-        validation_data=(x_val.astype(np.float32), y_val) if len(x_val) else None,
+        validation_data=(model_input(x_val), y_val) if len(x_val) else None,
         epochs=epochs,
         batch_size=batch_size,
         shuffle=True,
@@ -128,7 +135,7 @@ def evaluate_accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_si
     """Top-1 accuracy of ``argmax(logits)`` against output rows ``y``."""
     if len(x) == 0:
         return float("nan")
-    logits = model.predict(x.astype(np.float32), batch_size=batch_size, verbose=0)
+    logits = model.predict(model_input(x), batch_size=batch_size, verbose=0)
     return float(np.mean(np.argmax(logits, axis=-1) == y))
 
 

@@ -210,6 +210,27 @@ def test_board_image_boots_from_the_boards_flash_without_semihosting(name, tmp_p
     assert semihosting_calls(elf) == []
 
 
+@need_arm
+@pytest.mark.slow  # two board builds
+def test_board_rebuild_with_new_images_keeps_the_model_object(tmp_path):
+    """`run --board` builds once per batch of images: an unchanged model_data.c keeps its mtime, so
+    make recompiles input_data.c only (not the model's C array, 100 KB for m4-32)."""
+    import time
+
+    build = tmp_path / "b"
+    build_dummy("nucleo-f446re", build)
+    objs = {p.name: p for p in (build / "fw").rglob("*.o") if p.stem in ("model_data", "input_data")}
+    assert set(objs) == {"model_data.o", "input_data.o"}
+    before = {n: p.stat().st_mtime_ns for n, p in objs.items()}
+    time.sleep(0.05)
+    sources = {**DUMMY_SOURCES, "input_data.c": DUMMY_SOURCES["input_data.c"] + "\n/* the next batch */\n"}
+    build_image(get_board("nucleo-f446re"), "app", build, sources,
+                {"MODEL_C": "model_data.c", "INPUT_C": "input_data.c", "ARENA_BYTES": "1024"}, "app.elf")
+    after = {n: p.stat().st_mtime_ns for n, p in objs.items()}
+    assert after["model_data.o"] == before["model_data.o"]
+    assert after["input_data.o"] > before["input_data.o"]
+
+
 def test_run_qemu_stops_at_the_exit_line_and_times_out():
     script = "import sys,time; print('IMG 0', flush=True); print('BNN-EXIT 7\\r', flush=True); time.sleep(60)"
     r = run_qemu([sys.executable, "-c", script], timeout=30)

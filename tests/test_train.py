@@ -105,3 +105,36 @@ def test_preset_recipe_fills_only_options_not_given(tmp_path):
     assert first.startswith("m4-32's training recipe: --lr-schedule cosine ")
     assert "--val-fraction 0" in first and "--epochs" not in first and "--lr " not in first
     assert last == "error: --epochs must be >= 1, got 0"
+
+
+def test_model_input_keeps_pixels_as_uint8_and_latents_as_float32():
+    from bnn_edge.train import model_input
+
+    px = np.arange(12, dtype=np.uint8).reshape(1, 2, 2, 3)
+    assert model_input(px) is px  # no float32 copy of the training set
+    z = np.ones((2, 4), np.float64)
+    assert model_input(z).dtype == np.float32
+    z32 = np.ones((2, 4), np.float32)
+    assert model_input(z32) is z32
+
+
+@pytest.mark.slow  # fits a model twice
+def test_training_on_uint8_pixels_equals_training_on_their_float32_copy():
+    """The functional model casts uint8 batches to its float32 Input exactly: same seed, same weights."""
+    from bnn_edge.models import build_model
+    from bnn_edge.models.presets import get_preset
+    from bnn_edge.train import compile_model, set_seed
+
+    d = load_digits()
+    assert d.x_train.dtype == np.uint8
+    weights = []
+    for x in (d.x_train, d.x_train.astype(np.float32)):
+        set_seed(0)
+        m = build_model(get_preset("tiny"), 10, fold_gains=True)
+        compile_model(m, 1e-3)
+        m.fit(x[:512], d.y_train[:512], epochs=2, batch_size=64, shuffle=True, verbose=0)
+        weights.append([w.numpy() for w in m.weights])
+    assert all(np.array_equal(a, b) for a, b in zip(*weights))
+    set_seed(0)
+    init = [w.numpy() for w in build_model(get_preset("tiny"), 10, fold_gains=True).weights]
+    assert not all(np.array_equal(a, b) for a, b in zip(init, weights[0]))  # and the fits did train

@@ -52,7 +52,7 @@ def train(dataset, image_size, test_fraction, data_dir, preset, epochs, pretrain
     --batch-size 128 --val-fraction 0). Options given on the command line override it.
     """
     from bnn_edge.errors import UserError
-    from bnn_edge.models.recipes import as_flags, recipe_for
+    from bnn_edge.models.recipes import as_flags, measured, recipe_for
 
     ctx = click.get_current_context()
     recipe = {k: v for k, v in recipe_for(preset).items()
@@ -60,6 +60,8 @@ def train(dataset, image_size, test_fraction, data_dir, preset, epochs, pretrain
     if recipe:
         click.echo(f"{preset}'s training recipe: {as_flags(recipe)} (options given on the command line win)",
                    err=True)
+        if measured(preset):
+            click.echo(f"  measured: {measured(preset)}", err=True)
         opts = dict(lr_schedule=lr_schedule, lr=lr, epochs=epochs, max_minutes=max_minutes, batch_size=batch_size,
                     val_fraction=val_fraction)
         unknown = set(recipe) - set(opts)

@@ -71,8 +71,10 @@ def build_image(board: Board, goal: str, build_dir: Path, sources: dict[str, str
         build_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"cannot create build directory {build_dir} ({exc.strerror or exc})") from None
-    for name, text in sources.items():
-        (build_dir / name).write_text(text)
+    from bnn_edge.device.firmware import write_if_changed
+
+    for name, text in sources.items():  # unchanged sources keep their mtime: make does not recompile them
+        write_if_changed(build_dir / name, text)
     if not _spaceless(FIRMWARE):
         raise UserError(f"the firmware directory {FIRMWARE} contains a blank, which make cannot handle")
     work = build_dir if _spaceless(build_dir) else Path(tempfile.mkdtemp(prefix="bnn-board-"))

@@ -184,7 +184,7 @@ def check_toolchain(target: str) -> None:
         raise UserError(f"--target {target} needs {', '.join(missing)}: run `make setup` (installs the Debian packages)")
 
 
-def _write_if_changed(path: Path, text: str) -> None:
+def write_if_changed(path: Path, text: str) -> None:
     """Write ``text`` unless ``path`` already holds it (its object file then stays up to date for make)."""
     try:
         if path.read_text() == text:
@@ -203,7 +203,7 @@ def build_and_run(pack: bytes, images: np.ndarray, target: str, build_dir: Path,
     parsed = bp.read_pack(pack)
     build_dir = _make_dir(build_dir)
     c_src, _ = c_array_files(pack)
-    _write_if_changed(build_dir / "model_data.c", c_src)  # batches of one run rebuild only input_data.c
+    write_if_changed(build_dir / "model_data.c", c_src)  # batches of one run rebuild only input_data.c
     (build_dir / "input_data.c").write_text(input_c_source(images))
     arena = parsed.arena_bytes + parsed.scratch_bytes + 64
     b = make_safe_path(build_dir, "build")
