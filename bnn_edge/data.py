@@ -45,6 +45,18 @@ class Dataset:
         return tuple(int(d) for d in self.x_train.shape[1:])  # type: ignore[return-value]
 
 
+#: the largest seed: what NumPy's and Python's generators, Keras' ``set_random_seed`` and the
+#: firmware head's 32-bit PRNG all take
+MAX_SEED = 2**32 - 1
+
+
+def check_seed(seed: int, what: str = "--seed") -> int:
+    """``seed`` if it is an integer in ``0..MAX_SEED``; a :class:`UserError` naming ``what`` otherwise."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise UserError(f"{what} {seed}: must be an integer in 0..{MAX_SEED}")
+    return int(seed)
+
+
 def class_order(num_classes: int, seed: int) -> list[int]:
     """The seeded class order of a CIL scenario: a permutation of ``0..num_classes-1``.
 

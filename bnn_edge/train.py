@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from bnn_edge.atomic import AtomicDir
-from bnn_edge.data import Dataset, check_classes, class_order, load_dataset, validation_split
+from bnn_edge.data import Dataset, check_classes, check_seed, class_order, load_dataset, validation_split
 from bnn_edge.errors import UserError
 from bnn_edge.manifest import FILES_KEY, hash_files, read_run_info
 from bnn_edge.models import build_model, get_preset, weight_counts, with_input_shape
@@ -167,6 +167,7 @@ def train_run(
     the saved model is float32 either way.
     """
     precision = resolve_precision(precision)
+    check_seed(seed)
     schedule = schedule or LRSchedule()
     if epochs < 1:
         raise UserError(f"--epochs must be >= 1, got {epochs}")

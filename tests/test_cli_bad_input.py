@@ -165,6 +165,8 @@ def _inflated_npz(path: Path) -> None:
 CASES: list[tuple[str, str | None]] = [
     # train: datasets
     ("train --dataset no_such_dataset_xyz --out {B}/o", "no_such_dataset_xyz"),
+    ("train --seed -1 --out {B}/o", "--seed -1: must be an integer in 0..4294967295"),
+    ("train --seed 4294967296 --out {B}/o", "--seed 4294967296"),
     ("train --dataset {B}/missing.npz --out {B}/o", "missing.npz"),
     ("train --dataset {B}/notzip.npz --out {B}/o", "notzip.npz"),
     ("train --dataset {B}/nokeys.npz --out {B}/o", "x_train"),
@@ -195,6 +197,8 @@ CASES: list[tuple[str, str | None]] = [
     ("summary --preset nope", "nope"),
     ("summary --input-shape 8,8", "--input-shape"),
     ("summary --input-shape a,b,c", "--input-shape"),
+    ("summary --preset tiny --input-shape 100000,100000,3", "100000x100000x64 activation"),
+    ("summary --preset tiny --input-shape 1024,1024,1", "weights, more than the 268,435,456"),
     ("summary --input-shape 0,8,1", "--input-shape"),
     ("summary --input-shape 1,1,1", "1x1x1"),
     ("summary --classes 0", "--classes"),
@@ -233,6 +237,7 @@ CASES: list[tuple[str, str | None]] = [
     ("cil --dataset {B}/notzip.npz --buffer-mb 0.01 --out {B}/c", "notzip.npz"),
     ("cil --dataset {B}/nokeys.npz --buffer-mb 0.01 --out {B}/c", "x_train"),
     ("cil --pretrain-classes 0 --buffer-mb 0.01 --out {B}/c", "--pretrain-classes"),
+    ("cil --seed -3 --buffer-mb 0.01 --out {B}/c", "--seed -3"),
     ("cil --pretrain-classes 99 --buffer-mb 0.01 --out {B}/c", "--pretrain-classes"),
     ("cil --tasks 0 --buffer-mb 0.01 --out {B}/c", "--tasks"),
     ("cil --tasks -2 --buffer-mb 0.01 --out {B}/c", "--tasks"),
@@ -253,6 +258,7 @@ CASES: list[tuple[str, str | None]] = [
     ("cil --buffer-mb 0.01 --out {B}/text.txt/sub", "--out"),
     # sweep
     ("sweep --preset nope --out {B}/s", "nope"),
+    ("sweep --seeds 0,-1 --out {B}/s", "--seeds -1"),
     ("sweep --dataset {B}/missing.npz --out {B}/s", "missing.npz"),
     ("sweep --buffer-mb a,b --out {B}/s", "--buffer-mb"),
     ("sweep --buffer-mb -1 --out {B}/s", "--buffer-mb"),
@@ -292,6 +298,7 @@ CASES: list[tuple[str, str | None]] = [
     # simulate (its options as scripts/demo.sh uses them; the export here pairs a pack with a run it
     # was not made from, so the budget cases only require some clear error)
     ("simulate {B}/missing --cil", "missing"),
+    ("simulate {B}/export --cil --seed -1", "--seed -1"),
     ("simulate {B}/text.txt --cil", "text.txt"),
     ("simulate {B}/run --cil", "run"),
     ("simulate {B}/export_badpack --cil", "truncated"),

@@ -56,6 +56,25 @@ def test_unknown_preset_and_input_too_small():
         with_input_shape(get_preset("paper"), (8, 8, 3))
 
 
+def test_too_large_a_network_is_refused_before_it_is_built():
+    """A mistyped input shape (or a preset file's) must be one error, not an out-of-memory traceback."""
+    from bnn_edge.models.presets import MAX_ACTIVATION, MAX_WEIGHTS, check_fits, largest_activation
+
+    m4 = get_preset("m4-32")
+    assert largest_activation(m4) == (32 * 32 * 30, (32, 32, 30))  # the thermometer (conv 2: 16x16x96)
+    assert largest_activation(get_preset("paper")) == (32 * 32 * 255, (32, 32, 255))  # the thermometer
+    for name in ("tiny", "paper", "m4-32", "paper-fp", "m4-32-fp"):
+        p = get_preset(name)
+        check_fits(p)
+        assert memory_bits(p, 1) < MAX_WEIGHTS // 50 and largest_activation(p)[0] < MAX_ACTIVATION // 1000
+    with pytest.raises(UserError, match=r"preset 'tiny' at input shape 1024x1024x1 has 4,[\d,]+ weights"):
+        with_input_shape(get_preset("tiny"), (1024, 1024, 1))  # a 511x511x64 bottleneck input
+    with pytest.raises(UserError, match=r"a 4096x4096x64 activation \(1,073,741,824 values per image\)"):
+        with_input_shape(get_preset("tiny"), (4096, 4096, 3))  # its first conv
+    with pytest.raises(UserError, match=r"a 3000x3000x255 activation"):
+        with_input_shape(get_preset("paper"), (3000, 3000, 3))  # its 85-level thermometer
+
+
 @pytest.mark.slow  # builds the paper-sized network in a fresh process
 def test_summary_cli_json_reports_paper_counts():
     proc = run_cli("summary", "--preset", "paper", "--json", check=True)

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from bnn_edge.cil.strategies import Strategy
+from bnn_edge.data import check_seed
 from bnn_edge.errors import UserError
 from bnn_edge.models.reconstruction import DEFAULT_RECON_WEIGHT, check_recon_weight
 from bnn_edge.schedule import LRSchedule
@@ -51,6 +52,7 @@ def check_config(cfg: CilConfig) -> Strategy:
             raise UserError(f"--replay {cfg.replay} needs --buffer-mb (the replay memory in megabits, > 0)")
         if not (isinstance(cfg.buffer_mb, (int, float)) and math.isfinite(cfg.buffer_mb) and cfg.buffer_mb > 0):
             raise UserError(f"--buffer-mb {cfg.buffer_mb}: must be a positive number of megabits (1 Mb = 10^6 bits)")
+    check_seed(cfg.seed)
     if cfg.tasks < 1:
         raise UserError(f"--tasks {cfg.tasks}: must be >= 1")
     if cfg.pretrain_classes < 1:

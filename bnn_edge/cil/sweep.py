@@ -138,7 +138,7 @@ def validate(cfg: SweepConfig) -> dict[Cell, str]:
     buffered strategy is asked for), duplicates, a bad scenario, a preset that does not fit.
     A buffer too small for one sample of a strategy is not an error: that cell is skipped.
     """
-    from bnn_edge.data import check_classes, class_order, load_dataset
+    from bnn_edge.data import check_classes, check_seed, class_order, load_dataset
     from bnn_edge.train import preset_for
 
     unknown = [r for r in cfg.replays if r not in STRATEGIES]
@@ -151,6 +151,8 @@ def validate(cfg: SweepConfig) -> dict[Cell, str]:
         bad = [mb for mb in cfg.buffers_mb if not (mb > 0 and math.isfinite(mb))]
         if bad:
             raise UserError(f"--buffer-mb {','.join(f'{b:g}' for b in bad)}: buffer sizes must be positive megabits")
+    for seed in cfg.seeds:
+        check_seed(seed, "--seeds")
     if cfg.epochs < 1:
         raise UserError(f"--epochs {cfg.epochs}: must be >= 1")
     data = load_dataset(cfg.dataset, data_dir=cfg.data_dir, image_size=cfg.image_size, test_fraction=cfg.test_fraction)

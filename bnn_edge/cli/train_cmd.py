@@ -76,9 +76,10 @@ def train(dataset, image_size, test_fraction, data_dir, preset, epochs, pretrain
         raise UserError(f"--epochs must be >= 1, got {epochs}")
     check_preset(preset)
     size, fraction = parse_folder_options(image_size, test_fraction)
-    from bnn_edge.data import check_dataset_source
+    from bnn_edge.data import check_dataset_source, check_seed
     from bnn_edge.schedule import check_val_fraction
 
+    check_seed(seed)
     check_dataset_source(dataset, size, fraction)
     schedule = schedule_from(lr, lr_factor, lr_patience, lr_min, lr_schedule, max_minutes)
     check_val_fraction(val_fraction, schedule)

@@ -140,7 +140,7 @@ def simulate_export(
     ``head``: overrides of the head's learning hyper-parameters (:data:`HEAD_OPTIONS`: ``epochs``,
     ``lr_mul``, ``lr_shift``, ``replay_k``, ``temp_shift``); the integer head, its float reference
     and the C build all run with them (the C stream carries the whole configuration)."""
-    from bnn_edge.data import load_run_dataset
+    from bnn_edge.data import check_seed, load_run_dataset
     from bnn_edge.device.cil_app import run_c_stream
     from bnn_edge.device.firmware import check_toolchain
     from bnn_edge.sim.cil_stream import CONTROL_BYTES_CORTEX_M, protocol_stream, run_sim_stream
@@ -156,6 +156,7 @@ def simulate_export(
         raise UserError(f"--buffer-kb {buffer_kb:g}: must be > 0")
     if shots is not None and shots < 1:
         raise UserError(f"--shots {shots}: must be >= 1")
+    check_seed(seed)
     c_targets = list(dict.fromkeys(resolve(t, firmware_targets(), "--c-target").name for t in c_targets))
     if w1 not in ("random", "trained"):
         raise UserError(f"--w1 {w1}: expected trained or random")

@@ -210,16 +210,50 @@ def trunk_output_hw(p: Preset) -> tuple[int, int]:
     return h - k + 1, w - k + 1
 
 
+#: the most weights (latent float32 weights in training: 1 GiB) and the most values in one image's
+#: largest activation (1 GiB of float32 per image) of a network bnn-edge builds; its presets are
+#: thousands of times smaller (m4-32: 0.72 M weights, 31 k values at most)
+MAX_WEIGHTS = 2**28
+MAX_ACTIVATION = 2**28
+
+
+def largest_activation(p: Preset) -> tuple[int, tuple[int, int, int]]:
+    """The most values one image's activation holds in the trunk (input encoding and every conv
+    output), and that tensor's shape ``(H, W, C)``."""
+    h, w, c = p.input_shape
+    best = (h * w * (p.encoded_channels if p.binary else c), (h, w, p.encoded_channels if p.binary else c))
+    for block in p.blocks:
+        for i, f in enumerate(block.filters):
+            if i == 0:
+                h, w = -(-h // block.stride), -(-w // block.stride)
+            best = max(best, (h * w * f, (h, w, f)))
+        if block.pool:
+            h, w = h // 2, w // 2
+    return best
+
+
 def check_fits(p: Preset) -> None:
-    """Raise :class:`UserError` when the input is too small for the trunk."""
+    """Raise :class:`UserError` when the input is too small for the trunk, or the network too large to
+    build (:data:`MAX_WEIGHTS`, :data:`MAX_ACTIVATION`: a mistyped input shape, not a model)."""
+    shape = "x".join(map(str, p.input_shape))
     ho, wo = trunk_output_hw(p)
     if ho < 1 or wo < 1:
         shrink = math.prod(b.stride * (2 if b.pool else 1) for b in p.blocks)
         raise UserError(
-            f"preset '{p.name}' does not fit input shape {'x'.join(map(str, p.input_shape))}: "
+            f"preset '{p.name}' does not fit input shape {shape}: "
             f"{len(p.blocks)} blocks (shrinking {shrink}x) and a {p.depthwise_kernel}x{p.depthwise_kernel} depthwise conv "
             f"need at least {(p.depthwise_kernel) * shrink} pixels per side"
         )
+    values, (h, w, c) = largest_activation(p)
+    if values > MAX_ACTIVATION:
+        raise UserError(f"preset '{p.name}' at input shape {shape}: a {h}x{w}x{c} activation ({values:,} values per "
+                        f"image) is more than the {MAX_ACTIVATION:,} bnn-edge builds: a smaller input (--image-size, "
+                        "--input-shape)")
+    weights = memory_bits(p, 1) // (1 if p.binary else 32)
+    if weights > MAX_WEIGHTS:
+        raise UserError(f"preset '{p.name}' at input shape {shape} has {weights:,} weights, more than the "
+                        f"{MAX_WEIGHTS:,} bnn-edge builds (its bottleneck reads {ho}x{wo} positions): a smaller input "
+                        "(--image-size, --input-shape) or more pooling")
 
 
 PRESETS: dict[str, Preset] = {}
