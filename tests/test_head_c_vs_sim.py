@@ -243,3 +243,28 @@ def test_head_needs_no_fpu(tmp_path: Path) -> None:
         assert floaty == [], (src, floaty)
         text = (FIRMWARE / src).read_text()
         assert "float" not in text and "double" not in text, src
+
+
+def test_cil_app_runs_are_bounded_and_kill_the_whole_process_group(tmp_path):
+    """A hung on-device learning app (make -> QEMU) is one error line at its timeout, and the
+    grandchild dies with make (subprocess.run's timeout would leave it running)."""
+    import os
+    import time
+
+    from bnn_edge.device.cil_app import _run
+    from bnn_edge.errors import UserError
+
+    pid_file = tmp_path / "grandchild.pid"
+    with pytest.raises(UserError, match="the on-device learning app timed out after 1 s"):
+        _run(["bash", "-c", f"sleep 60 & echo $! > {pid_file}; wait"], timeout=1)
+    pid = int(pid_file.read_text())
+    for _ in range(50):  # the kill is asynchronous: give it a moment
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail(f"grandchild {pid} still running")
+    ok = _run(["bash", "-c", "echo IMG 1; echo done >&2"], timeout=30)
+    assert ok.returncode == 0 and ok.stdout == "IMG 1\n" and ok.stderr == "done\n"

@@ -17,7 +17,6 @@ cil-check``).
 from __future__ import annotations
 
 import os
-import subprocess
 import zlib
 from pathlib import Path
 from typing import Optional, Sequence
@@ -160,8 +159,13 @@ def parse_output(text: str) -> StreamResult:
     )
 
 
-def _run(cmd: list[str], timeout: float, cwd: Optional[Path] = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+def _run(cmd: list[str], timeout: float, cwd: Optional[Path] = None):
+    """``cmd`` with its output read as it comes (at most :data:`bnn_edge.device.firmware.OUTPUT_CAP_BYTES`)
+    and, past ``timeout`` or the cap, its whole process group killed (make, and the QEMU or app it
+    started: ``subprocess.run``'s timeout would kill make alone) with a one-line error."""
+    from bnn_edge.device.firmware import run_bounded
+
+    return run_bounded(cmd, timeout, what="the on-device learning app", cwd=cwd)
 
 
 def _make_cmd(goal: str, stream_c: Path, target: str, build_dir: Path, *, sanitize: bool, cc: Optional[str],
