@@ -235,3 +235,24 @@ def test_two_cil_into_one_out(tmp_path):
     _, run = load_run(out / "pretrain")
     assert run["files"] == hash_files(out / "pretrain", ("model.keras", "metrics.json"))
     assert _hidden(tmp_path) == []
+
+
+@pytest.mark.slow  # a fresh process importing TensorFlow and starting to train
+def test_sigterm_ends_a_command_with_one_line_and_no_leftover(tmp_path):
+    """`kill PID` mid-training: `error: terminated`, exit 143, the temporary output directory
+    removed (only the lock file stays), the previous --out untouched."""
+    out = tmp_path / "run"
+    out.mkdir()  # an empty --out: replaced only on success
+    proc = subprocess.Popen([sys.executable, "-m", "bnn_edge.cli", "train", "--epochs", "200", "--quiet",
+                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    deadline = time.monotonic() + 120
+    while not any(".tmp-" in n for n in _hidden(tmp_path)):  # it is writing its output
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.poll() else "slow"
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143
+    assert err.strip().splitlines()[-1] == "error: terminated"
+    assert all(n.endswith(".lock") for n in _hidden(tmp_path)) and list(out.iterdir()) == []

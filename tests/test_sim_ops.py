@@ -79,12 +79,20 @@ def ref_conv(x: np.ndarray, w_ohwi: np.ndarray, stride, dilation, padding: str, 
 
 
 def ref_depthwise(x: np.ndarray, w_hwc: np.ndarray, stride, padding: str) -> np.ndarray:
-    s = pair(stride)
+    """TF's depthwise conv at stride 1, VALID, on the input padded with +1 as TF's SAME pads for
+    ``stride`` (``pad_total = max((out - 1) s + k - in, 0)``, the smaller half first), then every
+    ``stride``-th output: TF's CPU kernel without oneDNN refuses unequal strides (AMD EPYC)."""
+    sh, sw = pair(stride)
+    kh, kw, _ = w_hwc.shape
     f = w_hwc[..., None]  # [kh, kw, c, 1]
     if padding == "SAME":
-        y = tf.nn.depthwise_conv2d(x - 1.0, f, strides=[1, *s, 1], padding="SAME").numpy()
-        return y + w_hwc.sum(axis=(0, 1))
-    return tf.nn.depthwise_conv2d(x, f, strides=[1, *s, 1], padding="VALID").numpy()
+        pads = []
+        for size, k, st in ((x.shape[1], kh, sh), (x.shape[2], kw, sw)):
+            total = max((-(-size // st) - 1) * st + k - size, 0)
+            pads.append((total // 2, total - total // 2))
+        x = np.pad(x, ((0, 0), *pads, (0, 0)), constant_values=1.0)
+    y = tf.nn.depthwise_conv2d(x, f, strides=[1, 1, 1, 1], padding="VALID").numpy()
+    return y[:, ::sh, ::sw]
 
 
 def ref_maxpool(x: np.ndarray, kh: int, kw: int, stride) -> np.ndarray:

@@ -49,6 +49,22 @@ def _quiet_broken_pipe() -> None:
     sys.exit(0)
 
 
+def _exit_cleanly_on_sigterm() -> None:
+    """``kill PID`` (SIGTERM: a scheduler's time limit, a container stop) ends a command like an
+    error does: ``error: terminated``, exit status 143 (128 + 15), and every ``with`` block unwinds,
+    so an output being written is removed (:mod:`bnn_edge.atomic`) instead of left as a temporary
+    directory. Installed only where SIGTERM still has its default action, from the main thread."""
+    import signal
+    import threading
+
+    def terminated(signum: int, frame: Any) -> None:
+        click.echo("error: terminated", err=True)
+        raise SystemExit(128 + signum)
+
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, terminated)
+
+
 class _OneLineErrors(click.Group):
     """Click's own usage errors (bad choice, bad type, missing option) as one ``error:`` line, exit 2.
 
@@ -71,6 +87,7 @@ class _OneLineErrors(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
+        _exit_cleanly_on_sigterm()
         try:
             rv = super().main(*args, **kwargs)
         except click.exceptions.Abort:
