@@ -40,26 +40,38 @@ class ExportDir:
     run: dict[str, Any]  # the training run's run.json (for a model file: export.json's "run")
 
 
-def read_export_pack(export_dir: str | Path) -> tuple[bytes, bp.Pack, dict[str, Any]]:
-    """The pack of an export (validated) and its ``export.json``, for commands that need only the pack
-    (``flash``): every file ``export.json`` lists must have its recorded SHA-256 (the pack's is
-    required), so a truncated or modified pack is refused before a firmware image is built from it.
-    The training run is not needed (an export copied to the machine with the probe is enough)."""
-    export_dir = Path(export_dir)
+def _open_export(export_dir: Path) -> tuple[Path, Path, dict[str, Any]]:
+    """``model.bnnpack``'s and ``export.json``'s paths (both must exist) and export.json's object."""
     if not export_dir.is_dir():
         raise UserError(f"{export_dir}: not a directory (expected the --out of `bnn-edge export`)")
     pack_path, meta_path = export_dir / PACK_FILE, export_dir / EXPORT_JSON
     for p in (pack_path, meta_path):
         if not p.is_file():
             raise UserError(f"{export_dir}: no {p.name} (expected the --out of `bnn-edge export`)")
-    info = read_json_object(meta_path, "an export.json of `bnn-edge export`")
-    table = check_hash_table(info.get(FILES_KEY), meta_path, FILES_KEY, (PACK_FILE,), EXPORT_HINT)
+    return pack_path, meta_path, read_json_object(meta_path, "an export.json of `bnn-edge export`")
+
+
+def _verified_pack(export_dir: Path, pack_path: Path, meta_path: Path, info: dict[str, Any],
+                   required: tuple[str, ...]) -> tuple[bytes, bp.Pack]:
+    """The pack's bytes (read once) and the parsed pack, after every file export.json lists (at least
+    ``required``) matched its SHA-256."""
+    table = check_hash_table(info.get(FILES_KEY), meta_path, FILES_KEY, required, EXPORT_HINT)
     pack_bytes = pack_path.read_bytes()
     verify_files(export_dir, EXPORT_JSON, table, EXPORT_HINT, contents={PACK_FILE: pack_bytes})
     try:
-        pack = bp.read_pack(pack_bytes)
+        return pack_bytes, bp.read_pack(pack_bytes)
     except bp.PackError as exc:
         raise UserError(f"{pack_path}: {exc}") from None
+
+
+def read_export_pack(export_dir: str | Path) -> tuple[bytes, bp.Pack, dict[str, Any]]:
+    """The pack of an export (validated) and its ``export.json``, for commands that need only the pack
+    (``flash``): every file ``export.json`` lists must have its recorded SHA-256 (the pack's is
+    required), so a truncated or modified pack is refused before a firmware image is built from it.
+    The training run is not needed (an export copied to the machine with the probe is enough)."""
+    export_dir = Path(export_dir)
+    pack_path, meta_path, info = _open_export(export_dir)
+    pack_bytes, pack = _verified_pack(export_dir, pack_path, meta_path, info, (PACK_FILE,))
     return pack_bytes, pack, info
 
 
@@ -75,13 +87,7 @@ def read_export_dir(export_dir: str | Path) -> ExportDir:
     from bnn_edge.export_model import IMAGES_FILE, SOURCE
 
     export_dir = Path(export_dir)
-    if not export_dir.is_dir():
-        raise UserError(f"{export_dir}: not a directory (expected the --out of `bnn-edge export`)")
-    pack_path, meta_path = export_dir / PACK_FILE, export_dir / EXPORT_JSON
-    for p in (pack_path, meta_path):
-        if not p.is_file():
-            raise UserError(f"{export_dir}: no {p.name} (expected the --out of `bnn-edge export`)")
-    info = read_json_object(meta_path, "an export.json of `bnn-edge export`")
+    pack_path, meta_path, info = _open_export(export_dir)
     model_file = info.get("source") == SOURCE
     run_dir = info.get("run_dir")
     if not model_file and not run_dir:
@@ -89,13 +95,7 @@ def read_export_dir(export_dir: str | Path) -> ExportDir:
     if not model_file and not isinstance(run_dir, str):
         raise UserError(f"{meta_path}: 'run_dir' must be a string (the training run's directory); {EXPORT_HINT}")
     required = (*EXPORT_FILES, IMAGES_FILE) if model_file else EXPORT_FILES
-    table = check_hash_table(info.get(FILES_KEY), meta_path, FILES_KEY, required, EXPORT_HINT)
-    pack_bytes = pack_path.read_bytes()
-    verify_files(export_dir, EXPORT_JSON, table, EXPORT_HINT, contents={PACK_FILE: pack_bytes})
-    try:
-        pack = bp.read_pack(pack_bytes)
-    except bp.PackError as exc:
-        raise UserError(f"{pack_path}: {exc}") from None
+    pack_bytes, pack = _verified_pack(export_dir, pack_path, meta_path, info, required)
     if model_file:
         run = info.get("run")
         if not isinstance(run, dict) or not isinstance(run.get("classes"), list):
