@@ -33,8 +33,13 @@ test: setup
 	$(MAKE) test-firmware
 	$(MAKE) test-python
 
+# pytest-xdist: one worker per core, each test file on one worker (its module fixtures built once);
+# 17 instead of 29 minutes on a 2-vCPU AVX2 machine. PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
+PYTEST_PAR = $(if $(filter 0,$(PYTEST_WORKERS)),-p no:xdist,-n $(PYTEST_WORKERS) --dist loadfile)
+
 test-python:
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q $(PYTEST_PAR) tests
 
 test-firmware:
 	$(MAKE) -C firmware test qemu
@@ -44,7 +49,7 @@ test-firmware:
 # process) and the firmware's test programs on the host (no ASan, no QEMU).
 test-fast: venv
 	$(MAKE) -C firmware test-host
-	$(PY) -m pytest -q -m "not slow" tests
+	$(PY) -m pytest -q $(PYTEST_PAR) -m "not slow" tests
 
 demo: setup
 	bash scripts/demo.sh $(DEMO)
