@@ -256,3 +256,11 @@ def test_sigterm_ends_a_command_with_one_line_and_no_leftover(tmp_path):
     assert proc.returncode == 143
     assert err.strip().splitlines()[-1] == "error: terminated"
     assert all(n.endswith(".lock") for n in _hidden(tmp_path)) and list(out.iterdir()) == []
+
+
+def test_an_in_process_command_leaves_sigterm_as_it_found_it():
+    from bnn_edge.cli import main
+
+    before = signal.getsignal(signal.SIGTERM)
+    result = CliRunner().invoke(main, ["boards", "--json"])
+    assert result.exit_code == 0 and signal.getsignal(signal.SIGTERM) == before

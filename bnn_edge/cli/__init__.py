@@ -49,11 +49,12 @@ def _quiet_broken_pipe() -> None:
     sys.exit(0)
 
 
-def _exit_cleanly_on_sigterm() -> None:
+def _exit_cleanly_on_sigterm() -> Callable[[], None]:
     """``kill PID`` (SIGTERM: a scheduler's time limit, a container stop) ends a command like an
     error does: ``error: terminated``, exit status 143 (128 + 15), and every ``with`` block unwinds,
     so an output being written is removed (:mod:`bnn_edge.atomic`) instead of left as a temporary
-    directory. Installed only where SIGTERM still has its default action, from the main thread."""
+    directory. Installed only where SIGTERM still has its default action, from the main thread;
+    returns what puts the default back (a command run in-process, e.g. by a test, leaves no trace)."""
     import signal
     import threading
 
@@ -63,6 +64,8 @@ def _exit_cleanly_on_sigterm() -> None:
 
     if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
         signal.signal(signal.SIGTERM, terminated)
+        return lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    return lambda: None
 
 
 class _OneLineErrors(click.Group):
@@ -87,7 +90,7 @@ class _OneLineErrors(click.Group):
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
-        _exit_cleanly_on_sigterm()
+        restore = _exit_cleanly_on_sigterm()
         try:
             rv = super().main(*args, **kwargs)
         except click.exceptions.Abort:
@@ -101,6 +104,8 @@ class _OneLineErrors(click.Group):
             message = " ".join(exc.format_message().split())
             click.echo(f"error: {where}{message} (see --help)", err=True)
             sys.exit(exc.exit_code)
+        finally:
+            restore()
         if isinstance(rv, int) and rv:  # standalone_mode=False returns the exit code of ctx.exit()
             sys.exit(rv)
         return rv
