@@ -234,3 +234,57 @@ def test_listing_ignores_hidden_entries(tmp_path):
     listing = list_folder(tmp_path)
     assert listing["class_names"] == ["a", "b"]
     assert len(listing["splits"]["all"]["files"]) == 4
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    """A camera file stored 4x8 with EXIF orientation 6 (rotate 90 degrees clockwise to view) loads
+    as the 8x4 picture a viewer shows, beside plain 8x4 files."""
+    make_folder(tmp_path, {"a": 2, "b": 2}, size=(8, 4))
+    stored = np.arange(4 * 8 * 3, dtype=np.uint8).reshape(4, 8, 3)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation
+    Image.fromarray(stored).save(tmp_path / "a" / "zz_rotated.png", exif=exif)
+    d = load_image_folder(tmp_path, test_fraction=0.4)
+    allx = np.concatenate([d.x_train, d.x_test])
+    assert allx.shape[1:] == (8, 4, 3)
+    assert sum(np.array_equal(x, np.rot90(stored, k=-1)) for x in allx) == 1
+
+
+def test_oversized_image_refused_from_its_header(tmp_path, monkeypatch):
+    import PIL.ImageFile
+
+    from bnn_edge.datasets import folder
+
+    make_folder(tmp_path, {"a": 2, "b": 2}, size=(8, 8))
+    Image.fromarray(np.zeros((8, 9, 3), np.uint8)).save(tmp_path / "b" / "zz_big.png")
+    monkeypatch.setattr(folder, "MAX_PIXELS", 70)  # 8x8 = 64 passes, 8x9 = 72 does not
+    loads = []
+    real_load = PIL.ImageFile.ImageFile.load
+    monkeypatch.setattr(PIL.ImageFile.ImageFile, "load", lambda im: loads.append(im.size) or real_load(im))
+    with pytest.raises(UserError) as e:
+        load_image_folder(tmp_path, image_size=(8, 8))
+    assert "zz_big.png" in str(e.value) and "megapixel limit" in str(e.value)
+    assert (8, 8) in loads and (9, 8) not in loads  # (w, h): its pixels were never decoded
+
+
+def test_large_jpeg_resized_through_draft_decoding(tmp_path, monkeypatch):
+    """Shrinking a 256x192 JPEG to 8x6 decodes it at a reduced DCT scale: same size, and close to a
+    full decode followed by the same resize (a smooth picture, so both are near its mean colours)."""
+    yy, xx = np.mgrid[0:192, 0:256]
+    pic = np.stack([xx, yy, (xx + yy) // 2], -1).astype(np.uint8)
+    for c in ("a", "b"):
+        (tmp_path / c).mkdir()
+        for i in range(2):
+            Image.fromarray(pic).save(tmp_path / c / f"{i}.jpg", quality=95)
+    from PIL import JpegImagePlugin
+
+    drafts = []
+    real_draft = JpegImagePlugin.JpegImageFile.draft
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft",
+                        lambda im, mode, size: drafts.append(real_draft(im, mode, size)))
+    d = load_image_folder(tmp_path, image_size=(6, 8), test_fraction=0.5)
+    assert d.x_train.shape[1:] == (6, 8, 3)
+    assert len(drafts) == 4 and all(r is not None and r[1][2] == 32 for r in drafts)  # decoded at 1/8: 32x24
+    with Image.open(tmp_path / "a" / "0.jpg") as im:
+        full = np.asarray(im.convert("RGB").resize((8, 6), Image.Resampling.BILINEAR), np.int16)
+    assert np.abs(d.x_train[0].astype(np.int16) - full).max() <= 8

@@ -16,9 +16,13 @@ Pixels
     every other mode (``RGB, RGBA, P, CMYK, YCbCr``, ...) three; alpha is dropped. When a folder
     mixes both, **the majority wins** (ties go to RGB) and the minority is converted with Pillow
     (``L -> RGB`` replicates the grey value; ``RGB -> L`` is ITU-R 601-2 luma), with a warning.
-    16-bit greyscale keeps its 8 most significant bits. Every image must have the size of the first
-    one (sorted order) unless ``image_size=(H, W)`` asks for resizing (Pillow's bilinear filter,
-    antialiased when shrinking); a size mismatch is an error naming one such file.
+    16-bit greyscale keeps its 8 most significant bits. A camera file's EXIF orientation tag is
+    applied (``ImageOps.exif_transpose``: the pixels as a viewer shows them). Every image must have
+    the size of the first one (sorted order) unless ``image_size=(H, W)`` asks for resizing
+    (Pillow's bilinear filter, antialiased when shrinking; a JPEG is first decoded at the smallest
+    DCT scale 1/2, 1/4 or 1/8 whose sides stay >= ``max(H, W)``, as ``Image.thumbnail`` does); a size
+    mismatch is an error naming one such file. Images over :data:`MAX_PIXELS` are refused from
+    their header, before decoding (a decompression bomb costs nothing).
 
 Cache
     The decoded arrays are cached as an uncompressed ``.npz`` in :func:`cache_dir` under a key
@@ -29,8 +33,8 @@ Cache
 
 Errors (:class:`~bnn_edge.errors.UserError`, one line naming the path): a missing split, fewer
 than 2 classes, an empty class folder, a nested folder or non-image file inside a class folder,
-a file Pillow cannot decode, an image of another size. Hidden entries (names starting with ``.``)
-are skipped.
+a file Pillow cannot decode, an image of another size or over :data:`MAX_PIXELS`. Hidden
+entries (names starting with ``.``) are skipped.
 """
 
 from __future__ import annotations
@@ -55,7 +59,8 @@ from bnn_edge.errors import UserError
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm")
 DEFAULT_TEST_FRACTION = 0.2
 SPLIT_SEED = 0
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: EXIF orientation applied, JPEG draft decoding when resizing
+MAX_PIXELS = 64 * 1024 * 1024  # per image, from the file header (a 64-megapixel camera frame still loads)
 GRAY_MODES = ("1", "L", "LA", "La", "I;16", "I;16L", "I;16B", "I;16N")
 _CHUNK = 512  # files per decode task
 
@@ -155,11 +160,23 @@ def _list_split(root: Path) -> tuple[list[str], list[tuple[str, int, int]], np.n
 
 def _decode_one(path: str, size: tuple[int, int] | None) -> tuple[np.ndarray | str, bool]:
     """One file -> (``uint8 [H, W, C]`` with C in {1, 3}, is_gray), or (error text, False)."""
-    from PIL import Image
+    from PIL import Image, ImageOps
 
     try:
-        with Image.open(path) as im:
-            im.load()
+        with Image.open(path) as src:
+            w, h = src.size
+            if w * h > MAX_PIXELS:  # read from the header: refused before any pixel is decoded
+                return (f"image is {h}x{w} ({w * h / 1e6:.0f} megapixels), more than this loader's "
+                        f"{MAX_PIXELS / 1e6:.0f}-megapixel limit"), False
+            if size is not None and src.format == "JPEG":
+                side = max(size)  # decode at the smallest DCT scale (1/2, 1/4, 1/8) still >= the target, any rotation
+                src.draft(None, (side, side))
+            src.load()
+            try:  # camera files: the EXIF orientation tag, applied
+                ImageOps.exif_transpose(src, in_place=True)
+            except Exception:  # a damaged EXIF block: the pixels as stored  # noqa: BLE001
+                pass
+            im = src
             mode = im.mode
             if mode in GRAY_MODES:
                 if mode.startswith("I;16"):
