@@ -8,10 +8,10 @@ cluster description). Each replica sees ``batch_size / replicas`` samples of a g
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
+from bnn_edge import jsontext
 from bnn_edge.errors import UserError
 from bnn_edge.tfcompat import tf
 
@@ -42,7 +42,7 @@ def make_strategy(name: str | None, devices: int | None = None) -> Any:
     cfg = os.environ.get("TF_CONFIG")
     if cfg:
         try:
-            json.loads(cfg)
-        except json.JSONDecodeError as exc:
+            jsontext.parse(cfg)
+        except jsontext.JSONTextError as exc:
             raise UserError(f"TF_CONFIG is not valid JSON ({exc})") from None
     return tf.distribute.MultiWorkerMirroredStrategy()

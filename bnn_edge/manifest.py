@@ -23,6 +23,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from bnn_edge import jsontext
 from bnn_edge.errors import UserError
 
 FILES_KEY = "files"
@@ -96,12 +97,10 @@ def verify_files(directory: Path, manifest_name: str, table: Mapping[str, str], 
 def read_json_object(path: Path, what: str) -> dict[str, Any]:
     """A JSON object from ``path`` (a :class:`UserError` naming ``path`` for anything else)."""
     try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
+        value = jsontext.read(path)
+    except OSError as exc:
         raise UserError(f"{path}: cannot read it ({exc.__class__.__name__})") from None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except jsontext.JSONTextError as exc:
         raise UserError(f"{path}: not valid JSON, not {what} ({exc})") from None
     if not isinstance(value, dict):
         raise UserError(f"{path}: a JSON {type(value).__name__}, not {what}")

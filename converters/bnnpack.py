@@ -732,6 +732,8 @@ def read_pack(data: bytes | bytearray | memoryview) -> Pack:
             meta = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as exc:
             raise PackError(f"metadata is not valid UTF-8 JSON: {exc}") from None
+        except RecursionError:
+            raise PackError("metadata is not valid JSON: nested deeper than the parser allows") from None
         if not isinstance(meta, dict):
             raise PackError(f"metadata must be a JSON object, got {type(meta).__name__}")
 

@@ -625,6 +625,15 @@ def test_reject_meta_not_object(blob: bytes) -> None:
     rejects(b, "metadata must be a JSON object, got list")
 
 
+def test_reject_meta_nested_past_the_parser(pack: Pack) -> None:
+    """Metadata nested deeper than Python's recursion limit: a PackError, not a RecursionError."""
+    n = 20_000
+    b = write_pack(replace(pack, meta={"pad": "x" * (2 * n)}))
+    meta_off, meta_len = u32(b, 48), u32(b, 52)
+    deep = (b"[" * n + b"]" * n).ljust(meta_len, b" ")
+    rejects(patch(b, 64 + meta_off, f"<{meta_len}s", deep), "metadata is not valid JSON", "nested")
+
+
 def test_every_byte_flip_is_detected(blob: bytes) -> None:
     """Any single corrupted byte in header or payload is rejected, never crashes."""
     rng = np.random.default_rng(7)

@@ -94,6 +94,11 @@ def bad(tmp_path_factory) -> Path:
                          ("run_dataset_int", {"dataset": 7}), ("run_is_list", None)):
         _run_dir(d / name, [genuine] if change is None else {**genuine, **change}, (d / "run" / "model.keras").read_bytes())
     _fake_export(d / "export_badrun", pack, d / "run_order_str")
+    for name, text in (("run_deep", "[" * 100_000 + "]" * 100_000),  # past Python's recursion limit
+                       ("run_dupkey", '{"dataset": "digits", "dataset": "cifar10"}')):
+        (d / name).mkdir()
+        (d / name / "run.json").write_text(text)
+        (d / name / "model.keras").write_bytes((d / "run" / "model.keras").read_bytes())
     spatial = bp.read_pack(pack)
     spatial.latent_tensor = 3  # a 2x2x32 tensor: valid as a pack, not a flat latent
     _fake_export(d / "export_spatial", bp.write_pack(spatial), d / "run")
@@ -347,6 +352,8 @@ CASES += [
     ("export {B}/run_levels_str --out {B}/e", "preset.levels"),
     ("export {B}/run_dataset_int --out {B}/e", "dataset"),
     ("export {B}/run_is_list --out {B}/e", "run.json"),
+    ("export {B}/run_deep --out {B}/e", "nested too deeply"),
+    ("export {B}/run_dupkey --out {B}/e", "duplicate key 'dataset'"),
     ("run {B}/export_badrun", "class_order"),
     ("cil --pretrained {B}/run_order_str --replay none --out {B}/c", "class_order"),
     ("cil --pretrained {B}/run_nolatent --replay none --pretrain-classes 5 --tasks 5 --out {B}/c", "latent"),

@@ -110,6 +110,20 @@ def test_loader_refuses_oversized_member_before_inflating(tmp_path):
         load_keras_model(path)
 
 
+@pytest.mark.parametrize("config, words", [
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),  # json.loads alone: RecursionError
+    (b'{"config": ' + b"[" * 900 + b"]" * 900 + b"}", "nested 901 levels deep"),  # parses; a recursive walk would not
+    (b'{"class_name": "Functional", "class_name": "Lambda"}', "duplicate key 'class_name'"),
+])
+def test_loader_refuses_hostile_config_json(tmp_path, config, words):
+    path = tmp_path / "deep.keras"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("config.json", config)
+        zf.writestr("model.weights.h5", b"")
+    with pytest.raises(UserError, match=words):
+        load_keras_model(path)
+
+
 def test_project_model_round_trips(tmp_path):
     """The project's own models (Thermometer, Gain, larq layers) still load, uncompiled."""
     from bnn_edge.train import init_run, load_run

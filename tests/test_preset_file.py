@@ -98,6 +98,10 @@ def test_missing_required_field(tmp_path):
     ("latent = ", "bad.toml", "not valid TOML"),
     ("{", "bad.json", "not valid JSON"),
     ("[1, 2]", "list.json", "expected a JSON object"),
+    ("[" * 100_000 + "]" * 100_000, "deep.json", "nested too deeply"),  # past Python's recursion limit
+    ('{"a": ' + "[" * 80 + "]" * 80 + "}", "deep80.json", "nested 81 levels deep"),
+    ("a = " + "[" * 100_000 + "]" * 100_000, "deep.toml", "nested too deeply"),
+    ('{"latent": 8, "latent": 16}', "twice.json", "duplicate key 'latent'"),
 ])
 def test_unparsable_files(tmp_path, content, name, words):
     path = tmp_path / name
@@ -105,6 +109,17 @@ def test_unparsable_files(tmp_path, content, name, words):
     with pytest.raises(UserError, match=words) as err:
         load_preset_file(str(path))
     assert str(err.value).startswith(f"{path}: ")
+
+
+def test_oversized_file_refused_before_reading(tmp_path, monkeypatch):
+    from bnn_edge.models import preset_file
+
+    path = tmp_path / "big.json"
+    with open(path, "wb") as f:
+        f.truncate(preset_file.MAX_FILE_BYTES + 1)  # sparse: nothing is written, nothing may be read
+    monkeypatch.setattr(Path, "read_text", lambda *a, **k: pytest.fail("read a file over the size limit"))
+    with pytest.raises(UserError, match=f"{preset_file.MAX_FILE_BYTES + 1} bytes, more than"):
+        load_preset_file(str(path))
 
 
 def test_names_and_labels(tmp_path):

@@ -38,6 +38,7 @@ from bnn_edge.cil.strategies import Strategy, replay_mix
 from bnn_edge.atomic import AtomicDir
 from bnn_edge.batches import keras_predict
 from bnn_edge.data import Dataset, check_classes, class_order, load_dataset, validation_split
+from bnn_edge import jsontext
 from bnn_edge.errors import UserError
 from bnn_edge.models.presets import Preset
 
@@ -174,10 +175,12 @@ def _run_into(out_dir: Path, final_dir: Path, cfg: CilConfig, strategy: Strategy
             model, run = load_run(run_dir)
         pretrain_info = {"reused": None, "run_dir": str(final_dir / PRETRAIN_DIR)}
     try:
-        pretrain_info.update({k: v for k, v in json.loads((run_dir / "metrics.json").read_text()).items()
+        metrics = jsontext.read(run_dir / "metrics.json")
+    except (OSError, jsontext.JSONTextError):
+        metrics = None
+    if isinstance(metrics, dict):
+        pretrain_info.update({k: v for k, v in metrics.items()
                               if k in ("epochs_run", "seconds", "test_accuracy", "recon_weight")})
-    except (OSError, json.JSONDecodeError):
-        pass
     seen0 = scenario.seen(0)
     test_seen = y_test < seen0
     logits0 = keras_predict(model, data.x_test, rows=np.flatnonzero(test_seen))  # bounded batches, no float32 copy

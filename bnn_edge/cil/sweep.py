@@ -35,6 +35,7 @@ from bnn_edge.atomic import OutputLock, write_file_atomic
 from bnn_edge.cil.engine import CIL_FILE, CilConfig, budget_for, check_config
 from bnn_edge.cil.plots import plot_final_accuracy_vs_buffer
 from bnn_edge.cil.scenario import make_scenario
+from bnn_edge import jsontext
 from bnn_edge.errors import UserError
 from bnn_edge.models.preset_file import preset_label
 from bnn_edge.models.reconstruction import DEFAULT_RECON_WEIGHT
@@ -175,8 +176,8 @@ def _check_resume(out: Path, cfg: SweepConfig) -> None:
     shared = cfg.shared()
     if path.is_file():
         try:
-            old = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            old = jsontext.read(path)
+        except (OSError, jsontext.JSONTextError):
             old = None
         if not isinstance(old, dict):
             old = None
@@ -192,8 +193,8 @@ def _check_resume(out: Path, cfg: SweepConfig) -> None:
 def _cell_result(cell_path: Path) -> dict[str, Any] | None:
     """A finished cell's ``cil.json``; ``None`` if absent or damaged (the cell is then run again)."""
     try:
-        r = json.loads((cell_path / CIL_FILE).read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        r = jsontext.read(cell_path / CIL_FILE)
+    except (OSError, jsontext.JSONTextError):
         return None
     return r if isinstance(r, dict) and "final_accuracy" in r else None
 

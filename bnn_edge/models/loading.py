@@ -16,12 +16,12 @@ loader (which ignores ``safe_mode``) for anything that is not a ``.keras`` zip. 
 
 from __future__ import annotations
 
-import json
 import os
 import zipfile
 from pathlib import Path
 from typing import Any
 
+from bnn_edge import jsontext
 from bnn_edge.errors import UserError
 
 #: Largest ``config.json`` accepted (bytes, uncompressed).
@@ -72,8 +72,8 @@ def check_keras_zip(path: Path) -> dict[str, Any]:
     except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
         raise UserError(f"{path}: unreadable .keras archive ({exc})") from None
     try:
-        config = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        config = jsontext.parse(raw)
+    except jsontext.JSONTextError as exc:
         raise UserError(f"{path}: config.json is not valid JSON ({exc})") from None
     if not isinstance(config, dict):
         raise UserError(f"{path}: config.json is not a JSON object")

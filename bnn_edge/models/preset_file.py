@@ -37,10 +37,12 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
+from bnn_edge import jsontext
 from bnn_edge.errors import UserError
 from bnn_edge.models.presets import Block, Preset, check_fits
 
 SUFFIXES = (".toml", ".json")
+MAX_FILE_BYTES = 1024 * 1024  # a description is a few hundred bytes; refused before reading above this
 FP_SUFFIX = "-fp"
 
 # (min, max) of the integer fields: generous, but they keep a typo from asking for terabytes
@@ -98,23 +100,31 @@ def read_description(path: str) -> dict[str, Any]:
     if p.is_dir():
         raise UserError(f"--preset {path}: a directory, not a network description file")
     try:
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise UserError(f"{path}: {size} bytes, more than the {MAX_FILE_BYTES} a network description may hold")
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: cannot read it as UTF-8 text ({getattr(exc, 'strerror', None) or exc})") from None
     if p.suffix.lower() == ".json":
         try:
-            table = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{path}: not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+            table = jsontext.parse(text)
+        except jsontext.JSONTextError as exc:
+            raise UserError(f"{path}: not valid JSON: {exc}") from None
         if not isinstance(table, dict):
             raise UserError(f"{path}: expected a JSON object with the preset's fields, got {_kind(table)}")
         return table
     import tomllib
 
     try:
-        return tomllib.loads(text)
+        table = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{path}: not valid TOML: {' '.join(str(exc).split())}") from None
+    except RecursionError:
+        raise UserError(f"{path}: not valid TOML: nested too deeply (at most {jsontext.MAX_DEPTH} levels)") from None
+    if jsontext.depth(table) > jsontext.MAX_DEPTH:
+        raise UserError(f"{path}: not valid TOML: nested {jsontext.depth(table)} levels deep (at most {jsontext.MAX_DEPTH})")
+    return table
 
 
 def parse_preset(table: Mapping[str, Any], path: str) -> Preset:
