@@ -122,8 +122,9 @@ def read_description(path: str) -> dict[str, Any]:
         raise UserError(f"{path}: not valid TOML: {' '.join(str(exc).split())}") from None
     except RecursionError:
         raise UserError(f"{path}: not valid TOML: nested too deeply (at most {jsontext.MAX_DEPTH} levels)") from None
-    if jsontext.depth(table) > jsontext.MAX_DEPTH:
-        raise UserError(f"{path}: not valid TOML: nested {jsontext.depth(table)} levels deep (at most {jsontext.MAX_DEPTH})")
+    d = jsontext.depth(table)
+    if d > jsontext.MAX_DEPTH:
+        raise UserError(f"{path}: not valid TOML: nested {d} levels deep (at most {jsontext.MAX_DEPTH})")
     return table
 
 
