@@ -288,3 +288,40 @@ def test_large_jpeg_resized_through_draft_decoding(tmp_path, monkeypatch):
     with Image.open(tmp_path / "a" / "0.jpg") as im:
         full = np.asarray(im.convert("RGB").resize((8, 6), Image.Resampling.BILINEAR), np.int16)
     assert np.abs(d.x_train[0].astype(np.int16) - full).max() <= 8
+
+
+def test_size_mismatch_refused_from_the_header_and_first_error_stops_the_decode(tmp_path, monkeypatch):
+    """Without --image-size, an image of another size is refused from its header (its pixels never
+    decoded), and the decode stops at the first bad chunk: the chunks after it are never opened."""
+    import PIL.ImageFile
+
+    from bnn_edge.datasets import folder
+
+    make_folder(tmp_path, {"a": 6, "b": 6}, size=(8, 8))
+    Image.fromarray(np.zeros((9, 8, 3), np.uint8)).save(tmp_path / "a" / "002_odd.png")  # 4th file, chunk 1
+    monkeypatch.setattr(folder, "_CHUNK", 4)  # 13 files: chunks of 4; in this process (one worker)
+    monkeypatch.setattr(folder, "_workers", lambda: 1)
+    loads = []
+    real_load = PIL.ImageFile.ImageFile.load
+    monkeypatch.setattr(PIL.ImageFile.ImageFile, "load", lambda im: loads.append(Path(im.filename).name) or real_load(im))
+    with pytest.raises(UserError) as e:
+        load_image_folder(tmp_path, test_fraction=0.3)
+    msg = str(e.value)
+    assert msg.startswith(str(tmp_path / "a" / "002_odd.png")) and "9x8" in msg and "000.png is 8x8" in msg
+    assert "--image-size" in msg
+    # 000, 001, 002 decoded; 002_odd refused from its header; the chunks after it never opened
+    assert sorted(set(loads)) == ["000.png", "001.png", "002.png"]
+
+
+def test_exif_rotated_file_passes_the_header_size_check(tmp_path):
+    """The header check compares the size as shown: a file stored 4x8 with orientation 6 (shown 8x4)
+    sits beside 8x4 files without --image-size, and one stored 8x4 with orientation 6 is refused."""
+    make_folder(tmp_path, {"a": 2, "b": 2}, size=(8, 4))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(np.zeros((4, 8, 3), np.uint8)).save(tmp_path / "b" / "zz_rot.png", exif=exif)
+    d = load_image_folder(tmp_path, test_fraction=0.4)
+    assert d.x_train.shape[1:] == (8, 4, 3)
+    Image.fromarray(np.zeros((8, 4, 3), np.uint8)).save(tmp_path / "b" / "zz_rot.png", exif=exif)
+    with pytest.raises(UserError, match=r"zz_rot\.png: image is 4x8 but .*000\.png is 8x4"):
+        load_image_folder(tmp_path, test_fraction=0.4)

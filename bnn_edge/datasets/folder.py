@@ -21,8 +21,10 @@ Pixels
     the size of the first one (sorted order) unless ``image_size=(H, W)`` asks for resizing
     (Pillow's bilinear filter, antialiased when shrinking; a JPEG is first decoded at the smallest
     DCT scale 1/2, 1/4 or 1/8 whose sides stay >= ``max(H, W)``, as ``Image.thumbnail`` does); a size
-    mismatch is an error naming one such file. Images over :data:`MAX_PIXELS` are refused from
-    their header, before decoding (a decompression bomb costs nothing).
+    mismatch is an error naming one such file, found from the file headers (EXIF orientation
+    applied) before their pixels are decoded. Images over :data:`MAX_PIXELS` are refused from
+    their header, before decoding (a decompression bomb costs nothing). The first bad file (in
+    sorted order) stops the decode: the chunks not yet started are cancelled.
 
 Cache
     The decoded arrays are cached as an uncompressed ``.npz`` in :func:`cache_dir` under a key
@@ -158,8 +160,46 @@ def _list_split(root: Path) -> tuple[list[str], list[tuple[str, int, int]], np.n
 
 # --- decoding --------------------------------------------------------------------------------
 
-def _decode_one(path: str, size: tuple[int, int] | None) -> tuple[np.ndarray | str, bool]:
-    """One file -> (``uint8 [H, W, C]`` with C in {1, 3}, is_gray), or (error text, False)."""
+_SWAPPED = (5, 6, 7, 8)  # EXIF orientations that rotate by 90 degrees: shown as H x W = stored W x H
+
+
+def _shown_size(src) -> tuple[int, int]:
+    """``(H, W)`` of an opened image as shown, from its header: the EXIF orientation applied."""
+    from PIL import Image
+
+    w, h = src.size
+    try:  # the EXIF block if the header holds it (JPEG, WebP, PNG with eXIf before the pixels); no decode:
+        if "exif" in src.info:  # PNG's getexif() would decode the pixels to look for a late eXIf chunk
+            exif = Image.Exif()
+            exif.load(src.info["exif"])
+        elif src.format == "TIFF":  # its tags are the header
+            exif = src.getexif()
+        else:  # none in the header: the size as stored (the check after decoding still compares sizes as shown)
+            exif = {}
+        swapped = exif.get(0x0112) in _SWAPPED
+    except Exception:  # a damaged EXIF block: exif_transpose ignores it too  # noqa: BLE001
+        swapped = False
+    return (w, h) if swapped else (h, w)
+
+
+def header_size(path: str) -> tuple[int, int] | None:
+    """``(H, W)`` of an image file as shown (EXIF orientation applied), read from its header; None if unreadable."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as src:
+            return _shown_size(src)
+    except Exception:  # noqa: BLE001  (the decode reports why, naming the file)
+        return None
+
+
+def _decode_one(path: str, size: tuple[int, int] | None,
+                expect: tuple[int, int, str] | None = None) -> tuple[np.ndarray | str, bool]:
+    """One file -> (``uint8 [H, W, C]`` with C in {1, 3}, is_gray), or (error text, False).
+
+    ``expect = (H, W, first_path)``: without resizing, every image must be shown at ``H x W``;
+    another size is refused from the header, before decoding.
+    """
     from PIL import Image, ImageOps
 
     try:
@@ -168,6 +208,10 @@ def _decode_one(path: str, size: tuple[int, int] | None) -> tuple[np.ndarray | s
             if w * h > MAX_PIXELS:  # read from the header: refused before any pixel is decoded
                 return (f"image is {h}x{w} ({w * h / 1e6:.0f} megapixels), more than this loader's "
                         f"{MAX_PIXELS / 1e6:.0f}-megapixel limit"), False
+            if expect is not None and size is None:
+                sh, sw = _shown_size(src)
+                if (sh, sw) != expect[:2]:
+                    return _size_error(sh, sw, expect), False
             if size is not None and src.format == "JPEG":
                 side = max(size)  # decode at the smallest DCT scale (1/2, 1/4, 1/8) still >= the target, any rotation
                 src.draft(None, (side, side))
@@ -201,8 +245,20 @@ def _decode_one(path: str, size: tuple[int, int] | None) -> tuple[np.ndarray | s
     return arr, gray
 
 
-def _decode_chunk(paths: list[str], size: tuple[int, int] | None) -> list[tuple[np.ndarray | str, bool]]:
-    return [_decode_one(p, size) for p in paths]
+def _size_error(h: int, w: int, expect: tuple[int, int, str]) -> str:
+    return (f"image is {h}x{w} but {expect[2]} is {expect[0]}x{expect[1]} "
+            f"(pass --image-size HxW to resize every image)")
+
+
+def _decode_chunk(paths: list[str], size: tuple[int, int] | None,
+                  expect: tuple[int, int, str] | None = None) -> list[tuple[np.ndarray | str, bool]]:
+    """Decode ``paths`` in order, stopping after the first file that fails (the caller reports it)."""
+    out: list[tuple[np.ndarray | str, bool]] = []
+    for p in paths:
+        out.append(_decode_one(p, size, expect))
+        if isinstance(out[-1][0], str):
+            break
+    return out
 
 
 def _workers() -> int:
@@ -222,43 +278,50 @@ def _progress(total: int, desc: str):
     return tqdm(total=total, desc=desc, unit="img", file=sys.stderr, leave=False, dynamic_ncols=True)
 
 
-def decode_files(paths: list[str], size: tuple[int, int] | None, desc: str = "decode") -> list[tuple[np.ndarray | str, bool]]:
-    """Decode ``paths`` in parallel processes (chunks of 512 files), in order, with a progress bar."""
+def decode_files(paths: list[str], size: tuple[int, int] | None, desc: str = "decode",
+                 expect: tuple[int, int, str] | None = None) -> list[tuple[np.ndarray, bool]]:
+    """Decode ``paths`` in parallel processes (chunks of 512 files), in order, with a progress bar.
+
+    The first file (in order) that cannot be decoded, or whose header size differs from ``expect``,
+    raises :class:`UserError` naming it as soon as its chunk is back: the chunks not yet started are
+    cancelled, so a bad file costs seconds rather than the whole folder's decode.
+    """
     chunks = [paths[i:i + _CHUNK] for i in range(0, len(paths), _CHUNK)]
     bar = _progress(len(paths), desc)
-    out: list[tuple[np.ndarray | str, bool]] = []
+    out: list[tuple[np.ndarray, bool]] = []
+
+    def take(c: list[str], res: list[tuple[np.ndarray | str, bool]]) -> None:
+        for p, (arr, gray) in zip(c, res):
+            if isinstance(arr, str):
+                raise UserError(f"{p}: {arr}")
+            out.append((arr, gray))
+        if bar is not None:
+            bar.update(len(c))
+
     try:
         if len(chunks) <= 1 or _workers() == 1:
             for c in chunks:
-                out += _decode_chunk(c, size)
-                if bar is not None:
-                    bar.update(len(c))
+                take(c, _decode_chunk(c, size, expect))
         else:
             ctx = multiprocessing.get_context("spawn")  # never fork a process that may hold TensorFlow threads
-            with ProcessPoolExecutor(max_workers=_workers(), mp_context=ctx) as ex:
-                for c, res in zip(chunks, ex.map(_decode_chunk, chunks, [size] * len(chunks))):
-                    out += res
-                    if bar is not None:
-                        bar.update(len(c))
+            ex = ProcessPoolExecutor(max_workers=_workers(), mp_context=ctx)
+            try:
+                for c, res in zip(chunks, ex.map(_decode_chunk, chunks, [size] * len(chunks), [expect] * len(chunks))):
+                    take(c, res)
+            finally:  # on an error (or Ctrl-C) the chunks not started are dropped, not decoded for nothing
+                ex.shutdown(wait=True, cancel_futures=True)
     finally:
         if bar is not None:
             bar.close()
     return out
 
 
-def _assemble(root: Path, paths: list[str], decoded: list[tuple[np.ndarray | str, bool]]) -> np.ndarray:
+def _assemble(root: Path, paths: list[str], decoded: list[tuple[np.ndarray, bool]]) -> np.ndarray:
     """Check sizes and modes, convert the minority mode, stack to ``[N, H, W, C]``."""
+    hw = decoded[0][0].shape[:2]
     for p, (arr, _) in zip(paths, decoded):
-        if isinstance(arr, str):
-            raise UserError(f"{p}: {arr}")
-    first = decoded[0][0]
-    hw = first.shape[:2]  # type: ignore[union-attr]
-    for p, (arr, _) in zip(paths, decoded):
-        if arr.shape[:2] != hw:  # type: ignore[union-attr]
-            raise UserError(
-                f"{p}: image is {arr.shape[0]}x{arr.shape[1]} but {paths[0]} is {hw[0]}x{hw[1]} "  # type: ignore[union-attr]
-                f"(pass --image-size HxW to resize every image)"
-            )
+        if arr.shape[:2] != hw:  # the headers agreed (decode_files' check); a file whose pixels do not
+            raise UserError(f"{p}: {_size_error(arr.shape[0], arr.shape[1], (hw[0], hw[1], paths[0]))}")
     n_gray = sum(1 for _, g in decoded if g)
     gray = n_gray * 2 > len(decoded)
     if 0 < n_gray < len(decoded):
@@ -384,9 +447,15 @@ def load_image_folder(root: str | os.PathLike, image_size: tuple[int, int] | Non
     from_cache = arrays is not None
     if arrays is None:
         arrays = {}
+        expect = None
+        if image_size is None:  # every image must be shown at the first one's size: checked from each header
+            first = listing["splits"][splits[0]]["files"][0][0]
+            hw = header_size(first)
+            expect = None if hw is None else (hw[0], hw[1], first)  # unreadable: its decode says why
         for s in splits:
             paths = [f[0] for f in listing["splits"][s]["files"]]
-            decoded = decode_files(paths, image_size, desc=f"decode {root_p.name}/{s if s != 'all' else ''}".rstrip("/"))
+            decoded = decode_files(paths, image_size, desc=f"decode {root_p.name}/{s if s != 'all' else ''}".rstrip("/"),
+                                   expect=expect)
             arrays[f"x_{s}"] = _assemble(root_p, paths, decoded)
         if len(splits) == 2 and arrays["x_train"].shape[1:] != arrays["x_test"].shape[1:]:
             a, b = arrays["x_train"].shape[1:], arrays["x_test"].shape[1:]
@@ -408,7 +477,8 @@ def load_image_folder(root: str | os.PathLike, image_size: tuple[int, int] | Non
     seconds = time.time() - t0
     if verbose and not from_cache:
         print(f"{root_p}: decoded {len(x_tr) + len(x_te)} images ({len(listing['class_names'])} classes, "
-              f"{'x'.join(map(str, x_tr.shape[1:]))}) in {seconds:.1f} s; cached in {path}", file=sys.stderr)
+              f"{'x'.join(map(str, x_tr.shape[1:]))}) in {seconds:.1f} s" + (f"; cached in {path}" if use_cache else ""),
+              file=sys.stderr)
     info = {"layout": listing["layout"], "image_size": list(image_size) if image_size else None,
             "test_fraction": tf_ if listing["layout"] == "flat" else None, "cache": str(path), "seconds": seconds}
     return FolderDataset(x_tr, y_tr, x_te, y_te, listing["class_names"], listing["layout"], from_cache, info)
