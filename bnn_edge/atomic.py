@@ -26,7 +26,7 @@ import secrets
 import shutil
 from pathlib import Path
 from types import TracebackType
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from bnn_edge.errors import UserError
 
@@ -37,6 +37,11 @@ except ImportError:  # pragma: no cover
 
 
 def _cannot_write(flag: str, out: str | os.PathLike, exc: OSError) -> UserError:
+    for parent in Path(os.path.abspath(os.fspath(out))).parents:  # nearest first: the one that exists
+        if parent.exists():
+            if not parent.is_dir():
+                return UserError(f"{flag} {out}: {parent} is a file, not a folder")
+            break
     return UserError(f"{flag} {out}: cannot write there ({exc.strerror or exc})")
 
 
@@ -100,6 +105,24 @@ class OutputLock:
         self.release()
 
 
+def _real(path: str | os.PathLike) -> Path:
+    return Path(os.path.realpath(os.path.abspath(os.fspath(path))))
+
+
+def refuse_within(out: str | os.PathLike, flag: str, keep: Mapping[str, str | os.PathLike | None]) -> None:
+    """Refuse an ``out`` that is, or holds, one of the ``keep`` paths (``{option: path}``, None
+    skipped): replacing ``out`` as a whole would delete what that option names (symbolic links
+    followed). A :class:`UserError` naming both options; nothing is written."""
+    final = _real(out)
+    for option, path in keep.items():
+        if path is None:
+            continue
+        other = _real(path)
+        if other == final or final in other.parents:
+            raise UserError(f"{option} {path}: {'is' if other == final else 'inside'} {flag} {out}, which is replaced "
+                            f"as a whole when the command ends; choose {option} outside it")
+
+
 def _matches(name: str, known: Sequence[str]) -> bool:
     return any(fnmatch.fnmatchcase(name, pattern) for pattern in known)
 
@@ -114,7 +137,9 @@ class AtomicDir:
     writes (an existing ``out`` holding anything else is refused, not replaced).
     """
 
-    def __init__(self, out: str | os.PathLike, kind: str, known: Sequence[str], flag: str = "--out"):
+    def __init__(self, out: str | os.PathLike, kind: str, known: Sequence[str], flag: str = "--out",
+                 keep: Mapping[str, str | os.PathLike | None] | None = None):
+        refuse_within(out, flag, keep or {})
         self.shown = out
         self.kind = kind
         self.flag = flag
@@ -240,5 +265,5 @@ def writable_dir(path: str | os.PathLike, option: str = "--out") -> Path:
         probe.write_text("")
         probe.unlink()
     except OSError as exc:
-        raise UserError(f"{option} {path}: cannot write there ({exc.strerror or exc})") from None
+        raise _cannot_write(option, path, exc) from None
     return p

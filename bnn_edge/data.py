@@ -80,6 +80,11 @@ def load_digits(seed: int = 0, test_fraction: float = 0.2) -> Dataset:
     return Dataset(DIGITS, x_tr, y_tr, x_te, y_te, 10, 16)
 
 
+def _unit_floats(arr: np.ndarray) -> bool:
+    """Float pixels all in ``0..1`` (NaN aside): the scale that is multiplied by 255."""
+    return bool(np.issubdtype(arr.dtype, np.floating) and arr.size and np.nanmin(arr) >= 0 and np.nanmax(arr) <= 1.0)
+
+
 def _check_images(path: str, key: str, arr: np.ndarray) -> np.ndarray:
     if arr.ndim == 3:
         arr = arr[..., None]
@@ -87,8 +92,10 @@ def _check_images(path: str, key: str, arr: np.ndarray) -> np.ndarray:
         raise UserError(f"{path}: '{key}' has shape {arr.shape}, expected [N, H, W] or [N, H, W, C] images")
     if arr.shape[0] == 0:
         raise UserError(f"{path}: '{key}' is empty")
+    if min(arr.shape[1:]) == 0:
+        raise UserError(f"{path}: '{key}' has shape {arr.shape}: images need height, width and channels >= 1")
     if np.issubdtype(arr.dtype, np.floating):
-        if np.nanmin(arr) >= 0 and np.nanmax(arr) <= 1.0:
+        if _unit_floats(arr):
             arr = np.round(arr * 255.0)
         if np.isnan(arr).any() or arr.min() < 0 or arr.max() > 255:
             raise UserError(f"{path}: '{key}' must hold pixel values in 0..255 (or floats in 0..1)")
@@ -103,7 +110,7 @@ def _check_labels(path: str, key: str, arr: np.ndarray, n: int) -> np.ndarray:
     arr = np.asarray(arr)
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
-    if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer):
+    if arr.ndim != 1 or arr.dtype.kind not in "iu":  # not issubdtype(np.integer): timedelta64 counts as one
         raise UserError(f"{path}: '{key}' must be a 1-D integer label array, got shape {arr.shape} dtype {arr.dtype}")
     if arr.shape[0] != n:
         raise UserError(f"{path}: '{key}' has {arr.shape[0]} labels but the images have {n}")
@@ -208,6 +215,11 @@ def load_npz(path: str | os.PathLike) -> Dataset:
             arrays = {k: f[k] for k in NPZ_KEYS}  # only these: other members are never decompressed
     except Exception as exc:  # zipfile/pickle/format errors: not a usable npz
         raise UserError(f"{path}: not a readable .npz file ({exc.__class__.__name__}: {exc})") from None
+    if min(a.size for a in (arrays["x_train"], arrays["x_test"])) and \
+            _unit_floats(arrays["x_train"]) != _unit_floats(arrays["x_test"]):  # one scale for both splits
+        unit, other = ("x_train", "x_test") if _unit_floats(arrays["x_train"]) else ("x_test", "x_train")
+        raise UserError(f"{path}: '{unit}' holds floats in 0..1 (read as 0..255 after x255) but '{other}' does not: "
+                        f"store both splits on the same scale")
     x_tr = _check_images(path, "x_train", arrays["x_train"])
     x_te = _check_images(path, "x_test", arrays["x_test"])
     if x_tr.shape[1:] != x_te.shape[1:]:
@@ -215,6 +227,8 @@ def load_npz(path: str | os.PathLike) -> Dataset:
     y_tr = _check_labels(path, "y_train", arrays["y_train"], len(x_tr))
     y_te = _check_labels(path, "y_test", arrays["y_test"], len(x_te))
     num_classes = int(max(y_tr.max(), y_te.max())) + 1
+    if num_classes < 2:
+        raise UserError(f"{path}: every label is 0: a classifier needs at least 2 classes")
     vmax = 255 if max(x_tr.max(), x_te.max()) > 16 else 16
     return Dataset(Path(path).stem, x_tr, y_tr, x_te, y_te, num_classes, vmax)
 

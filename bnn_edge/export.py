@@ -235,7 +235,7 @@ def export_run(run_dir: str | os.PathLike, out: str | os.PathLike, cpu: str = "c
     from bnn_edge.train import load_run
 
     cpu, budget, flash_kb, ram_kb = check_export_options(cpu, flash_kb, ram_kb, buffer_kb, head_classes)
-    with AtomicDir(out, "an export directory", EXPORT_DIR_NAMES) as work:
+    with AtomicDir(out, "an export directory", EXPORT_DIR_NAMES, keep={"RUN_DIR": run_dir}) as work:
         model, run = load_run(run_dir)
         fingerprint = run_fingerprint(run_dir)  # the run this export is made from, recorded in export.json
         if fingerprint[MODEL_FILE] != run[FILES_KEY][MODEL_FILE]:

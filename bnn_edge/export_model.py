@@ -223,7 +223,7 @@ def export_model_file(model_path: str | os.PathLike, out: str | os.PathLike, cpu
         "reference_check": check,
     }
     files = (*EXPORT_FILES, IMAGES_FILE)
-    with AtomicDir(out, "an export directory", (*files, EXPORT_JSON, "build-*")) as work:
+    with AtomicDir(out, "an export directory", (*files, EXPORT_JSON, "build-*"), keep={"MODEL": model_path}) as work:
         d = work.path
         (d / "model.tflite").write_bytes(tflite)
         (d / "model.bnnpack").write_bytes(pack_bytes)

@@ -20,6 +20,7 @@ from typing import Any
 MAX_DEPTH = 64
 #: largest JSON file :func:`read` accepts (the project's own files are kilobytes; a .keras config a few MB)
 MAX_BYTES = 16 * 1024 * 1024
+MAX_INT_DIGITS = 64  # no field of ours needs more (a 64-bit integer has 20)
 
 
 class JSONTextError(ValueError):
@@ -33,6 +34,13 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise JSONTextError(f"duplicate key {key!r} in one object")
         out[key] = value
     return out
+
+
+def _int(text: str) -> int:
+    """JSON integers up to :data:`MAX_INT_DIGITS` digits (Python refuses over 4,300 with a ValueError)."""
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise JSONTextError(f"an integer of {len(text.lstrip('-'))} digits (at most {MAX_INT_DIGITS})")
+    return int(text)
 
 
 def depth(value: Any) -> int:
@@ -54,7 +62,7 @@ def parse(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
     """``text`` as JSON, or :class:`JSONTextError`: a syntax error (with line and column), a key
     given twice in one object, or containers nested more than ``max_depth`` deep."""
     try:
-        value = json.loads(text, object_pairs_hook=_unique)
+        value = json.loads(text, object_pairs_hook=_unique, parse_int=_int)
     except json.JSONDecodeError as exc:
         raise JSONTextError(f"{exc.msg} (line {exc.lineno}, column {exc.colno})") from None
     except UnicodeDecodeError as exc:

@@ -45,6 +45,9 @@ class LRSchedule:
             raise ValueError(f"schedule kind must be 'plateau' or 'cosine', got {self.kind!r}")
         if not (self.start_lr > 0 and self.min_lr > 0):
             raise ValueError("learning rates must be positive")
+        if self.min_lr > self.start_lr:
+            raise ValueError(f"--lr {self.start_lr:g} is below the floor --lr-min {self.min_lr:g} (the schedule runs "
+                             f"from --lr down to --lr-min): lower --lr-min or raise --lr")
         if not 0 < self.factor < 1:
             raise ValueError(f"factor must be in (0, 1), got {self.factor}")
         if not (math.isfinite(self.max_seconds) and self.max_seconds >= 0):

@@ -114,6 +114,31 @@ def bad(tmp_path_factory) -> Path:
     np.savez(d / "sparse.npz", x_train=x2, y_train=np.where(y2 == 9, 40, y2), x_test=x2[:10], y_test=np.arange(10))
     np.savez(d / "stray_test.npz", x_train=x2, y_train=y2, x_test=x2[:10], y_test=np.where(np.arange(10) == 5, 12, 5))
     _inflated_npz(d / "inflated.npz")
+
+    # session 9's red-team round: shapes, dtypes, scales and files that once gave a traceback,
+    # a hang or a silently wrong result
+    np.savez(d / "zero_width.npz", x_train=np.zeros((20, 8, 0), np.uint8), y_train=y2,
+             x_test=np.zeros((10, 8, 0), np.uint8), y_test=np.arange(10))
+    np.savez(d / "timedelta.npz", x_train=x2, y_train=y2.astype("timedelta64[s]"), x_test=x2[:10], y_test=np.arange(10))
+    np.savez(d / "one_class.npz", x_train=x2, y_train=np.zeros(20, int), x_test=x2[:10], y_test=np.zeros(10, int))
+    np.savez(d / "mixed_scale.npz", x_train=np.full((20, 8, 8), 0.5, np.float32), y_train=y2,
+             x_test=np.full((10, 8, 8), 8, np.uint8), y_test=np.arange(10))
+    (d / "huge_int.json").write_text('{"name": "x", "latent": 1' + "0" * 5000 + "}")
+    (d / "huge_int.toml").write_text("name = 'x'\nlatent = 1" + "0" * 5000 + "\n")
+    from PIL import Image
+
+    for case in ("broken_link", "link_loop", "fifo"):
+        for c in ("a", "b"):
+            (d / case / c).mkdir(parents=True)
+            for i in range(3):
+                Image.fromarray(np.zeros((8, 8), np.uint8)).save(d / case / c / f"{i}.png")
+    os.symlink("nowhere.png", d / "broken_link" / "a" / "x.png")
+    os.symlink("x.png", d / "link_loop" / "a" / "x.png")
+    os.mkfifo(d / "fifo" / "a" / "x.png")  # Pillow would wait on it forever
+    edited = {**genuine, "preset": {**genuine["preset"], "latent": 2 * genuine["preset"]["latent"]},
+              "classes": [0, 1, 2, 3, 4], "pretrain_classes": 5}
+    _run_dir(d / "run_other_network", edited, (d / "run" / "model.keras").read_bytes())
+    (d / "cil_out" / "pretrain").mkdir(parents=True)
     return d
 
 
@@ -358,6 +383,29 @@ CASES += [
     ("cil --pretrained {B}/run_order_str --replay none --out {B}/c", "class_order"),
     ("cil --pretrained {B}/run_nolatent --replay none --pretrain-classes 5 --tasks 5 --out {B}/c", "latent"),
     ("simulate {B}/export_spatial --cil", "spatial"),
+]
+
+# Session 9's red-team round.
+CASES += [
+    ("train --dataset {B}/zero_width.npz --out {B}/o", "height, width and channels"),
+    ("train --dataset {B}/timedelta.npz --out {B}/o", "integer label"),
+    ("train --dataset {B}/one_class.npz --out {B}/o", "at least 2 classes"),
+    ("train --dataset {B}/mixed_scale.npz --out {B}/o", "same scale"),
+    ("summary --preset {B}/huge_int.json", "5001 digits"),
+    ("summary --preset {B}/huge_int.toml", "huge_int.toml"),
+    ("summary --classes 100000000", "--classes"),
+    ("train --dataset {B}/broken_link --out {B}/o", "broken symbolic link"),
+    ("train --dataset {B}/link_loop --out {B}/o", "x.png"),
+    ("train --dataset {B}/fifo --out {B}/o", "not a regular file"),
+    ("train --lr 1e-6 --out {B}/o", "--lr-min"),
+    ("sweep --seeds 1.5 --out {B}/s", "integers"),
+    ("train --out {B}/text.txt/sub", "is a file, not a folder"),
+    ("train --tensorboard {B}/tb --out {B}/tb", "--tensorboard"),
+    ("train --tensorboard {B}/tb2/logs --out {B}/tb2", "inside --out"),
+    ("cil --pretrained {B}/cil_out/pretrain --replay none --out {B}/cil_out", "--pretrained"),
+    ("export {B}/run --out {B}/run", "RUN_DIR"),
+    ("cil --pretrained {B}/run_other_network --replay none --pretrain-classes 5 --tasks 5 --out {B}/c",
+     "network latent"),
 ]
 
 # Cases that once ended in an uncaught exception (bnn_edge/device/firmware.py), kept as ordinary cases.

@@ -325,3 +325,22 @@ def test_exif_rotated_file_passes_the_header_size_check(tmp_path):
     Image.fromarray(np.zeros((8, 4, 3), np.uint8)).save(tmp_path / "b" / "zz_rot.png", exif=exif)
     with pytest.raises(UserError, match=r"zz_rot\.png: image is 4x8 but .*000\.png is 8x4"):
         load_image_folder(tmp_path, test_fraction=0.4)
+
+
+def test_test_fraction_on_a_split_folder_is_one_warning_line(tmp_path):
+    """--test-fraction has no effect where train/ and test/ exist: said once, as a `warning:` line
+    (bnn-edge's own warnings are not Python's `file.py:N: UserWarning` with a source line)."""
+    from click.testing import CliRunner
+
+    from bnn_edge.cli import main
+
+    make_folder(tmp_path / "d" / "train", {"a": 3, "b": 3}, mode="L")
+    make_folder(tmp_path / "d" / "test", {"a": 2, "b": 2}, mode="L", seed=1)
+    with pytest.warns(UserWarning, match="--test-fraction 0.3 ignored"):
+        load_image_folder(tmp_path / "d", test_fraction=0.3)
+    r = CliRunner().invoke(main, ["train", "--dataset", str(tmp_path / "d"), "--test-fraction", "0.3", "--epochs", "1",
+                                  "--quiet", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+    lines = [ln for ln in r.stderr.splitlines() if "test-fraction" in ln]
+    assert lines == [f"warning: --test-fraction 0.3 ignored: {tmp_path / 'd'} has its own train/ and test/ folders"]
+    assert "UserWarning" not in r.stderr

@@ -84,9 +84,25 @@ def prepare(cfg: CilConfig) -> tuple[Strategy, Dataset, Preset, Scenario, Buffer
     return strategy, data, p, scenario, budget
 
 
-def check_pretrained(run: dict[str, Any], cfg: CilConfig, scenario: Scenario, where: str) -> None:
-    """The reused run must have pre-trained this preset on exactly this scenario's phase 0."""
+def check_pretrained(run: dict[str, Any], cfg: CilConfig, scenario: Scenario, where: str,
+                     p: Preset | None = None, dataset_options: dict[str, Any] | None = None) -> None:
+    """The reused run must have pre-trained this preset on exactly this scenario's phase 0.
+
+    With ``p`` and ``dataset_options``, also the same network (every field of the preset as this
+    run resolves it: input shape, levels, pixel range, blocks, latent size, ...: a network
+    description file edited since, or a dataset of another image size, are refused) and the same
+    image-folder options."""
     problems = []
+    if p is not None:
+        now = json.loads(json.dumps(asdict(p)))
+        then = run.get("preset") if isinstance(run.get("preset"), dict) else {}
+        diff = sorted(k for k in set(now) | set(then) if now.get(k) != then.get(k))
+        if diff:
+            problems.append("network " + ", ".join(f"{k} {json.dumps(then.get(k))} (this run: {json.dumps(now.get(k))})"
+                                                    for k in diff[:4]) + (" ..." if len(diff) > 4 else ""))
+    if dataset_options is not None and (run.get("dataset_options") or {}) != dataset_options:
+        problems.append(f"dataset options {json.dumps(run.get('dataset_options') or {})} "
+                        f"(this run: {json.dumps(dataset_options)})")
     if run.get("dataset") != cfg.dataset:
         problems.append(f"dataset '{run.get('dataset')}' (this run: '{cfg.dataset}')")
     if run.get("preset_name") != cfg.preset:
@@ -141,7 +157,7 @@ def run_cil(cfg: CilConfig, out: str | Path, verbose: bool = True) -> dict[str, 
     def scope():  # a fresh context manager each time: the strategy's, or none
         return dist.scope() if dist is not None else contextlib.nullcontext()
 
-    with AtomicDir(out, "a cil output directory", CIL_DIR_NAMES) as work:
+    with AtomicDir(out, "a cil output directory", CIL_DIR_NAMES, keep={"--pretrained": cfg.pretrained}) as work:
         result = _run_into(work.path, work.final, cfg, strategy, data, p, scenario, budget, dist, scope, verbose, t_start)
     return result
 
@@ -166,7 +182,7 @@ def _run_into(out_dir: Path, final_dir: Path, cfg: CilConfig, strategy: Strategy
         run_dir = Path(cfg.pretrained)
         with scope():
             model, run = load_run(run_dir)
-        check_pretrained(run, cfg, scenario, str(run_dir))
+        check_pretrained(run, cfg, scenario, str(run_dir), p, data.options)
         check_has_latent(model, str(run_dir))
         pretrain_info = {"reused": str(run_dir)}
     else:

@@ -3,7 +3,7 @@
 Grid: presets x strategies x buffer sizes x seeds. Buffer-free strategies (``none``, ``joint``,
 ``joint-latent``) run once per (preset, seed). Layout of the sweep directory::
 
-    sweep.json                              the settings shared by every cell (checked on resume)
+    sweep.json                              the settings shared by every cell and the networks (checked on resume)
     pretrain/<preset>_seed<s>/              phase 0, shared by all cells of (preset, seed)
     cells/<preset>_<strategy>[_<mb>Mb]_seed<s>/cil.json (+ plots)
     sweep.csv, final_accuracy_vs_buffer.png
@@ -99,7 +99,10 @@ class Cell:
 
     @property
     def name(self) -> str:
-        mb = f"_{self.buffer_mb:g}Mb" if self.buffer_mb is not None else ""
+        mb = ""
+        if self.buffer_mb is not None:  # %g unless it rounds (0.0100001 vs 0.01000011): then the exact repr
+            g = f"{self.buffer_mb:g}"
+            mb = f"_{g if float(g) == self.buffer_mb else repr(float(self.buffer_mb))}Mb"
         return f"{preset_label(self.preset)}_{self.replay}{mb}_seed{self.seed}"
 
     def config(self, sweep: SweepConfig, pretrained: Path) -> CilConfig:
@@ -171,23 +174,39 @@ def validate(cfg: SweepConfig) -> dict[Cell, str]:
     return too_small
 
 
+def networks(cfg: SweepConfig) -> dict[str, Any]:
+    """Every preset of the grid as resolved now (a network description file's contents, not its name)."""
+    from bnn_edge.models import get_preset
+
+    return {name: json.loads(json.dumps(asdict(get_preset(name)))) for name in cfg.presets}
+
+
 def _check_resume(out: Path, cfg: SweepConfig) -> None:
+    """A sweep directory is resumed only with the same shared settings and networks: finished cells
+    and pre-trainings made with a network description file that was edited since are not reused.
+    ``sweep.json`` holds the settings and, under ``networks``, every preset the directory has seen."""
     path = out / SWEEP_FILE
-    shared = cfg.shared()
-    if path.is_file():
-        try:
-            old = jsontext.read(path)
-        except (OSError, jsontext.JSONTextError):
-            old = None
-        if not isinstance(old, dict):
-            old = None
-        if old != shared:
-            diff = sorted(k for k in shared if old is None or old.get(k) != shared[k])
-            raise UserError(
-                f"--out {out}: holds a sweep with other settings ({', '.join(diff)} differ); use another --out"
-            )
-    else:
-        write_file_atomic(path, json.dumps(shared, indent=2))
+    shared, now = cfg.shared(), networks(cfg)
+    if not path.is_file():
+        write_file_atomic(path, json.dumps({**shared, "networks": now}, indent=2))
+        return
+    try:
+        old = jsontext.read(path)
+    except (OSError, jsontext.JSONTextError):
+        old = None
+    old = dict(old) if isinstance(old, dict) else None
+    seen = old.pop("networks", {}) if old is not None else {}
+    seen = seen if isinstance(seen, dict) else {}  # a sweep.json written before networks were recorded: {}
+    if old != shared:
+        diff = sorted(k for k in shared if old is None or old.get(k) != shared[k])
+        raise UserError(f"--out {out}: holds a sweep with other settings ({', '.join(diff)} differ); use another --out")
+    for name, net in now.items():
+        if name in seen and seen[name] != net:
+            fields = sorted(k for k in set(net) | set(seen[name]) if net.get(k) != seen[name].get(k))
+            raise UserError(f"--out {out}: its results for preset {name} were made with another network "
+                            f"({', '.join(fields)} differ: the description file was edited?); use another --out")
+    if any(name not in seen for name in now):
+        write_file_atomic(path, json.dumps({**shared, "networks": {**seen, **now}}, indent=2))
 
 
 def _cell_result(cell_path: Path) -> dict[str, Any] | None:

@@ -68,6 +68,25 @@ def _exit_cleanly_on_sigterm() -> Callable[[], None]:
     return lambda: None
 
 
+def _one_line_warnings() -> Callable[[], None]:
+    """Warnings raised by bnn-edge's own code print as one ``warning: ...`` line on stderr (not
+    Python's ``file.py:123: UserWarning: ...`` and the source line); other libraries' warnings are
+    shown as before. Returns what puts the previous handler back."""
+    import warnings
+
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    previous = warnings.showwarning
+
+    def show(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+        if os.path.abspath(filename).startswith(package + os.sep):
+            click.echo(f"warning: {' '.join(str(message).split())}", err=True)
+        else:
+            previous(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    return lambda: setattr(warnings, "showwarning", previous)
+
+
 class _OneLineErrors(click.Group):
     """Click's own usage errors (bad choice, bad type, missing option) as one ``error:`` line, exit 2.
 
@@ -91,6 +110,7 @@ class _OneLineErrors(click.Group):
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
         restore = _exit_cleanly_on_sigterm()
+        restore_warnings = _one_line_warnings()
         try:
             rv = super().main(*args, **kwargs)
         except click.exceptions.Abort:
@@ -105,6 +125,7 @@ class _OneLineErrors(click.Group):
             click.echo(f"error: {where}{message} (see --help)", err=True)
             sys.exit(exc.exit_code)
         finally:
+            restore_warnings()
             restore()
         if isinstance(rv, int) and rv:  # standalone_mode=False returns the exit code of ctx.exit()
             sys.exit(rv)

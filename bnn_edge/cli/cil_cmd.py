@@ -76,6 +76,9 @@ def cil(dataset, image_size, test_fraction, data_dir, preset, pretrain_classes, 
                     data_dir=data_dir, distribute=distribute, devices=devices, recon_weight=recon_weight)
     check_config(cfg)
     check_dataset_source(dataset, size, fraction)
+    from bnn_edge.atomic import refuse_within
+
+    refuse_within(out, "--out", {"--tensorboard": tensorboard, "--pretrained": pretrained})
     # TensorFlow only now: the checks above answer a mistake in well under a second
     from bnn_edge.cil.engine import run_cil
     from bnn_edge.tblog import logging_to, write_cil
@@ -96,7 +99,8 @@ def _split(text: str, conv: Callable[[str], T], what: str) -> list[T]:
     try:
         items = [conv(s.strip()) for s in text.split(",") if s.strip()]
     except ValueError:
-        raise UserError(f"{what} {text!r}: expected a comma-separated list") from None
+        kind = {int: "integers", float: "numbers"}.get(conv, "values")  # type: ignore[call-overload]
+        raise UserError(f"{what} {text!r}: expected a comma-separated list of {kind}") from None
     if not items:
         raise UserError(f"{what} {text!r}: empty list")
     return items

@@ -83,6 +83,9 @@ def train(dataset, image_size, test_fraction, data_dir, preset, epochs, pretrain
     check_dataset_source(dataset, size, fraction)
     schedule = schedule_from(lr, lr_factor, lr_patience, lr_min, lr_schedule, max_minutes)
     check_val_fraction(val_fraction, schedule)
+    from bnn_edge.atomic import refuse_within
+
+    refuse_within(out, "--out", {"--tensorboard": tensorboard})
     # TensorFlow only now: the checks above answer a mistake in well under a second
     from bnn_edge.distribute import make_strategy
     from bnn_edge.precision import cpu_has_bf16
@@ -125,8 +128,10 @@ def summary(preset, input_shape, classes, as_json):
             raise UserError(f"--input-shape {input_shape!r}: expected H,W,C with three positive integers") from None
         p = with_input_shape(p, shape)
     n = classes if classes is not None else (100 if p.name.startswith("paper") else 10)
-    if n < 1:
-        raise UserError(f"--classes {n}: must be >= 1")
+    from bnn_edge.data import MAX_CLASSES
+
+    if not 1 <= n <= MAX_CLASSES:
+        raise UserError(f"--classes {n}: must be in 1..{MAX_CLASSES}")
     model = build_model(p, n)
     counts = weight_counts(model).as_dict()
     if as_json:

@@ -45,6 +45,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import stat
 import sys
 import tempfile
 import time
@@ -112,13 +113,21 @@ def _visible(entries) -> list[os.DirEntry]:
     return sorted((e for e in entries if not e.name.startswith(".")), key=lambda e: e.name)
 
 
+def _is_dir(e: os.DirEntry) -> bool:
+    """``e.is_dir()`` (following links), a link loop or unreadable entry as one error naming it."""
+    try:
+        return e.is_dir()
+    except OSError as exc:
+        raise UserError(f"{e.path}: cannot follow it ({exc.strerror or exc})") from None
+
+
 def _class_dirs(root: Path) -> list[os.DirEntry]:
     try:
         with os.scandir(root) as it:
             entries = _visible(it)
     except OSError as exc:
         raise UserError(f"{root}: cannot list the folder ({exc.strerror or exc})") from None
-    files = [e for e in entries if not e.is_dir()]
+    files = [e for e in entries if not _is_dir(e)]
     if files:
         raise UserError(f"{files[0].path}: a file where class folders are expected ({root} must hold one folder per class)")
     if len(entries) < 2:
@@ -135,11 +144,17 @@ def _class_files(d: os.DirEntry) -> list[tuple[str, int, int]]:
     except OSError as exc:
         raise UserError(f"{d.path}: cannot list the folder ({exc.strerror or exc})") from None
     for e in entries:
-        if e.is_dir():
+        if _is_dir(e):
             raise UserError(f"{e.path}: nested folder inside a class folder (one level of class folders expected)")
         if not e.name.lower().endswith(IMAGE_SUFFIXES):
             raise UserError(f"{e.path}: not an image file (expected {', '.join(IMAGE_SUFFIXES)})")
-        st = e.stat()
+        try:
+            st = e.stat()  # follows a symbolic link
+        except OSError as exc:
+            what = "a broken symbolic link" if e.is_symlink() else "cannot read its size and time"
+            raise UserError(f"{e.path}: {what} ({exc.strerror or exc})") from None
+        if not stat.S_ISREG(st.st_mode):  # a FIFO would block the decoder forever, a device never end
+            raise UserError(f"{e.path}: not a regular file (a pipe, socket or device), expected an image file")
         out.append((e.path, int(st.st_size), int(st.st_mtime_ns)))
     if not out:
         raise UserError(f"{d.path}: empty class folder (no image files)")
@@ -435,6 +450,9 @@ def load_image_folder(root: str | os.PathLike, image_size: tuple[int, int] | Non
     listing = list_folder(root)
     root_p = Path(listing["root"])
     splits = list(listing["splits"])
+    if test_fraction is not None and listing["layout"] == "split":
+        warnings.warn(f"--test-fraction {test_fraction} ignored: {root_p} has its own train/ and test/ folders",
+                      stacklevel=2)
     for s in splits:
         labels = listing["splits"][s]["labels"]
         if listing["layout"] == "flat":

@@ -122,6 +122,8 @@ def read_description(path: str) -> dict[str, Any]:
         raise UserError(f"{path}: not valid TOML: {' '.join(str(exc).split())}") from None
     except RecursionError:
         raise UserError(f"{path}: not valid TOML: nested too deeply (at most {jsontext.MAX_DEPTH} levels)") from None
+    except ValueError as exc:  # Python's own limit: an integer of more than 4,300 digits
+        raise UserError(f"{path}: not valid TOML: {' '.join(str(exc).split(':')[0].split())}") from None
     d = jsontext.depth(table)
     if d > jsontext.MAX_DEPTH:
         raise UserError(f"{path}: not valid TOML: nested {d} levels deep (at most {jsontext.MAX_DEPTH})")
@@ -146,7 +148,7 @@ def parse_preset(table: Mapping[str, Any], path: str) -> Preset:
                 isinstance(value, float) and not (math.isfinite(value) and value.is_integer())):
             raise fail(field, f"expected an integer in {lo}..{hi}, got {_show(value)}")
         if not lo <= int(value) <= hi:
-            raise fail(field, f"expected an integer in {lo}..{hi}, got {int(value)}")
+            raise fail(field, f"expected an integer in {lo}..{hi}, got {_show(value)}")
         return int(value)
 
     def ranged(field: str) -> int:
