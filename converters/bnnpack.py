@@ -515,6 +515,10 @@ def _check_graph(pack: Pack) -> None:
             if out.arena_offset < t.arena_offset + t.size_bytes and t.arena_offset < out.arena_offset + out.size_bytes:
                 raise PackError(f"{label}: output tensor {op.out} overlaps its input tensor {tid} in the arena")
         written.add(op.out)
+    for name in ("output_tensor", "latent_tensor"):  # what the caller reads back must be computed
+        tid = getattr(pack, name)
+        if tid != NO_TENSOR and tid < len(pack.tensors) and tid not in written:
+            raise PackError(f"{name} {tid} is written by no op (the model would return whatever the arena held)")
     if ((pack.arena_bytes + 3) & ~3) + pack.scratch_bytes > ARENA_TOTAL_LIMIT:
         raise PackError(f"arena_bytes {pack.arena_bytes} + scratch_bytes {pack.scratch_bytes} exceeds 0xFFFFFFFC")
 

@@ -186,6 +186,42 @@ def _check_signature(k: int, name: str, ins: list[int], outs: list[int], custom:
         raise TFLiteError(f"{where}: output has shape {tensors[outs[0]].shape}, expected rank {out_rank}")
 
 
+#: LCE's custom options are one flexbuffer map of a dozen scalars and short vectors (~300 bytes)
+MAX_CUSTOM_OPTION_BYTES = 4096
+MAX_CUSTOM_OPTION_KEYS = 64
+MAX_CUSTOM_OPTION_VECTOR = 256
+
+
+def _option_value(ref: flexbuffers.Ref, depth: int = 0) -> Any:
+    """A scalar, or (at the top level only) a vector of scalars, of a custom-options map."""
+    if ref.IsNull or ref.IsBool or ref.IsInt or ref.IsFloat or ref.IsString:
+        return ref.Value
+    if depth == 0 and (ref.IsVector or ref.IsTypedVector or ref.IsFixedTypedVector):
+        vec = ref.AsVector if ref.IsVector else ref.AsTypedVector if ref.IsTypedVector else ref.AsFixedTypedVector
+        if len(vec) > MAX_CUSTOM_OPTION_VECTOR:
+            raise ValueError(f"a vector of {len(vec)} values (at most {MAX_CUSTOM_OPTION_VECTOR})")
+        return [_option_value(vec[j], 1) for j in range(len(vec))]
+    raise ValueError("a value that is not a number, string or flat vector of them (nested containers are refused)")
+
+
+def custom_options(raw: bytes) -> dict[str, Any]:
+    """An op's custom options (a flexbuffer map) as a dict, read lazily with bounds: at most
+    :data:`MAX_CUSTOM_OPTION_BYTES` bytes, :data:`MAX_CUSTOM_OPTION_KEYS` keys, values that are
+    scalars or flat vectors of at most :data:`MAX_CUSTOM_OPTION_VECTOR` scalars. (``flexbuffers.Loads``
+    decodes everything eagerly: 150 bytes of vectors that share their children decode to 2^40
+    elements.) ``ValueError`` (or the flexbuffers package's own errors) otherwise."""
+    if len(raw) > MAX_CUSTOM_OPTION_BYTES:
+        raise ValueError(f"{len(raw)} bytes (at most {MAX_CUSTOM_OPTION_BYTES})")
+    root = flexbuffers.GetRoot(raw)
+    if not root.IsMap:
+        raise ValueError("not a flexbuffer map")
+    m = root.AsMap
+    if len(m) > MAX_CUSTOM_OPTION_KEYS:
+        raise ValueError(f"{len(m)} keys (at most {MAX_CUSTOM_OPTION_KEYS})")
+    keys, values = m.Keys, m.Values
+    return {keys[i].AsKey: _option_value(values[i]) for i in range(len(m))}
+
+
 def read_tflite(data: bytes) -> TFLGraph:
     """Parse the first subgraph of a TFLite model: tensors (with constant data), ops, I/O."""
     data = bytes(data)
@@ -241,9 +277,10 @@ def read_tflite(data: bytes) -> TFLGraph:
             if custom_code and op.CustomOptionsLength() > 0:
                 raw = op.CustomOptionsAsNumpy().tobytes()
                 try:
-                    custom = dict(flexbuffers.Loads(raw))
+                    custom = custom_options(raw)
                 except Exception as exc:
-                    raise TFLiteError(f"op {k} ({name}): unreadable custom options ({exc.__class__.__name__})") from None
+                    raise TFLiteError(f"op {k} ({name}): unreadable custom options "
+                                      f"({exc.__class__.__name__}: {str(exc)[:120]})") from None
             _check_signature(k, name, ins, outs, custom, tensors)
             ops.append(TFLOp(k, name, ins, outs, custom, _builtin_options(op, name)))
         g_in = [int(v) for v in sg.InputsAsNumpy()]

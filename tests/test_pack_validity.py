@@ -88,3 +88,41 @@ def test_simulate_and_run_never_keyerror_on_reordered_pack(tmp_path):
     pack.ops = pack.ops[::-1]
     with pytest.raises(bp.PackError):
         run_pack(bp.read_pack(bp.write_pack(pack, validate=False)), np.zeros((1, 1, 1, 1), np.uint8))
+
+
+def test_output_or_latent_written_by_no_op_refused_by_both(diff, tmp_path):
+    """A pack cut after its first op (header counts and CRCs consistent) once passed both readers:
+    the C runtime returned whatever its arena held and the simulator raised a KeyError."""
+    pack = _small()
+    assert pack.output_tensor not in {pack.ops[0].out, pack.input_tensor}
+    pack.ops = pack.ops[:1]
+    pack.latent_tensor = bp.NO_TENSOR
+    data = bp.write_pack(pack, validate=False)
+    with pytest.raises(bp.PackError, match="output_tensor .* written by no op"):
+        bp.read_pack(data)
+    assert c_status(diff, tmp_path, data) == 12  # BNN_ERR_IO_TENSOR
+    pack = _small()
+    pack.tensors.append(bp.TensorSpec(bp.DType.BITS, 1, 1, 32, 0))  # a BITS tensor no op writes
+    spare = len(pack.tensors) - 1
+    pack.latent_tensor = spare
+    data = bp.write_pack(pack, validate=False)
+    with pytest.raises(bp.PackError, match="latent_tensor .* written by no op"):
+        bp.read_pack(data)
+    assert c_status(diff, tmp_path, data) == 12
+
+
+def test_sim_reads_a_huge_dilation_without_materialising_its_padding():
+    """SAME padding is virtual in the simulator: dilation 8,388,609 on a 5x5 input (a span of 16 M
+    pixels, ~60 GB had the padding been allocated) gives what dilation 100 gives, since both leave
+    only the centre taps inside the input (the others read the +1 padding)."""
+    from bnn_edge.sim.bconv2d import bconv2d
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 2**32, size=(2, 5, 5, 1), dtype=np.uint64).astype(np.uint32)
+    w = rng.integers(0, 2**32, size=(4, 3, 3, 1), dtype=np.uint64).astype(np.uint32)
+    kw = dict(cin=32, cout=4, kh=3, kw=3, padding="SAME", out_bits=False)
+    far = bconv2d(x, w, dilation=8_388_609, **kw)
+    near = bconv2d(x, w, dilation=100, **kw)
+    np.testing.assert_array_equal(far, near)
+    plain = bconv2d(x, w, dilation=1, **kw)
+    assert not np.array_equal(far, plain)  # the dilation did change what was read

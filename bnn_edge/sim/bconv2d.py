@@ -7,7 +7,7 @@ import numpy as np
 from converters.bitpack import to_pm1, words
 from converters.ops import conv_output_size
 
-from ._common import IntPair, Padding, accum_from_dot, as_batch, finish, pad_input, pair, padding_code, tap, unbatch
+from ._common import IntPair, Padded, Padding, accum_from_dot, as_batch, finish, pad_input, pair, padding_code, tap, unbatch
 
 __all__ = ["bconv2d"]
 
@@ -77,10 +77,10 @@ def bconv2d(
     return unbatch(y, added)
 
 
-def _conv_dot(xp: np.ndarray, wmat: np.ndarray, k: tuple[int, int], s: tuple[int, int], d: tuple[int, int],
+def _conv_dot(xp: Padded, wmat: np.ndarray, k: tuple[int, int], s: tuple[int, int], d: tuple[int, int],
               ho: int, wo: int, groups: int, cin_g: int, cout_g: int) -> np.ndarray:
     """±1 dot products ``[n, ho, wo, cout]`` of a padded ±1 chunk with ``wmat[cout, K]``."""
-    n = xp.shape[0]
+    n = xp.x.shape[0]
     K = k[0] * k[1] * cin_g
     out = np.empty((n * ho * wo, groups * cout_g), dtype=np.float32)
     cols = np.empty((n, ho, wo, k[0], k[1], cin_g), dtype=np.float32)

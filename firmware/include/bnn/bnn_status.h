@@ -20,7 +20,8 @@ typedef enum {
     BNN_ERR_COUNTS,          /* n_tensors or n_ops outside 1..65534 */
     BNN_ERR_TABLES_BOUNDS,   /* tensor/op tables do not fit inside the payload */
     BNN_ERR_META_BOUNDS,     /* meta_off + meta_len > payload_size */
-    BNN_ERR_IO_TENSOR,       /* input/output/latent tensor id out of range or of a wrong dtype */
+    BNN_ERR_IO_TENSOR,       /* input/output/latent tensor id out of range, of a wrong dtype, or
+                              * (output, latent) written by no op */
     BNN_ERR_TENSOR_DTYPE,    /* unknown tensor dtype */
     BNN_ERR_TENSOR_SHAPE,    /* a tensor dimension is 0 */
     BNN_ERR_TENSOR_SIZE,     /* size_bytes differs from the size computed from dtype and shape */

@@ -207,6 +207,10 @@ bnn_status_t bnn_model_load(bnn_model_t *m, const void *buf, size_t len) {
         bnn_status_t s = check_op(&t, i, &op, &scratch);
         if (s != BNN_OK) return s;
     }
+    /* the output and the latent are what the caller reads: each must be written by an op (or be
+     * the input), or bnn_invoke would hand back whatever the arena held */
+    if (!written_before(&t, no, t.output_tensor)) return BNN_ERR_IO_TENSOR;
+    if (t.latent_tensor != BNN_TENSOR_NONE && !written_before(&t, no, t.latent_tensor)) return BNN_ERR_IO_TENSOR;
     const uint64_t arena4 = ((uint64_t)t.arena_bytes + 3u) & ~(uint64_t)3u;
     if (arena4 + scratch > 0xFFFFFFFCull) return BNN_ERR_OP_SHAPE;
     t.scratch_bytes = (uint32_t)((scratch + 3u) & ~(uint64_t)3u);

@@ -15,7 +15,7 @@ const char *bnn_status_str(bnn_status_t status) {
         case BNN_ERR_COUNTS: return "n_tensors or n_ops out of range";
         case BNN_ERR_TABLES_BOUNDS: return "tensor/op tables exceed the payload";
         case BNN_ERR_META_BOUNDS: return "metadata range exceeds the payload";
-        case BNN_ERR_IO_TENSOR: return "bad input/output/latent tensor id or dtype";
+        case BNN_ERR_IO_TENSOR: return "bad input/output/latent tensor id or dtype, or an output no op writes";
         case BNN_ERR_TENSOR_DTYPE: return "unknown tensor dtype";
         case BNN_ERR_TENSOR_SHAPE: return "tensor has a zero dimension";
         case BNN_ERR_TENSOR_SIZE: return "tensor size_bytes does not match its shape";
