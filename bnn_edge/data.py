@@ -17,6 +17,7 @@ from typing import Sequence
 import numpy as np
 
 from bnn_edge.errors import UserError
+from bnn_edge.npzfile import read_npz
 
 DIGITS = "digits"
 #: At most this many classes (labels 0..MAX_CLASSES-1): the head stores labels in 16 bits, and a
@@ -122,54 +123,6 @@ def _check_labels(path: str, key: str, arr: np.ndarray, n: int) -> np.ndarray:
     return arr.astype(np.int64)
 
 
-def _check_npz_directory(path: str) -> None:
-    """Refuse a ``.npz`` whose arrays would inflate too far, before decompressing any of them.
-
-    Reads the zip directory (``infolist``: declared uncompressed sizes) and each array's ``.npy``
-    header (a few hundred bytes): the four arrays must declare at most :data:`MAX_NPZ_BYTES` in
-    all, and each member's declared size must be exactly its header plus ``prod(shape) * itemsize``.
-    Members other than the four arrays are never read.
-    """
-    import zipfile
-
-    try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise UserError(f"{path}: not a readable .npz file ({exc.__class__.__name__}: {exc})") from None
-    with zf:
-        infos = {}
-        for info in zf.infolist():
-            name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
-            infos.setdefault(name, info)
-        missing = [k for k in NPZ_KEYS if k not in infos]
-        if missing:
-            raise UserError(f"{path}: missing array(s) {', '.join(missing)} (found: {', '.join(sorted(infos)) or 'none'})")
-        total = sum(infos[k].file_size for k in NPZ_KEYS)
-        if total > MAX_NPZ_BYTES:
-            raise UserError(f"{path}: its arrays declare {total} bytes uncompressed, more than the {MAX_NPZ_BYTES} "
-                            f"bytes this loader accepts")
-        for key in NPZ_KEYS:
-            info = infos[key]
-            try:
-                with zf.open(info) as f:
-                    version = np.lib.format.read_magic(f)
-                    if version == (1, 0):
-                        shape, _, dtype = np.lib.format.read_array_header_1_0(f)
-                    elif version == (2, 0):
-                        shape, _, dtype = np.lib.format.read_array_header_2_0(f)
-                    else:
-                        raise ValueError(f"unsupported .npy version {version}")
-                    header = f.tell()
-            except Exception as exc:  # zlib, CRC, header syntax: not a usable array
-                raise UserError(f"{path}: '{key}' is not a readable .npy array ({exc.__class__.__name__}: {exc})") from None
-            if dtype.hasobject:
-                raise UserError(f"{path}: '{key}' holds Python objects; only numeric arrays are read")
-            expected = header + int(np.prod(shape, dtype=object)) * dtype.itemsize
-            if info.file_size != expected:
-                raise UserError(f"{path}: '{key}' declares {info.file_size} bytes but its header describes "
-                                f"{expected} ({dtype} {tuple(shape)}): a damaged or crafted file")
-
-
 def _counts(n: int, y: np.ndarray) -> np.ndarray:
     return np.bincount(y, minlength=n)[:n] if len(y) else np.zeros(n, np.int64)
 
@@ -209,12 +162,7 @@ def load_npz(path: str | os.PathLike) -> Dataset:
     path = str(path)
     if not os.path.isfile(path):
         raise UserError(f"{path}: no such file")
-    _check_npz_directory(path)
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in NPZ_KEYS}  # only these: other members are never decompressed
-    except Exception as exc:  # zipfile/pickle/format errors: not a usable npz
-        raise UserError(f"{path}: not a readable .npz file ({exc.__class__.__name__}: {exc})") from None
+    arrays = read_npz(path, NPZ_KEYS, MAX_NPZ_BYTES)
     if min(a.size for a in (arrays["x_train"], arrays["x_test"])) and \
             _unit_floats(arrays["x_train"]) != _unit_floats(arrays["x_test"]):  # one scale for both splits
         unit, other = ("x_train", "x_test") if _unit_floats(arrays["x_train"]) else ("x_test", "x_train")

@@ -207,6 +207,10 @@ def head_reserve_bytes(latent: int, hidden: int, max_classes: int) -> int:
     return mem["arena"] - mem["buffer"]
 
 
+#: the largest memory budget an option may name: a Cortex-M addresses 4 GiB
+MAX_BUDGET_KB = 4 * 1024 * 1024
+
+
 def check_export_options(cpu: str, flash_kb: int | None, ram_kb: int | None, buffer_kb: float,
                          head_classes: int) -> tuple[str, CpuBudget, int, int]:
     """Validate the budget options of ``export`` (any target spelling of the CPU: ``m4``,
@@ -218,12 +222,16 @@ def check_export_options(cpu: str, flash_kb: int | None, ram_kb: int | None, buf
     budget = CPUS[cpu]
     flash_kb = budget.flash_kb if flash_kb is None else flash_kb
     ram_kb = budget.ram_kb if ram_kb is None else ram_kb
-    if flash_kb <= 0 or ram_kb <= 0:
-        raise UserError("--flash-kb and --ram-kb must be positive")
-    if not (buffer_kb >= 0 and math.isfinite(buffer_kb)):
-        raise UserError(f"--buffer-kb {buffer_kb}: must be a finite number >= 0")
-    if head_classes < 0:
-        raise UserError(f"--head-classes {head_classes}: must be >= 0")
+    for name, kb in (("--flash-kb", flash_kb), ("--ram-kb", ram_kb)):
+        if not 0 < kb <= MAX_BUDGET_KB:
+            raise UserError(f"{name} {kb}: must be in 1..{MAX_BUDGET_KB} (KiB; {MAX_BUDGET_KB} = 4 GiB, a 32-bit "
+                            f"address space)")
+    if not (0 <= buffer_kb <= MAX_BUDGET_KB and math.isfinite(buffer_kb)):
+        raise UserError(f"--buffer-kb {buffer_kb:g}: must be a number in 0..{MAX_BUDGET_KB} (KiB)")
+    from bnn_edge.sim.head import MAX_CLASSES_CEILING
+
+    if not 0 <= head_classes <= MAX_CLASSES_CEILING:
+        raise UserError(f"--head-classes {head_classes}: must be in 0..{MAX_CLASSES_CEILING} (0: no head reserved)")
     return cpu, budget, flash_kb, ram_kb
 
 

@@ -19,6 +19,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from bnn_edge.errors import UserError
+from bnn_edge.userfile import read_capped
 from bnn_edge.manifest import (EXPORT_FILES, EXPORT_HINT, FILES_KEY, check_hash_table, check_run_unchanged, read_json_object,
                                read_run_info, verify_files)
 from converters import bnnpack as bp
@@ -56,7 +57,7 @@ def _verified_pack(export_dir: Path, pack_path: Path, meta_path: Path, info: dic
     """The pack's bytes (read once) and the parsed pack, after every file export.json lists (at least
     ``required``) matched its SHA-256."""
     table = check_hash_table(info.get(FILES_KEY), meta_path, FILES_KEY, required, EXPORT_HINT)
-    pack_bytes = pack_path.read_bytes()
+    pack_bytes = read_capped(pack_path)
     verify_files(export_dir, EXPORT_JSON, table, EXPORT_HINT, contents={PACK_FILE: pack_bytes})
     try:
         return pack_bytes, bp.read_pack(pack_bytes)
@@ -147,17 +148,21 @@ def write_reference_predictions(out_dir: str | Path, run: dict[str, Any],
     return path
 
 
+#: an export's reference arrays hold at most a dataset's test set of labels (or images, for a model file)
+MAX_REFERENCE_BYTES = 1 << 30
+
+
 def read_reference_predictions(export_dir: str | Path) -> Optional[tuple[np.ndarray, np.ndarray]]:
     """``(predictions, labels)`` recorded by :func:`write_reference_predictions`, or None if the
     export has none (written before they were recorded, or without its dataset)."""
     path = Path(export_dir) / REFERENCE_FILE
     if not path.is_file():
         return None
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            pred, labels = np.asarray(z["predictions"]), np.asarray(z["labels"])
-    except (OSError, ValueError, KeyError) as exc:
-        raise UserError(f"{path}: not the Keras predictions `bnn-edge export` writes ({exc})") from None
-    if pred.ndim != 1 or pred.shape != labels.shape:
-        raise UserError(f"{path}: predictions and labels differ in shape {pred.shape} vs {labels.shape}")
+    from bnn_edge.npzfile import read_npz
+
+    z = read_npz(path, ("predictions", "labels"), MAX_REFERENCE_BYTES)
+    pred, labels = z["predictions"], z["labels"]
+    if pred.ndim != 1 or pred.shape != labels.shape or pred.dtype.kind not in "iu" or labels.dtype.kind not in "iu":
+        raise UserError(f"{path}: predictions {pred.dtype}{list(pred.shape)} and labels {labels.dtype}"
+                        f"{list(labels.shape)}: expected two integer vectors of one length (what `bnn-edge export` writes)")
     return pred.astype(np.int64), labels.astype(np.int64)

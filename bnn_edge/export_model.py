@@ -249,11 +249,11 @@ def read_reference_images(export_dir: str | os.PathLike, n: int) -> tuple[np.nda
     path = Path(export_dir) / IMAGES_FILE
     if not path.is_file():
         raise UserError(f"{export_dir}: no {IMAGES_FILE} (an export of a model file stores its reference images there)")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            x, y, pred = np.asarray(z["images"]), np.asarray(z["labels"]), np.asarray(z["predictions"])
-    except (OSError, ValueError, KeyError) as exc:
-        raise UserError(f"{path}: not the reference images `bnn-edge export` writes ({exc})") from None
+    from bnn_edge.export_dir import MAX_REFERENCE_BYTES
+    from bnn_edge.npzfile import read_npz
+
+    z = read_npz(path, ("images", "labels", "predictions"), MAX_REFERENCE_BYTES)
+    x, y, pred = z["images"], z["labels"], z["predictions"]
     if x.dtype != np.uint8 or x.ndim != 4 or y.shape != (len(x),) or pred.shape != (len(x),):
         raise UserError(f"{path}: images {x.dtype}{list(x.shape)}, labels {list(y.shape)}, predictions "
                         f"{list(pred.shape)}: not the reference images `bnn-edge export` writes")

@@ -330,3 +330,22 @@ def test_simulate_c_board_netduinoplus2_same_state(pre5_board_export, tmp_path):
     assert "cil_flash_geom[3] = {16384u," in text  # the store on the board's sectors
     proc = run_cli("simulate", str(pre5_board_export), "--cil", "--c-board", "nucleo-f446re", "--json")
     assert proc.returncode == 2 and "QEMU models no such board" in proc.stderr
+
+
+def test_probe_tool_failing_or_hanging_is_one_error(tmp_path):
+    """The probe commands of both flash paths run bounded: a failure is the tool's last line, a tool
+    that never returns (pyocd waiting for a probe to be plugged in) is killed after the timeout.
+    The --target-mcu path passes --no-wait like the --board path."""
+    from bnn_edge.device import firmware
+
+    assert firmware.flash_commands(tmp_path / "a.elf", "pyocd", "stm32f429zi")[0][:3] == ["pyocd", "flash", "--no-wait"]
+    fail = tmp_path / "fail.sh"
+    fail.write_text("#!/bin/sh\necho 'Waiting...'\necho 'No connected debug probes' >&2\nexit 1\n")
+    hang = tmp_path / "hang.sh"
+    hang.write_text("#!/bin/sh\necho 'Waiting for a debug probe to be connected...'\nsleep 600\n")
+    for f in (fail, hang):
+        f.chmod(0o755)
+    with pytest.raises(UserError, match=r"fail.sh failed \(exit 1\): No connected debug probes"):
+        firmware.run_flash_commands([[str(fail)]])
+    with pytest.raises(UserError, match=r"hang.sh timed out after 1 s"):
+        firmware.run_flash_commands([[str(hang)]], timeout=1)

@@ -139,6 +139,8 @@ def bad(tmp_path_factory) -> Path:
               "classes": [0, 1, 2, 3, 4], "pretrain_classes": 5}
     _run_dir(d / "run_other_network", edited, (d / "run" / "model.keras").read_bytes())
     (d / "cil_out" / "pretrain").mkdir(parents=True)
+    (d / "userproj").mkdir()
+    (d / "userproj" / "model_data.c").write_text("/* the user's own file */\n")
     return d
 
 
@@ -404,6 +406,14 @@ CASES += [
     ("train --tensorboard {B}/tb2/logs --out {B}/tb2", "inside --out"),
     ("cil --pretrained {B}/cil_out/pretrain --replay none --out {B}/cil_out", "--pretrained"),
     ("export {B}/run --out {B}/run", "RUN_DIR"),
+    ("run {B}/export --build-dir {B}/userproj", "not a bnn-edge build"),
+    ("flash {B}/export --board nucleo-f446re --build-dir {B}/userproj --dry-run", "not a bnn-edge build"),
+    ("simulate {B}/export --cil --build-dir {B}/userproj", "not a bnn-edge build"),
+    ("export {B}/run --head-classes 256 --out {B}/e", "--head-classes 256"),
+    ("export {B}/run --buffer-kb 1e30 --out {B}/e", "--buffer-kb"),
+    ("export {B}/run --flash-kb 99999999999 --out {B}/e", "--flash-kb"),
+    ("simulate {B}/export --cil --ram-kb 1e300", "--ram-kb"),
+    ("inspect /dev/zero", "not a regular file"),
     ("cil --pretrained {B}/run_other_network --replay none --pretrain-classes 5 --tasks 5 --out {B}/c",
      "network latent"),
 ]

@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -201,3 +202,32 @@ def test_run_shows_the_firmware_reason(tiny_export, tmp_path, monkeypatch):
         build_and_run(bad, np.zeros((1, h, w, c), np.uint8), "host", tmp_path / "b")
     msg = str(err.value)
     assert "model rejected: op output overlaps an input in the arena (status" in msg and "make:" not in msg
+
+
+def test_build_dir_of_the_users_own_files_is_refused(tmp_path):
+    """A --build-dir is new, empty, or one bnn-edge built in (its mark): the build rewrites
+    model_data.c and input_data.c there, so a folder of the user's files is refused, untouched."""
+    from bnn_edge.device.firmware import BUILD_MARK, claim_build_dir
+    from bnn_edge.errors import UserError
+
+    claim_build_dir(tmp_path / "new")
+    assert (tmp_path / "new" / BUILD_MARK).is_file()
+    claim_build_dir(tmp_path / "new")  # ours: accepted again
+    (tmp_path / "empty").mkdir()
+    claim_build_dir(tmp_path / "empty")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "model_data.c").write_text("keep me")
+    with pytest.raises(UserError, match="not a bnn-edge build"):
+        claim_build_dir(mine)
+    assert (mine / "model_data.c").read_text() == "keep me" and sorted(p.name for p in mine.iterdir()) == ["model_data.c"]
+    claim_build_dir(tmp_path / "dry", create=False)
+    assert not (tmp_path / "dry").exists()
+
+
+def test_flash_dry_run_writes_nothing(tiny_export, tmp_path):
+    from bnn_edge.device.firmware import flash_export
+
+    r = flash_export(tiny_export, "pyocd", "stm32f429zi", dry_run=True)
+    assert r["dry_run"] is True and r["flash"][0][:3] == ["pyocd", "flash", "--no-wait"]
+    assert not any(p.name.startswith("build-flash") for p in Path(tiny_export).iterdir())

@@ -83,10 +83,10 @@ def inspect(file, as_json):
     from converters import bnnpack as bp
     from converters.tflite_reader import describe_tflite
 
+    from bnn_edge.userfile import read_capped
+
     path = Path(file)
-    if not path.is_file():
-        raise UserError(f"{file}: {'a directory, not a file' if path.is_dir() else 'no such file'}")
-    data = path.read_bytes()
+    data = read_capped(path, shown=file)
     if data[:4] == bp.MAGIC or path.suffix == ".bnnpack":
         info = {"format": "bnnpack", **bp.describe(data)}
         detail = info.get("crc_ok") or {}
@@ -95,7 +95,12 @@ def inspect(file, as_json):
         if not info["valid"]:
             raise UserError(f"{file}: {info['error']}")
     elif data[4:8] == b"TFL3" or path.suffix == ".tflite":
-        info = describe_tflite(data)
+        from converters.errors import FormatError
+
+        try:
+            info = describe_tflite(data)
+        except FormatError as exc:
+            raise UserError(f"{file}: {exc}") from None
     else:
         raise UserError(f"{file}: neither a .bnnpack (magic {bp.MAGIC!r}) nor a TFLite flatbuffer (identifier b'TFL3')")
     if as_json:

@@ -38,6 +38,9 @@ def run(ctx, export_dir, target, board, images, build_dir, as_json):
 
     if board is not None and ctx.get_parameter_source("target") is not click.core.ParameterSource.DEFAULT:
         raise UserError("--board and --target contradict each other (a board names its core)")
+    from bnn_edge.device.firmware import claim_build_dir
+
+    claim_build_dir(build_dir)
     r = run_export(export_dir, target=target, images=images, build_dir=build_dir, board=board)
     if as_json:
         click.echo(json.dumps(r, indent=2))
@@ -72,8 +75,10 @@ def flash(export_dir, board, probe, target_mcu, cpu, interface, build_dir, dry_r
     prints on the board's UART and ends with a `BNN-EXIT 0` line; the probe target comes from the
     board definition (firmware/boards/NAME.mk).
     """
+    from bnn_edge.device.firmware import claim_build_dir
     from bnn_edge.errors import UserError
 
+    claim_build_dir(build_dir, create=not dry_run)
     if board is not None:
         if target_mcu is not None:
             raise UserError("--board and --target-mcu contradict each other (the board names its probe target)")

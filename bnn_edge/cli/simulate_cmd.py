@@ -60,7 +60,11 @@ def simulate(export_dir, cil, tasks, buffer_kb, ram_kb, shots, seed, c_targets, 
     """
     if no_c and (c_targets or c_boards):
         raise UserError(f"--no-c and {'--c-target' if c_targets else '--c-board'} contradict each other")
+    from bnn_edge.device.firmware import claim_build_dir
     from bnn_edge.device.ondevice import simulate_export
+
+    if not no_c:
+        claim_build_dir(build_dir)
 
     targets = () if no_c else (tuple(dict.fromkeys(c_targets)) or (() if c_boards else ("host",)))
     r = simulate_export(export_dir, tasks=tasks, buffer_kb=buffer_kb, ram_kb=ram_kb, shots=shots, seed=seed,

@@ -22,7 +22,7 @@ from bnn_edge.device.boards import FIRMWARE, Board, get_board
 from bnn_edge.errors import UserError
 
 EXIT_LINE = re.compile(r"^BNN-EXIT (-?\d+)\s*$")
-PROBES = ("pyocd", "openocd")
+from bnn_edge.device.firmware import PROBES  # noqa: E402  (one list of probe tools)
 
 
 @dataclass
@@ -261,14 +261,9 @@ def flash_board(export_dir: str | os.PathLike, board_name: str, probe: str = "py
     h, w, c = pack.tensors[pack.input_tensor].shape
     build_app(pack_bytes, np.zeros((images, h, w, c), np.uint8), board, build)
     result["image"] = image_memory(elf, board)
-    for cmd in cmds:
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-        except subprocess.TimeoutExpired:
-            raise UserError(f"{cmd[0]} timed out after 600 s (is the board connected?)") from None
-        if proc.returncode != 0:
-            lines = [ln for ln in (proc.stderr + proc.stdout).strip().splitlines() if ln.strip()] or ["(no output)"]
-            raise UserError(f"{cmd[0]} failed (exit {proc.returncode}): {lines[-1].strip()[:200]}")
+    from bnn_edge.device.firmware import run_flash_commands
+
+    run_flash_commands(cmds)
     result["flashed"] = True
     return result
 

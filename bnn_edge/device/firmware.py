@@ -53,6 +53,37 @@ class DeviceOutput:
     stdout: str
 
 
+BUILD_MARK = ".bnn-edge-build"  # in a --build-dir bnn-edge has built in: its files are ours to rewrite
+
+
+def claim_build_dir(path: str | os.PathLike | None, create: bool = True) -> None:
+    """A ``--build-dir`` the user named must be new, empty, or one bnn-edge built in before (it
+    holds :data:`BUILD_MARK`): the build rewrites ``model_data.c``, ``input_data.c`` and make's
+    outputs there, so a folder of the user's own files is refused, never overwritten. ``create``:
+    make it and mark it (``False``: check only, e.g. for a dry run). ``None`` (the default build
+    directory inside the export) is bnn-edge's own: nothing to check."""
+    if path is None:
+        return
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise UserError(f"--build-dir {path}: a file, not a directory")
+    if p.is_dir():
+        try:
+            names = sorted(os.listdir(p))
+        except OSError as exc:
+            raise UserError(f"--build-dir {path}: cannot list it ({exc.strerror or exc})") from None
+        if names and BUILD_MARK not in names:
+            shown = ", ".join(repr(n) for n in names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            raise UserError(f"--build-dir {path}: holds {shown}, not a bnn-edge build; choose a new or empty "
+                            f"directory (the build rewrites the C sources and make's outputs there)")
+    if create:
+        _make_dir(p)
+        try:
+            (p / BUILD_MARK).touch()
+        except OSError as exc:
+            raise UserError(f"--build-dir {path}: cannot write there ({exc.strerror or exc})") from None
+
+
 def _make_dir(path: str | os.PathLike) -> Path:
     """Create a build directory; a :class:`UserError` when that is impossible."""
     path = Path(path).resolve()
@@ -346,12 +377,13 @@ PROBES = ("pyocd", "openocd")
 def flash_commands(elf: Path, probe: str, target_mcu: str, interface: str = "cmsis-dap") -> list[list[str]]:
     """The commands that write ``elf`` to a board through a debug probe.
 
-    pyOCD: ``pyocd flash --target <mcu> <elf>`` (pack-based targets, e.g. ``stm32f429zi``);
+    pyOCD: ``pyocd flash --no-wait --target <mcu> <elf>`` (pack-based targets, e.g. ``stm32f429zi``;
+    no probe connected: an error at once, not a silent wait for one to be plugged in);
     OpenOCD: ``openocd -f interface/<interface>.cfg -f target/<mcu>.cfg -c "program <elf> verify reset exit"``
     (e.g. ``stm32f4x``).
     """
     if probe == "pyocd":
-        return [["pyocd", "flash", "--target", target_mcu, str(elf)]]
+        return [["pyocd", "flash", "--no-wait", "--target", target_mcu, str(elf)]]
     if probe == "openocd":
         if not re.fullmatch(r"[A-Za-z0-9_.+-]+(/[A-Za-z0-9_.+-]+)?", interface or "") or ".." in interface:
             raise UserError(f"--interface {interface!r}: expected an OpenOCD interface name such as cmsis-dap or stlink")
@@ -375,30 +407,41 @@ def flash_export(export_dir: str | os.PathLike, probe: str, target_mcu: str, cpu
         raise UserError(f"--target-mcu {target_mcu!r}: expected a probe target name such as stm32f429zi (pyocd) or stm32f4x (openocd)")
     cpu = resolve(cpu, board_targets(), "--cpu", "core").core
     pack_bytes, pack, _info = read_export_pack(export_dir)  # hashes checked: never flash a modified pack
-    build = Path(build_dir) if build_dir else export_dir / f"build-flash-{cpu}"
-    build = _make_dir(build)
-    c_src, _ = c_array_files(pack_bytes)
-    (build / "model_data.c").write_text(c_src)
-    h, w, c = pack.tensors[pack.input_tensor].shape
-    (build / "input_data.c").write_text(input_c_source(np.zeros((images, h, w, c), np.uint8)))
+    build = (Path(build_dir) if build_dir else export_dir / f"build-flash-{cpu}").resolve()
     elf = build / "fw" / "app.elf"
     b = make_safe_path(build, "build")
     make = make_command("app", b, f"TARGET={cpu}", f"MODEL_C={b / 'model_data.c'}", f"INPUT_C={b / 'input_data.c'}",
                         f"BUILD={b / 'fw'}", f"ARENA_BYTES={pack.arena_bytes + pack.scratch_bytes + 64}")
     cmds = flash_commands(elf, probe, target_mcu, interface)
     result = {"build": make, "flash": cmds, "elf": str(elf), "dry_run": dry_run}
-    if dry_run:
+    if dry_run:  # the commands only: nothing created or written
         return result
     check_toolchain(cpu)
+    _make_dir(build)
+    c_src, _ = c_array_files(pack_bytes)
+    (build / "model_data.c").write_text(c_src)
+    h, w, c = pack.tensors[pack.input_tensor].shape
+    (build / "input_data.c").write_text(input_c_source(np.zeros((images, h, w, c), np.uint8)))
     proc = run_bounded(make, 900, what="firmware build")
     if proc.returncode != 0:
         raise UserError(f"firmware build failed: {failure_reason(proc.stderr, proc.stdout)}")
     if shutil.which(cmds[0][0]) is None:
         hint = "pip install pyocd" if probe == "pyocd" else "apt-get install openocd"
         raise UserError(f"{cmds[0][0]} is not installed ({hint}); the image is built at {elf}")
-    for cmd in cmds:
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise UserError(f"{cmd[0]} failed (exit {proc.returncode}): {(proc.stderr.strip().splitlines() or ['?'])[-1]}")
+    run_flash_commands(cmds)
     result["flashed"] = True
     return result
+
+
+FLASH_TIMEOUT_S = 600
+
+
+def run_flash_commands(cmds: list[list[str]], timeout: float = FLASH_TIMEOUT_S) -> None:
+    """Run the probe commands in order (output captured, bounded, the process group killed after
+    ``timeout`` s); the first failure is one :class:`UserError` with the tool's last output line."""
+    for cmd in cmds:
+        proc = run_bounded(cmd, timeout, what=cmd[0])
+        if proc.returncode != 0:
+            lines = ([ln for ln in proc.stderr.splitlines() if ln.strip()]  # the error, else the last words
+                     or [ln for ln in proc.stdout.splitlines() if ln.strip()] or ["(no output)"])
+            raise UserError(f"{cmd[0]} failed (exit {proc.returncode}): {lines[-1].strip()[:200]}")

@@ -146,14 +146,15 @@ def simulate_export(
     from bnn_edge.sim.cil_stream import CONTROL_BYTES_CORTEX_M, protocol_stream, run_sim_stream
     from bnn_edge.sim.head import FloatHead, HeadConfig, IntHead, head_memory, w1_from_pack
     from bnn_edge.batches import progress_bar, sim_batches
-    from bnn_edge.sim.replay import replay_slots
+    from bnn_edge.sim.replay import MAX_REPLAY_SAMPLES, replay_slots
 
     t_start = time.perf_counter()
     export_dir = Path(export_dir)
-    if not (ram_kb > 0 and math.isfinite(ram_kb)):
-        raise UserError(f"--ram-kb {ram_kb:g}: must be > 0")
-    if not (buffer_kb > 0 and math.isfinite(buffer_kb)):
-        raise UserError(f"--buffer-kb {buffer_kb:g}: must be > 0")
+    from bnn_edge.export import MAX_BUDGET_KB
+
+    for name, kb in (("--ram-kb", ram_kb), ("--buffer-kb", buffer_kb)):
+        if not (0 < kb <= MAX_BUDGET_KB and math.isfinite(kb)):
+            raise UserError(f"{name} {kb:g}: must be > 0 and at most {MAX_BUDGET_KB} (KiB)")
     if shots is not None and shots < 1:
         raise UserError(f"--shots {shots}: must be >= 1")
     check_seed(seed)
@@ -194,6 +195,11 @@ def simulate_export(
         raise UserError(
             f"--buffer-kb {buffer_kb:g}: {buffer_bytes} B is smaller than one stored sample "
             f"({sample_bytes} B: a {n_latent}-bit latent + its label)"
+        )
+    if replay_slots(n_latent, buffer_bytes) > MAX_REPLAY_SAMPLES:  # the firmware counts samples in 16 bits
+        raise UserError(
+            f"--buffer-kb {buffer_kb:g}: holds more than {MAX_REPLAY_SAMPLES} samples of {sample_bytes} B; at most "
+            f"{MAX_REPLAY_SAMPLES * sample_bytes / 1024:.0f} KB for this {n_latent}-bit latent"
         )
     ram_budget = int(round(ram_kb * 1024))
     head = {k: v for k, v in (head or {}).items() if v is not None}

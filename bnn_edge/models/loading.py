@@ -139,4 +139,5 @@ def load_keras_model(path: str | os.PathLike, custom_objects: dict[str, Any] | N
     except UserError:
         raise
     except Exception as exc:  # Keras raises many types for a bad file; the user gets one line
-        raise UserError(f"{path}: cannot load the Keras model ({exc.__class__.__name__}: {str(exc)[:200]})") from None
+        raise UserError(f"{path}: cannot load the Keras model ({exc.__class__.__name__}: "
+                        f"{' '.join(str(exc).split())[:200]})") from None

@@ -18,12 +18,17 @@ import numpy as np
 from bnn_edge.tfcompat import keras, tf
 
 
+#: the bounds of a network description (bnn_edge.models.preset_file): 16-bit pixels, 1024 levels
+MAX_LEVELS = 1024
+MAX_VMAX = 65535
+
+
 def thermometer_thresholds(levels: int, vmax: int) -> np.ndarray:
     """The ``L`` integer thresholds ``t_l = round((l+1)(vmax+1)/(L+1))`` (non-decreasing, in 1..vmax)."""
-    if levels < 1:
-        raise ValueError(f"thermometer levels must be >= 1, got {levels}")
-    if vmax < 1:
-        raise ValueError(f"vmax must be >= 1, got {vmax}")
+    if not 1 <= levels <= MAX_LEVELS:  # a model file's config is data: bounded before any allocation
+        raise ValueError(f"thermometer levels must be in 1..{MAX_LEVELS}, got {levels}")
+    if not 1 <= vmax <= MAX_VMAX:
+        raise ValueError(f"vmax must be in 1..{MAX_VMAX}, got {vmax}")
     l = np.arange(1, levels + 1, dtype=np.float64)
     t = np.floor(l * (vmax + 1) / (levels + 1) + 0.5).astype(np.int64)
     return np.clip(t, 1, vmax)

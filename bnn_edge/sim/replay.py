@@ -28,6 +28,10 @@ import numpy as np
 from bnn_edge.sim.prng import XorShift32
 
 
+#: the C buffer counts its samples in 16 bits (bnn_head_replay.c)
+MAX_REPLAY_SAMPLES = 0xFFFF
+
+
 def replay_slots(n_latent: int, budget_bytes: int) -> int:
     """Number of samples a ``budget_bytes`` buffer holds: ``budget // (4*ceil(N/32) + 1)``."""
     return budget_bytes // (4 * ((n_latent + 31) // 32) + 1)
@@ -44,8 +48,8 @@ class ReplayBuffer:
             raise ValueError(
                 f"buffer budget {budget_bytes} B is smaller than one sample ({4 * self.words + 1} B)"
             )
-        if self.n_slots > 0xFFFF:
-            raise ValueError("buffer holds more than 65535 samples")
+        if self.n_slots > MAX_REPLAY_SAMPLES:
+            raise ValueError(f"buffer holds more than {MAX_REPLAY_SAMPLES} samples")
         self.max_classes = max_classes
         self.rng = rng
         self.data = np.zeros((self.n_slots, self.words), dtype=np.uint32)
