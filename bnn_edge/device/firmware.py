@@ -321,6 +321,11 @@ def run_export(export_dir: str | os.PathLike, target: str = "host", images: int 
         x, y = read_reference_images(export_dir, images)
     else:
         x, y = run_test_images(run, images)
+    want = tuple(int(v) for v in pack.tensors[pack.input_tensor].shape)
+    if tuple(x.shape[1:]) != want:  # a dataset changed since the export (or another one): say so now, not after a build
+        raise UserError(f"{export_dir}: the model takes {'x'.join(map(str, want))} images but its dataset "
+                        f"({run.get('dataset') if e.run_dir is not None else 'reference images'}) now gives "
+                        f"{'x'.join(map(str, x.shape[1:]))}; re-export the run or restore the data")
     build = Path(build_dir) if build_dir else export_dir / f"build-{name}"
     first: dict[str, Any] = {}
 
