@@ -102,11 +102,12 @@ def read_export_dir(export_dir: str | Path) -> ExportDir:
         if not isinstance(run, dict) or not isinstance(run.get("classes"), list):
             raise UserError(f"{meta_path}: no 'run' description of the model file; {EXPORT_HINT}")
         return ExportDir(export_dir, pack_bytes, pack, info, None, run)
-    if not (Path(run_dir) / "run.json").is_file():
+    rd = Path(run_dir) if Path(run_dir).is_absolute() else export_dir / run_dir  # relative: to the export, not the cwd
+    if not (rd / "run.json").is_file():
         raise UserError(f"{meta_path}: its run {run_dir} has no run.json (the training run was moved or deleted?)")
-    check_run_unchanged(info.get("run_sha256"), Path(run_dir), meta_path)
-    run = read_run_info(run_dir)
-    return ExportDir(export_dir, pack_bytes, pack, info, Path(run_dir), run)
+    check_run_unchanged(info.get("run_sha256"), rd, meta_path)
+    run = read_run_info(rd)
+    return ExportDir(export_dir, pack_bytes, pack, info, rd, run)
 
 
 def to_positions(y: np.ndarray, order: list[int]) -> np.ndarray:

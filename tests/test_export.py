@@ -126,3 +126,21 @@ def test_paper_preset_exports_with_keras_reference(tmp_path):
     assert rc["reference"] == "keras" and "lce_error" in rc  # LCE refuses grouped bconvs
     assert rc["latent_bit_agreement"] == 1.0 and rc["argmax_agreement"] == 1.0
     assert "BCONV2D" in r["ops"] and r["fits"] is True
+
+
+def test_relative_run_dir_is_relative_to_the_export(tiny_run, tiny_export, tmp_path, monkeypatch):
+    """export.json records the run's absolute path; a relative run_dir (an export moved with its run,
+    edited by hand) is read relative to the export directory, not to the current directory."""
+    import os
+    import shutil
+
+    from bnn_edge.export_dir import read_export_dir
+
+    exp = tmp_path / "moved" / "exp"
+    shutil.copytree(tiny_export, exp)
+    meta = json.loads((exp / "export.json").read_text())
+    meta["run_dir"] = os.path.relpath(tiny_run.resolve(), exp)
+    (exp / "export.json").write_text(json.dumps(meta))
+    monkeypatch.chdir(tmp_path)  # neither the export's nor the run's folder
+    e = read_export_dir(exp)
+    assert e.run_dir.resolve() == tiny_run.resolve() and e.run["preset"]["name"] == "tiny"
