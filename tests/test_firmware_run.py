@@ -75,7 +75,7 @@ def test_run_errors(tmp_path, tiny_export):
 @pytest.mark.slow
 def test_flash_commands_for_both_probes(tiny_export, tmp_path):
     elf = tmp_path / "app.elf"
-    assert flash_commands(elf, "pyocd", "stm32f429zi") == [["pyocd", "flash", "--target", "stm32f429zi", str(elf)]]
+    assert flash_commands(elf, "pyocd", "stm32f429zi") == [["pyocd", "flash", "--no-wait", "--target", "stm32f429zi", str(elf)]]
     (cmd,) = flash_commands(elf, "openocd", "stm32f4x", "stlink")
     assert cmd[:5] == ["openocd", "-f", "interface/stlink.cfg", "-f", "target/stm32f4x.cfg"]
     assert cmd[-1] == f"program {{{elf}}} verify reset exit"

@@ -46,7 +46,7 @@ def test_cli_bad_inputs_are_one_line_errors(tmp_path):
         (["--preset", "nope"], "unknown preset"),
         (["--dataset", "nonexistent_set_zz"], "unknown dataset"),
         (["--dataset", str(bad)], "missing array"),
-        (["--out", str(blocker / "sub")], "cannot write"),
+        (["--out", str(blocker / "sub")], "is a file, not a folder"),
         (["--pretrain-classes", "11"], "between 1 and"),
         (["--val-fraction", "0"], "needs --lr-schedule cosine"),
         (["--val-fraction", "1", "--lr-schedule", "cosine"], "--val-fraction 1.0: must be in [0, 1)"),
