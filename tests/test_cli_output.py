@@ -30,3 +30,19 @@ def test_inspect_lines_are_short_and_name_every_op(pack):
 
 def test_packs_found():
     assert len(PACKS) >= 5
+
+
+def test_an_os_error_is_one_line_not_a_traceback(monkeypatch, tmp_path):
+    """A full disk, a busy mount point, a denied rename: the machine's errors reach the user as one
+    `error:` line naming the file (exit 2), never a traceback."""
+    import errno
+
+    import bnn_edge.models as models
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "run" / "model.keras"))
+
+    monkeypatch.setattr(models, "build_model", full_disk)
+    r = CliRunner().invoke(main, ["summary", "--preset", "tiny"])
+    assert r.exit_code == 2 and r.exception is None or isinstance(r.exception, SystemExit)
+    assert r.stderr.strip().splitlines() == [f"error: {tmp_path / 'run' / 'model.keras'}: No space left on device"]

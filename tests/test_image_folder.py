@@ -86,7 +86,7 @@ def test_cache_second_load_identical_and_invalidated_by_a_change(tmp_path):
     cached = Path(first.info["cache"])
     assert cached.is_file() and cached.suffix == ".npz"
     with np.load(cached, allow_pickle=False) as f:  # plain arrays only
-        assert sorted(f.files) == ["x_test", "x_train"]
+        assert sorted(f.files) == ["sha256", "x_test", "x_train"]
     second = load_image_folder(tmp_path / "data")
     assert second.from_cache
     np.testing.assert_array_equal(second.x_train, first.x_train)
@@ -344,3 +344,34 @@ def test_test_fraction_on_a_split_folder_is_one_warning_line(tmp_path):
     lines = [ln for ln in r.stderr.splitlines() if "test-fraction" in ln]
     assert lines == [f"warning: --test-fraction 0.3 ignored: {tmp_path / 'd'} has its own train/ and test/ folders"]
     assert "UserWarning" not in r.stderr
+
+
+@pytest.mark.parametrize("damage", ["shape", "count", "pixels", "no_digest", "scalar"])
+def test_a_damaged_cache_is_decoded_again_never_used(tmp_path, damage):
+    """The cache is used only if it is what a decode gives (counts, one shape, its digest): an edited
+    cache once trained a model on blank 8x8 images (exit 0), a truncated one was an IndexError."""
+    from bnn_edge.datasets import folder
+
+    make_folder(tmp_path / "d", {"a": 5, "b": 5}, size=(8, 8))
+    first = load_image_folder(tmp_path / "d", test_fraction=0.4)
+    path = Path(first.info["cache"])
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    x = arrays["x_all"]
+    if damage == "shape":
+        arrays["x_all"] = np.zeros((len(x), 4, 4, 3), np.uint8)
+    elif damage == "count":
+        arrays["x_all"] = x[:-1]
+    elif damage == "pixels":
+        arrays["x_all"] = np.zeros_like(x)  # same shape, digest of the old pixels kept
+    elif damage == "no_digest":
+        del arrays["sha256"]
+    else:
+        arrays["x_all"] = np.array(7, np.uint8)
+    np.savez(path, **arrays)
+    again = load_image_folder(tmp_path / "d", test_fraction=0.4)
+    assert not again.from_cache
+    np.testing.assert_array_equal(again.x_train, first.x_train)
+    np.testing.assert_array_equal(again.x_test, first.x_test)
+    assert load_image_folder(tmp_path / "d", test_fraction=0.4).from_cache  # rewritten, good again
+    assert folder.CACHE_VERSION >= 3

@@ -37,6 +37,7 @@ from bnn_edge.cil.plots import plot_final_accuracy_vs_buffer
 from bnn_edge.cil.scenario import make_scenario
 from bnn_edge import jsontext
 from bnn_edge.errors import UserError
+from bnn_edge.workers import sigint_ignored
 from bnn_edge.models.preset_file import preset_label
 from bnn_edge.models.reconstruction import DEFAULT_RECON_WEIGHT
 from bnn_edge.schedule import LRSchedule
@@ -231,7 +232,15 @@ def _pretrained(path: Path) -> bool:
 
 # --- work items (top-level functions: they run in spawned worker processes) -------------------
 
+def _stop_job(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)  # with-blocks unwind: the job's temporary directory is removed
+
+
 def _init_worker(threads: int) -> None:
+    """A sweep worker (started deaf to Ctrl-C: :mod:`bnn_edge.workers`): SIGTERM, which the parent
+    sends to stop running jobs, ends the job the way an error does, so its output directory is
+    never left half-written."""
+    signal.signal(signal.SIGTERM, _stop_job)
     from bnn_edge.tfcompat import tf
 
     try:
@@ -278,10 +287,16 @@ def _run_jobs(jobs: list[tuple[Callable, tuple]], n_proc: int, on_done: Callable
     pool = ProcessPoolExecutor(max_workers=n_proc, mp_context=get_context("spawn"), initializer=_init_worker,
                                initargs=(threads,))
     try:
-        futures = [pool.submit(fn, *args) for fn, args in jobs]
+        with sigint_ignored():  # the workers start now, deaf to Ctrl-C from their first instruction
+            futures = [pool.submit(fn, *args) for fn, args in jobs]
         for fut in as_completed(futures):
             on_done(*fut.result())
-    finally:  # on an interrupt: start no queued job (the running ones got the SIGINT too)
+    except BaseException:  # an interrupt: stop the running jobs now (SIGTERM: they clean up), start no queued one
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            if proc.is_alive():
+                proc.terminate()
+        raise
+    finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 

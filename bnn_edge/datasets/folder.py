@@ -30,8 +30,10 @@ Cache
     The decoded arrays are cached as an uncompressed ``.npz`` in :func:`cache_dir` under a key
     that hashes the loader version, ``image_size`` and every file's relative path, size and
     modification time (ns), so that touching, adding or removing a file invalidates it. The file
-    is written to a temporary name and renamed (atomic), and read with ``allow_pickle=False``; a
-    damaged or unwritable cache is ignored (the folder is decoded again).
+    is written to a temporary name and renamed (atomic), and read with ``allow_pickle=False``; it is
+    used only if its arrays have the listing's image counts, one shape and the SHA-256 stored with
+    them, so a damaged, truncated or edited cache is decoded again, never trained on; an
+    unwritable cache is a warning.
 
 Errors (:class:`~bnn_edge.errors.UserError`, one line naming the path): a missing split, fewer
 than 2 classes, an empty class folder, a nested folder or non-image file inside a class folder,
@@ -58,11 +60,12 @@ from pathlib import Path
 import numpy as np
 
 from bnn_edge.errors import UserError
+from bnn_edge.workers import sigint_ignored
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm")
 DEFAULT_TEST_FRACTION = 0.2
 SPLIT_SEED = 0
-CACHE_VERSION = 2  # 2: EXIF orientation applied, JPEG draft decoding when resizing
+CACHE_VERSION = 3  # 2: EXIF orientation applied, JPEG draft decoding when resizing; 3: a digest of the pixels
 MAX_PIXELS = 64 * 1024 * 1024  # per image, from the file header (a 64-megapixel camera frame still loads)
 GRAY_MODES = ("1", "L", "LA", "La", "I;16", "I;16L", "I;16B", "I;16N")
 _CHUNK = 512  # files per decode task
@@ -321,7 +324,9 @@ def decode_files(paths: list[str], size: tuple[int, int] | None, desc: str = "de
             ctx = multiprocessing.get_context("spawn")  # never fork a process that may hold TensorFlow threads
             ex = ProcessPoolExecutor(max_workers=_workers(), mp_context=ctx)
             try:
-                for c, res in zip(chunks, ex.map(_decode_chunk, chunks, [size] * len(chunks), [expect] * len(chunks))):
+                with sigint_ignored():  # map submits every chunk: the workers start now, deaf to Ctrl-C
+                    results = ex.map(_decode_chunk, chunks, [size] * len(chunks), [expect] * len(chunks))
+                for c, res in zip(chunks, results):
                     take(c, res)
             finally:  # on an error (or Ctrl-C) the chunks not started are dropped, not decoded for nothing
                 ex.shutdown(wait=True, cancel_futures=True)
@@ -374,27 +379,58 @@ def _cache_path(key: str) -> Path:
     return cache_dir() / "folders" / f"{key}.npz"
 
 
-def _read_cache(path: Path, splits: list[str]) -> dict[str, np.ndarray] | None:
+def _digest(arrays: dict[str, np.ndarray], splits: list[str]) -> np.ndarray:
+    """SHA-256 over each split's shape and pixels, as 32 uint8: what the cache stores beside them."""
+    h = hashlib.sha256()
+    for s in splits:
+        a = np.ascontiguousarray(arrays[f"x_{s}"])
+        h.update(f"{s}{a.shape}".encode())
+        h.update(memoryview(a).cast("B"))
+    return np.frombuffer(h.digest(), np.uint8)
+
+
+def _read_cache(path: Path, counts: dict[str, int], image_size: tuple[int, int] | None) -> dict[str, np.ndarray] | None:
+    """The cached arrays if they are what a decode of the listed files gives: ``counts[split]``
+    images of one shape ``[N, H, W, 1 or 3]`` uint8 (``H, W = image_size`` when resizing) whose
+    digest matches the one stored with them; anything else (damaged, truncated, edited, an older
+    version) is None and the folder is decoded again."""
     if not path.is_file():
         return None
+    splits = list(counts)
     try:
         with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError):
+            arrays = {k: f[k] for k in (*(f"x_{s}" for s in splits), "sha256") if k in f.files}
+    except Exception:  # noqa: BLE001  (zip, npy header, zlib, OSError: a damaged cache is only a miss)
         return None
-    if any(f"x_{s}" not in arrays for s in splits) or arrays.get("x_" + splits[0], np.zeros(0)).dtype != np.uint8:
+    if len(arrays) != len(splits) + 1:
+        return None
+    shapes = set()
+    for s in splits:
+        a = arrays[f"x_{s}"]
+        if a.dtype != np.uint8 or a.ndim != 4 or len(a) != counts[s] or a.shape[3] not in (1, 3):
+            return None
+        if image_size is not None and a.shape[1:3] != tuple(image_size):
+            return None
+        shapes.add(a.shape[1:])
+    if len(shapes) != 1 or not np.array_equal(arrays["sha256"], _digest(arrays, splits)):
         return None
     return arrays
 
 
-def _write_cache(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write ``arrays`` to ``path`` atomically (temporary file in the same folder, then rename)."""
+def _write_cache(path: Path, arrays: dict[str, np.ndarray], splits: list[str]) -> bool:
+    """Write ``arrays`` and their digest to ``path`` atomically (temporary file in the same folder,
+    then rename); False (and a warning) when that is impossible."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=path.stem, suffix=".tmp.npz", dir=path.parent)
         try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
+            members = {**arrays, "sha256": _digest(arrays, splits)}
+            # np.savez's layout (stored .npy members), with the zip closed on any exit: an interrupt
+            # mid-write leaves no half-open ZipFile for the garbage collector to complain about
+            with open(fd, "wb", closefd=True) as f, zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+                for name, arr in members.items():
+                    with zf.open(f"{name}.npy", "w", force_zip64=True) as member:
+                        np.lib.format.write_array(member, np.asanyarray(arr), allow_pickle=False)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -402,6 +438,8 @@ def _write_cache(path: Path, arrays: dict[str, np.ndarray]) -> None:
     except OSError as exc:
         warnings.warn(f"cannot write the image cache {path} ({exc.strerror or exc}); the folder will be decoded again next time",
                       stacklevel=3)
+        return False
+    return True
 
 
 # --- the loader ------------------------------------------------------------------------------
@@ -461,8 +499,9 @@ def load_image_folder(root: str | os.PathLike, image_size: tuple[int, int] | Non
                 raise UserError(f"{root_p / small[0]}: only one image, a train/test split needs at least 2 per class")
     key = cache_key(listing, image_size)
     path = _cache_path(key)
-    arrays = _read_cache(path, splits) if use_cache else None
-    from_cache = arrays is not None
+    counts = {s: len(listing["splits"][s]["files"]) for s in splits}
+    arrays = _read_cache(path, counts, image_size) if use_cache else None
+    from_cache = cached = arrays is not None
     if arrays is None:
         arrays = {}
         expect = None
@@ -483,8 +522,7 @@ def load_image_folder(root: str | os.PathLike, image_size: tuple[int, int] | Non
                                 f"(pass --image-size HxW to resize every image)")
             raise UserError(f"{root_p}: train images have {a[2]} channel(s) but test images {b[2]}: "
                             f"convert one split to the other's mode")
-        if use_cache:
-            _write_cache(path, arrays)
+        cached = use_cache and _write_cache(path, arrays, splits)
     if listing["layout"] == "split":
         x_tr, x_te = arrays["x_train"], arrays["x_test"]
         y_tr, y_te = listing["splits"]["train"]["labels"], listing["splits"]["test"]["labels"]
@@ -495,8 +533,8 @@ def load_image_folder(root: str | os.PathLike, image_size: tuple[int, int] | Non
     seconds = time.time() - t0
     if verbose and not from_cache:
         print(f"{root_p}: decoded {len(x_tr) + len(x_te)} images ({len(listing['class_names'])} classes, "
-              f"{'x'.join(map(str, x_tr.shape[1:]))}) in {seconds:.1f} s" + (f"; cached in {path}" if use_cache else ""),
+              f"{'x'.join(map(str, x_tr.shape[1:]))}) in {seconds:.1f} s" + (f"; cached in {path}" if cached else ""),
               file=sys.stderr)
     info = {"layout": listing["layout"], "image_size": list(image_size) if image_size else None,
-            "test_fraction": tf_ if listing["layout"] == "flat" else None, "cache": str(path), "seconds": seconds}
+            "test_fraction": tf_ if listing["layout"] == "flat" else None, "cache": str(path) if cached else None, "seconds": seconds}
     return FolderDataset(x_tr, y_tr, x_te, y_te, listing["class_names"], listing["layout"], from_cache, info)
