@@ -96,7 +96,7 @@ def check_pretrained(run: dict[str, Any], cfg: CilConfig, scenario: Scenario, wh
     if p is not None:
         now = json.loads(json.dumps(asdict(p)))
         then = run.get("preset") if isinstance(run.get("preset"), dict) else {}
-        diff = sorted(k for k in set(now) | set(then) if now.get(k) != then.get(k))
+        diff = sorted(k for k in now if k in then and now[k] != then[k])  # a field an older run lacks: not compared
         if diff:
             problems.append("network " + ", ".join(f"{k} {json.dumps(then.get(k))} (this run: {json.dumps(now.get(k))})"
                                                     for k in diff[:4]) + (" ..." if len(diff) > 4 else ""))

@@ -202,8 +202,9 @@ def _check_resume(out: Path, cfg: SweepConfig) -> None:
         diff = sorted(k for k in shared if old is None or old.get(k) != shared[k])
         raise UserError(f"--out {out}: holds a sweep with other settings ({', '.join(diff)} differ); use another --out")
     for name, net in now.items():
-        if name in seen and seen[name] != net:
-            fields = sorted(k for k in set(net) | set(seen[name]) if net.get(k) != seen[name].get(k))
+        old_net = seen.get(name) if isinstance(seen.get(name), dict) else {}
+        fields = sorted(k for k in net if k in old_net and net[k] != old_net[k])  # fields a newer bnn-edge added: skipped
+        if fields:
             raise UserError(f"--out {out}: its results for preset {name} were made with another network "
                             f"({', '.join(fields)} differ: the description file was edited?); use another --out")
     if any(name not in seen for name in now):
