@@ -55,3 +55,20 @@ def test_resume_of_a_sweep_written_before_networks_were_recorded(tmp_path):
     (out / "sweep.json").write_text(json.dumps({**cfg.shared(), "tasks": 3}))
     with pytest.raises(UserError, match="other settings \\(tasks differ"):
         _check_resume(out, cfg)
+
+
+def test_a_field_the_recorded_network_lacks_is_not_a_difference(tmp_path):
+    """A sweep (or run) of an older bnn-edge records the presets without fields added since: it is
+    still resumable; a field both record with different values is not."""
+    out = tmp_path / "sw"
+    out.mkdir()
+    cfg = SweepConfig(presets=["tiny"])
+    _check_resume(out, cfg)
+    meta = json.loads((out / "sweep.json").read_text())
+    del meta["networks"]["tiny"]["logit_scale"]
+    (out / "sweep.json").write_text(json.dumps(meta))
+    _check_resume(out, cfg)
+    meta["networks"]["tiny"]["latent"] += 1
+    (out / "sweep.json").write_text(json.dumps(meta))
+    with pytest.raises(UserError, match=r"\(latent differ"):
+        _check_resume(out, cfg)
