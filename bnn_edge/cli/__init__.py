@@ -27,6 +27,8 @@ def user_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except USER_ERRORS as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(2)
+        except BrokenPipeError:  # stdout's reader went away: the group ends quietly (_quiet_broken_pipe)
+            raise
         except OSError as exc:  # the machine's, not the code's: a full disk, a busy mount, a denied rename
             where = f"{exc.filename}: " if exc.filename else ""
             click.echo(f"error: {where}{exc.strerror or exc}", err=True)
