@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from bnn_edge.device.boards import FIRMWARE, Board, get_board
+from bnn_edge.device.firmware import PROBES
 from bnn_edge.errors import UserError
 
 EXIT_LINE = re.compile(r"^BNN-EXIT (-?\d+)\s*$")
-from bnn_edge.device.firmware import PROBES  # noqa: E402  (one list of probe tools)
 
 
 @dataclass

@@ -45,10 +45,14 @@ SUFFIXES = (".toml", ".json")
 MAX_FILE_BYTES = 1024 * 1024  # a description is a few hundred bytes; refused before reading above this
 FP_SUFFIX = "-fp"
 
+#: thermometer bounds (also checked by the Thermometer layer of a model file's config)
+MAX_LEVELS = 1024
+MAX_VMAX = 65535
+
 # (min, max) of the integer fields: generous, but they keep a typo from asking for terabytes
 _RANGES: dict[str, tuple[int, int]] = {
-    "levels": (1, 1024),
-    "vmax": (1, 65535),
+    "levels": (1, MAX_LEVELS),
+    "vmax": (1, MAX_VMAX),
     "depthwise_kernel": (1, 64),
     "latent": (1, 65536),
     "hidden": (1, 65536),

@@ -15,12 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from bnn_edge.models.preset_file import MAX_LEVELS, MAX_VMAX  # a network description's bounds
 from bnn_edge.tfcompat import keras, tf
-
-
-#: the bounds of a network description (bnn_edge.models.preset_file): 16-bit pixels, 1024 levels
-MAX_LEVELS = 1024
-MAX_VMAX = 65535
 
 
 def thermometer_thresholds(levels: int, vmax: int) -> np.ndarray:
